@@ -1,0 +1,3 @@
+from leoweb_bot.cli import main
+
+raise SystemExit(main())

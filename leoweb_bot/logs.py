@@ -1,0 +1,63 @@
+"""Logging to stdout, one line per event, with every secret scrubbed at every level.
+
+Secrets reach log lines by paths we do not control: urllib3 logs full request URLs at DEBUG,
+and the Bot API puts the bot token in the URL (``/bot<token>/sendMessage``); exceptions from
+requests repeat that URL. So redaction happens in the formatter, on the final text,
+including tracebacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable
+
+MASK = "***"
+
+# Shapes of secrets we may not know in advance (rotated OAuth tokens, a token typed on the CLI).
+_PATTERNS = (
+    re.compile(r"(?<=/bot)\d+:[A-Za-z0-9_-]+"),
+    re.compile(r"\b\d{6,}:[A-Za-z0-9_-]{30,}\b"),
+    re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._~+/=-]+"),
+    re.compile(
+        r"(?i)(?<=(access_token|refresh_token|client_secret|user_hash|api_key|session_id)[=:\"' ])"
+        r"[\"']?[A-Za-z0-9._~+/=-]{6,}"
+    ),
+)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Format as usual, then mask configured secrets and anything shaped like a token."""
+
+    def __init__(self, fmt: str, secrets: Iterable[str] = ()) -> None:
+        super().__init__(fmt)
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self.secrets)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    for pattern in _PATTERNS:
+        text = pattern.sub(MASK, text)
+    return text
+
+
+def setup_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+    """Send all logs to stdout through the redacting formatter (replaces earlier handlers)."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
+    )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper() if isinstance(level, str) else level)
+    if root.level > logging.DEBUG:
+        # urllib3 and telebot are chatty at INFO about connections; keep them for DEBUG runs.
+        logging.getLogger("urllib3").setLevel(logging.WARNING)
+        logging.getLogger("TeleBot").setLevel(logging.WARNING)

@@ -1,0 +1,214 @@
+"""Pure reports: ``(tasks, users, now, tz) -> Report``. No I/O and no clock reads in here.
+
+``now`` is always epoch seconds passed in by the caller. The original bot built "now" with
+``time.mktime(almaty_now.timetuple())``, which shifts it by the server's UTC offset; comparing
+epoch seconds makes every result independent of the server's ``TZ``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from leoweb_bot.amocrm.models import LOST_STATUS
+from leoweb_bot.amocrm.models import WON_STATUS
+from leoweb_bot.amocrm.models import Lead
+from leoweb_bot.amocrm.models import Pipeline
+from leoweb_bot.amocrm.models import Stage
+from leoweb_bot.amocrm.models import Task
+from leoweb_bot.amocrm.models import User
+
+Tz = datetime.tzinfo
+
+
+def local(ts: int, tz: Tz) -> datetime.datetime:
+    """Epoch seconds as an aware datetime in company time (pytz-safe: goes through fromutc)."""
+    return datetime.datetime.fromtimestamp(ts, tz)
+
+
+def local_midnight(day: datetime.date, tz: Tz) -> int:
+    """Epoch seconds of 00:00 company time on ``day``."""
+    naive = datetime.datetime.combine(day, datetime.time())
+    localize = getattr(tz, "localize", None)  # pytz zones need localize(), not replace()
+    aware = localize(naive) if localize else naive.replace(tzinfo=tz)
+    return int(aware.timestamp())
+
+
+def is_all_day(due: int, tz: Tz) -> bool:
+    """amoCRM stores "all day" tasks at 23:59 local time (reference/amocrm-api.md §2, [P7])."""
+    moment = local(due, tz)
+    return moment.hour == 23 and moment.minute == 59
+
+
+def effective_due(due: int, tz: Tz) -> int:
+    """When a task really becomes late: an all-day task only after the local midnight."""
+    if is_all_day(due, tz):
+        return local_midnight(local(due, tz).date() + datetime.timedelta(days=1), tz)
+    return due
+
+
+def is_overdue(task: Task, now: int, tz: Tz) -> bool:
+    """Open and past its (effective) deadline; a deadline equal to ``now`` is not late yet."""
+    if task.is_completed or task.complete_till is None:
+        return False
+    return effective_due(task.complete_till, tz) < now
+
+
+def days_overdue(due: int, now: int, tz: Tz) -> int:
+    """Whole calendar days between the deadline and today, both in company time."""
+    return max(0, (local(now, tz).date() - local(due, tz).date()).days)
+
+
+def user_name(users: Mapping[int, User], user_id: int) -> str:
+    """The manager's name, or ``#<id>`` for a deleted or unknown user."""
+    user = users.get(user_id)
+    return user.name if user else f"#{user_id}"
+
+
+@dataclass(frozen=True)
+class ManagerOverdue:
+    amocrm_user_id: int
+    name: str
+    overdue: int
+    oldest_due: int
+    tasks: tuple[Task, ...]  # oldest deadline first
+
+
+@dataclass(frozen=True)
+class OverdueReport:
+    generated_at: datetime.datetime
+    timezone: str
+    managers: tuple[ManagerOverdue, ...]
+
+    @property
+    def total_overdue(self) -> int:
+        return sum(m.overdue for m in self.managers)
+
+    def manager(self, amocrm_user_id: int) -> ManagerOverdue | None:
+        return next((m for m in self.managers if m.amocrm_user_id == amocrm_user_id), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``report --json`` contract of DESIGN.md."""
+        tz = self.generated_at.tzinfo
+        assert tz is not None
+        return {
+            "generated_at": self.generated_at.isoformat(),
+            "timezone": self.timezone,
+            "total_overdue": self.total_overdue,
+            "managers": [
+                {
+                    "amocrm_user_id": m.amocrm_user_id,
+                    "name": m.name,
+                    "overdue": m.overdue,
+                    "oldest_due": local(m.oldest_due, tz).isoformat(),
+                }
+                for m in self.managers
+            ],
+        }
+
+
+def overdue_by_manager(
+    tasks: Iterable[Task], users: Mapping[int, User], now: int, tz: Tz
+) -> OverdueReport:
+    """Count each responsible manager's overdue tasks; most overdue first, then by user id."""
+    late: dict[int, list[Task]] = defaultdict(list)
+    for task in tasks:
+        if is_overdue(task, now, tz):
+            late[task.responsible_user_id].append(task)
+    managers = []
+    for user_id, own in late.items():
+        own.sort(key=lambda t: (t.complete_till or 0, t.id))
+        managers.append(
+            ManagerOverdue(
+                amocrm_user_id=user_id,
+                name=user_name(users, user_id),
+                overdue=len(own),
+                oldest_due=own[0].complete_till or 0,
+                tasks=tuple(own),
+            )
+        )
+    managers.sort(key=lambda m: (-m.overdue, m.amocrm_user_id))
+    return OverdueReport(
+        generated_at=local(now, tz), timezone=str(tz), managers=tuple(managers)
+    )
+
+
+@dataclass(frozen=True)
+class MyTasks:
+    overdue: tuple[Task, ...]
+    today: tuple[Task, ...]
+
+
+def my_tasks(tasks: Iterable[Task], now: int, tz: Tz) -> MyTasks:
+    """Split one manager's open tasks into overdue and still due today (company time)."""
+    tomorrow = local_midnight(local(now, tz).date() + datetime.timedelta(days=1), tz)
+    overdue, today = [], []
+    for task in tasks:
+        if task.is_completed or task.complete_till is None:
+            continue
+        if is_overdue(task, now, tz):
+            overdue.append(task)
+        elif task.complete_till < tomorrow:
+            today.append(task)
+    by_due = lambda t: (t.complete_till or 0, t.id)  # noqa: E731
+    return MyTasks(overdue=tuple(sorted(overdue, key=by_due)), today=tuple(sorted(today, key=by_due)))
+
+
+def month_start(now: int, tz: Tz) -> int:
+    """Epoch seconds of the first day of the current month, 00:00 company time."""
+    return local_midnight(local(now, tz).date().replace(day=1), tz)
+
+
+@dataclass(frozen=True)
+class StageCount:
+    stage: Stage
+    count: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class PipelineFunnel:
+    pipeline: Pipeline
+    stages: tuple[StageCount, ...]
+    won: int
+    won_amount: int
+    lost: int
+
+    @property
+    def open_leads(self) -> int:
+        return sum(s.count for s in self.stages)
+
+
+@dataclass(frozen=True)
+class Funnel:
+    generated_at: datetime.datetime
+    pipelines: tuple[PipelineFunnel, ...]
+
+
+def funnel(leads: Iterable[Lead], pipelines: Iterable[Pipeline], now: int, tz: Tz) -> Funnel:
+    """Open leads per stage for each active pipeline, plus won and lost since the month began."""
+    since = month_start(now, tz)
+    counts: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for lead in leads:
+        closed_this_month = lead.closed_at is not None and since <= lead.closed_at <= now
+        if lead.is_open or closed_this_month:
+            bucket = counts[(lead.pipeline_id, lead.status_id)]
+            bucket[0] += 1
+            bucket[1] += lead.price
+    result = []
+    for pipeline in pipelines:
+        if pipeline.is_archive:
+            continue
+        stages = tuple(
+            StageCount(stage, *counts.get((pipeline.id, stage.id), (0, 0)))
+            for stage in pipeline.stages
+            if stage.id not in (WON_STATUS, LOST_STATUS)
+        )
+        won, won_amount = counts.get((pipeline.id, WON_STATUS), (0, 0))
+        lost, _ = counts.get((pipeline.id, LOST_STATUS), (0, 0))
+        result.append(PipelineFunnel(pipeline, stages, won, won_amount, lost))
+    return Funnel(generated_at=local(now, tz), pipelines=tuple(result))
