@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 
 from leoweb_bot import __version__
 from leoweb_bot.amocrm.errors import AmoError
@@ -29,8 +30,15 @@ Command = Callable[[argparse.Namespace], int]
 
 def secrets_of(settings: Settings) -> list[str]:
     t, a = settings.telegram, settings.amocrm
-    return [t.token, t.webhook_secret, a.token, a.api_key, a.client_secret, a.auth_code,
-            a.webhook_secret]  # fmt: skip
+    return [
+        t.token,
+        t.webhook_secret,
+        a.token,
+        a.api_key,
+        a.client_secret,
+        a.auth_code,
+        a.webhook_secret,
+    ]
 
 
 def load(args: argparse.Namespace, *sections: str) -> Settings:
@@ -67,7 +75,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def print_report(settings: Settings, args: argparse.Namespace) -> int:
     from leoweb_bot.amocrm import build_client
 
-    now = int(time.time())
+    now = args.now or int(time.time())
     tz = settings.bot.tz
     with build_client(settings.amocrm, token_store=token_store(settings)) as client:
         users = client.users()
@@ -76,7 +84,9 @@ def print_report(settings: Settings, args: argparse.Namespace) -> int:
             manager_id = find_manager(args.manager, users)
             if manager_id is None:
                 names = ", ".join(sorted(u.name for u in users.values()))
-                print(f"error: no manager matches {args.manager!r}; known: {names}", file=sys.stderr)
+                print(
+                    f"error: no manager matches {args.manager!r}; known: {names}", file=sys.stderr
+                )
                 return 2
         tasks = client.overdue_tasks(now, responsible_user_id=manager_id)
     report = overdue_by_manager(tasks, users, now, tz)
@@ -192,12 +202,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", metavar="PATH", help="config file (default: $LEOWEB_CONFIG or ./config.toml)"
     )
+    # --config is accepted before or after the sub-command.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="config file")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser = partial(sub.add_parser, parents=[common])  # type: ignore[method-assign]
 
     report = sub.add_parser("report", help="print the overdue-tasks report")
     report.add_argument("--manager", metavar="NAME_OR_ID", help="only this manager")
     report.add_argument("--json", action="store_true", help="print the JSON contract")
     report.add_argument("--sandbox", action="store_true", help="use a built-in demo amoCRM")
+    report.add_argument("--now", type=int, help=argparse.SUPPRESS)  # epoch seconds, for tests
     report.set_defaults(func=cmd_report)
 
     sandbox = sub.add_parser("sandbox", help="run the amoCRM emulator")

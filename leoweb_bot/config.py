@@ -262,7 +262,9 @@ def _as_manager_map(key: str, value: Any) -> dict[int, int]:
 def _check_telegram(s: Settings) -> None:
     t = s.telegram
     if not t.token:
-        raise ConfigError("telegram.token: missing (LEOWEB_TELEGRAM_TOKEN); get one from @BotFather")
+        raise ConfigError(
+            "telegram.token: missing (LEOWEB_TELEGRAM_TOKEN); get one from @BotFather"
+        )
     if t.token.count(":") != 1 or " " in t.token:
         raise ConfigError("telegram.token: does not look like a bot token (123456:ABC...)")
     if not WEBHOOK_SECRET_RE.match(t.webhook_secret):

@@ -16,13 +16,14 @@ from collections.abc import Iterable
 MASK = "***"
 
 # Shapes of secrets we may not know in advance (rotated OAuth tokens, a token typed on the CLI).
+# Group 1, when present, is kept: it is the label in front of the secret.
 _PATTERNS = (
-    re.compile(r"(?<=/bot)\d+:[A-Za-z0-9_-]+"),
-    re.compile(r"\b\d{6,}:[A-Za-z0-9_-]{30,}\b"),
-    re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"(/bot)\d+:[A-Za-z0-9_-]+"),
+    re.compile(r"()\b\d{6,}:[A-Za-z0-9_-]{30,}\b"),
+    re.compile(r"(?i)(bearer )[A-Za-z0-9._~+/=-]+"),
     re.compile(
-        r"(?i)(?<=(access_token|refresh_token|client_secret|user_hash|api_key|session_id)[=:\"' ])"
-        r"[\"']?[A-Za-z0-9._~+/=-]{6,}"
+        r"(?i)((?:access_token|refresh_token|client_secret|user_hash|api_key|session_id)"
+        r"[\"']?\s*[=:]\s*[\"']?)[A-Za-z0-9._~+/=-]{6,}"
     ),
 )
 
@@ -42,7 +43,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
         text = text.replace(secret, MASK)
     for pattern in _PATTERNS:
-        text = pattern.sub(MASK, text)
+        text = pattern.sub(lambda m: m.group(1) + MASK, text)
     return text
 
 

@@ -121,7 +121,7 @@ def overdue_by_manager(
             late[task.responsible_user_id].append(task)
     managers = []
     for user_id, own in late.items():
-        own.sort(key=lambda t: (t.complete_till or 0, t.id))
+        own.sort(key=by_due)
         managers.append(
             ManagerOverdue(
                 amocrm_user_id=user_id,
@@ -132,9 +132,11 @@ def overdue_by_manager(
             )
         )
     managers.sort(key=lambda m: (-m.overdue, m.amocrm_user_id))
-    return OverdueReport(
-        generated_at=local(now, tz), timezone=str(tz), managers=tuple(managers)
-    )
+    return OverdueReport(generated_at=local(now, tz), timezone=str(tz), managers=tuple(managers))
+
+
+def by_due(task: Task) -> tuple[int, int]:
+    return (task.complete_till or 0, task.id)
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,9 @@ def my_tasks(tasks: Iterable[Task], now: int, tz: Tz) -> MyTasks:
         elif task.complete_till < tomorrow:
             today.append(task)
     by_due = lambda t: (t.complete_till or 0, t.id)  # noqa: E731
-    return MyTasks(overdue=tuple(sorted(overdue, key=by_due)), today=tuple(sorted(today, key=by_due)))
+    return MyTasks(
+        overdue=tuple(sorted(overdue, key=by_due)), today=tuple(sorted(today, key=by_due))
+    )
 
 
 def month_start(now: int, tz: Tz) -> int:

@@ -31,9 +31,14 @@ def test_example_config_parses_and_covers_every_key() -> None:
 def test_env_overrides_file(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text('[amocrm]\nbase_url = "https://a.amocrm.ru"\ntoken = "t1"\n', encoding="utf-8")
-    env = {"LEOWEB_AMOCRM_TOKEN": "t2", "LEOWEB_BOT_TIMEZONE": "Europe/Berlin",
-           "LEOWEB_AMOCRM_RATE_LIMIT": "3.5", "LEOWEB_ALERTS_ENABLED": "false",
-           "LEOWEB_ACCESS_ADMINS": "1, 2", "LEOWEB_ACCESS_MANAGERS": "10=100,11=101"}  # fmt: skip
+    env = {
+        "LEOWEB_AMOCRM_TOKEN": "t2",
+        "LEOWEB_BOT_TIMEZONE": "Europe/Berlin",
+        "LEOWEB_AMOCRM_RATE_LIMIT": "3.5",
+        "LEOWEB_ALERTS_ENABLED": "false",
+        "LEOWEB_ACCESS_ADMINS": "1, 2",
+        "LEOWEB_ACCESS_MANAGERS": "10=100,11=101",
+    }
     settings = load_settings(path, env).require("amocrm", "bot")
     assert settings.amocrm.token == "t2"
     assert settings.amocrm.base_url == "https://a.amocrm.ru"
@@ -70,17 +75,26 @@ def test_access_managers_table() -> None:
         ({"amocrm": {"base_url": "x.amocrm.ru", "token": "t"}}, ("amocrm",), "amocrm.base_url"),
         ({"amocrm": {"base_url": "https://a", "auth": "magic"}}, ("amocrm",), "amocrm.auth"),
         ({"amocrm": {"base_url": "https://a"}}, ("amocrm",), "amocrm.token"),
-        ({"amocrm": {"base_url": "https://a", "auth": "session", "login": "a@b"}}, ("amocrm",),
-         "amocrm.api_key"),
-        ({"amocrm": {"base_url": "https://a", "auth": "oauth", "client_id": "c"}}, ("amocrm",),
-         "amocrm.client_secret"),
+        (
+            {"amocrm": {"base_url": "https://a", "auth": "session", "login": "a@b"}},
+            ("amocrm",),
+            "amocrm.api_key",
+        ),
+        (
+            {"amocrm": {"base_url": "https://a", "auth": "oauth", "client_id": "c"}},
+            ("amocrm",),
+            "amocrm.client_secret",
+        ),
         ({"amocrm": {"rate_limit": "fast"}}, (), "amocrm.rate_limit"),
         ({"amocrm": {"tokn": "x"}}, (), "amocrm.tokn"),
         ({"bot": {"timezone": "Mars/Olympus"}}, ("bot",), "bot.timezone"),
         ({"bot": {"language": "de"}}, ("bot",), "bot.language"),
         ({}, ("telegram",), "telegram.token"),
-        ({"telegram": {"token": TOKEN, "webhook_secret": "bad secret!"}}, ("telegram",),
-         "telegram.webhook_secret"),
+        (
+            {"telegram": {"token": TOKEN, "webhook_secret": "bad secret!"}},
+            ("telegram",),
+            "telegram.webhook_secret",
+        ),
         ({"digest": {"time": "9:00"}}, ("digest",), "digest.time"),
         ({"alerts": {"quiet_hours": "21-9"}}, ("alerts",), "alerts.quiet_hours"),
         ({"alerts": {"enabled": "maybe"}}, (), "alerts.enabled"),
@@ -106,13 +120,23 @@ def test_invalid_toml_is_one_line(tmp_path: Path) -> None:
 
 def test_repr_masks_secrets() -> None:
     settings = settings_from_mapping(
-        {"telegram": {"token": TOKEN, "webhook_secret": "hook-secret-value"},
-         "amocrm": {"token": "amo-secret-token", "api_key": "user-hash-value",
-                    "client_secret": "client-secret-value"}}  # fmt: skip
+        {
+            "telegram": {"token": TOKEN, "webhook_secret": "hook-secret-value"},
+            "amocrm": {
+                "token": "amo-secret-token",
+                "api_key": "user-hash-value",
+                "client_secret": "client-secret-value",
+            },
+        }
     )
     text = repr(settings)
-    for secret in (TOKEN, "hook-secret-value", "amo-secret-token", "user-hash-value",
-                   "client-secret-value"):  # fmt: skip
+    for secret in (
+        TOKEN,
+        "hook-secret-value",
+        "amo-secret-token",
+        "user-hash-value",
+        "client-secret-value",
+    ):
         assert secret not in text
     assert "token=***" in text
 

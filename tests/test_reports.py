@@ -29,7 +29,9 @@ def at(*args: int, tz: datetime.tzinfo = ALMATY) -> int:
 
 
 def task(id: int, due: int | None, user: int = 1, done: bool = False) -> Task:
-    return Task(id=id, text=f"t{id}", responsible_user_id=user, complete_till=due, is_completed=done)
+    return Task(
+        id=id, text=f"t{id}", responsible_user_id=user, complete_till=due, is_completed=done
+    )
 
 
 NOW = at(2026, 11, 25, 14, 5)
@@ -63,10 +65,19 @@ def test_all_day_task_is_overdue_only_after_local_midnight() -> None:
 
 
 def test_sorted_by_count_then_user_id_with_oldest_due() -> None:
-    tasks = [task(1, NOW - 100, user=2), task(2, NOW - 5000, user=2), task(3, NOW - 10, user=1),
-             task(4, NOW - 10, user=3), task(5, NOW - 9, user=3)]  # fmt: skip
+    tasks = [
+        task(1, NOW - 100, user=2),
+        task(2, NOW - 5000, user=2),
+        task(3, NOW - 10, user=1),
+        task(4, NOW - 10, user=3),
+        task(5, NOW - 9, user=3),
+    ]
     payload = overdue_by_manager(tasks, USERS, NOW, ALMATY).to_json()
-    assert [(m["amocrm_user_id"], m["overdue"]) for m in payload["managers"]] == [(2, 2), (3, 2), (1, 1)]
+    assert [(m["amocrm_user_id"], m["overdue"]) for m in payload["managers"]] == [
+        (2, 2),
+        (3, 2),
+        (1, 1),
+    ]
     assert payload["managers"][0]["oldest_due"] == "2026-11-25T12:41:40+05:00"
     assert payload["generated_at"] == "2026-11-25T14:05:00+05:00"
     assert payload["timezone"] == "Asia/Almaty"
@@ -87,25 +98,45 @@ def test_days_overdue_counts_calendar_days_in_company_time() -> None:
 
 
 def test_my_tasks_splits_overdue_and_today() -> None:
-    tasks = [task(1, NOW - 60), task(2, NOW + 60), task(3, at(2026, 11, 25, 23, 59)),
-             task(4, at(2026, 11, 26, 0, 0)), task(5, NOW + 10, done=True)]  # fmt: skip
+    tasks = [
+        task(1, NOW - 60),
+        task(2, NOW + 60),
+        task(3, at(2026, 11, 25, 23, 59)),
+        task(4, at(2026, 11, 26, 0, 0)),
+        task(5, NOW + 10, done=True),
+    ]
     mine = my_tasks(tasks, NOW, ALMATY)
     assert [t.id for t in mine.overdue] == [1]
     assert [t.id for t in mine.today] == [2, 3]
 
 
 def test_funnel_counts_open_leads_and_this_months_outcomes() -> None:
-    stages = (Stage(10, "Первичный контакт", 10, 7), Stage(20, "50%", 20, 7),
-              Stage(142, "Успешно реализовано", 10000, 7), Stage(143, "Закрыто", 10001, 7))  # fmt: skip
+    stages = (
+        Stage(10, "Первичный контакт", 10, 7),
+        Stage(20, "50%", 20, 7),
+        Stage(142, "Успешно реализовано", 10000, 7),
+        Stage(143, "Закрыто", 10001, 7),
+    )
     pipeline = Pipeline(7, "Продажи", True, False, stages)
     archived = Pipeline(8, "Старая", False, True, ())
-    lead = lambda id, status, price=100, closed=None: Lead(id, "x", price, status, 7, 1, None, closed)  # noqa: E731
-    leads = [lead(1, 10), lead(2, 10), lead(3, 20), lead(4, 142, 500, at(2026, 11, 3, 10)),
-             lead(5, 142, 700, at(2026, 10, 31, 23)), lead(6, 143, 0, at(2026, 11, 1, 0, 0))]  # fmt: skip
+
+    def lead(id: int, status: int, price: int = 100, closed: int | None = None) -> Lead:
+        return Lead(id, "x", price, status, 7, 1, None, closed)
+
+    leads = [
+        lead(1, 10),
+        lead(2, 10),
+        lead(3, 20),
+        lead(4, 142, 500, at(2026, 11, 3, 10)),
+        lead(5, 142, 700, at(2026, 10, 31, 23)),
+        lead(6, 143, 0, at(2026, 11, 1, 0, 0)),
+    ]
     result = funnel(leads, [pipeline, archived], NOW, ALMATY)
     (only,) = result.pipelines
     assert [(s.stage.name, s.count, s.amount) for s in only.stages] == [
-        ("Первичный контакт", 2, 200), ("50%", 1, 100)]  # fmt: skip
+        ("Первичный контакт", 2, 200),
+        ("50%", 1, 100),
+    ]
     assert (only.won, only.won_amount, only.lost, only.open_leads) == (1, 500, 1, 3)
 
 

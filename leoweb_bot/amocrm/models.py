@@ -139,7 +139,9 @@ class Lead:
     @classmethod
     def from_v2(cls, raw: Mapping[str, Any]) -> Lead:
         pipeline = raw.get("pipeline")
-        pipeline_id = pipeline.get("id") if isinstance(pipeline, Mapping) else raw.get("pipeline_id")
+        pipeline_id = (
+            pipeline.get("id") if isinstance(pipeline, Mapping) else raw.get("pipeline_id")
+        )
         contacts = raw.get("contacts")
         ids = contacts.get("id") if isinstance(contacts, Mapping) else None
         return cls(

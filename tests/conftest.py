@@ -1,0 +1,55 @@
+"""Shared fixtures: a `leoweb-bot sandbox` subprocess on loopback, and a clean environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+def leoweb_env(**overrides: str) -> dict[str, str]:
+    """The process environment minus any LEOWEB_* the developer may have exported."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEOWEB_")}
+    env.update(overrides)
+    return env
+
+
+def start_sandbox(*args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    """Start `leoweb-bot sandbox --port 0 ...` and read the one JSON line it prints when ready."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "leoweb_bot", "sandbox", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=leoweb_env(),
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        proc.kill()
+        raise RuntimeError("sandbox exited before printing its address")
+    return proc, json.loads(line)
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def sandbox_2000() -> Iterator[dict[str, Any]]:
+    """A sandbox subprocess with 2,000 open tasks across 12 managers (several pages)."""
+    proc, info = start_sandbox("--tasks", "2000", "--managers", "12", "--seed", "7")
+    try:
+        yield info
+    finally:
+        stop(proc)

@@ -1,0 +1,132 @@
+"""`leoweb-bot report` as a subprocess against `leoweb-bot sandbox` on loopback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytz
+
+from leoweb_bot.amocrm.models import Task
+from leoweb_bot.reports import is_overdue
+from leoweb_bot.sandbox import generate
+from tests.conftest import leoweb_env
+
+ZONES = ["UTC", "Asia/Almaty", "America/New_York", "Pacific/Kiritimati"]
+
+
+def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "leoweb_bot", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=leoweb_env(**env),
+        timeout=120,
+    )
+
+
+def auth_env(info: dict[str, Any], mode: str, tmp_path: Path) -> dict[str, str]:
+    env = {
+        "LEOWEB_AMOCRM_BASE_URL": info["base_url"],
+        "LEOWEB_AMOCRM_AUTH": mode,
+        "LEOWEB_BOT_STATE_PATH": str(tmp_path / "state.sqlite3"),
+    }
+    if mode == "token":
+        env["LEOWEB_AMOCRM_TOKEN"] = info["token"]
+    elif mode == "session":
+        env.update(LEOWEB_AMOCRM_LOGIN=info["login"], LEOWEB_AMOCRM_API_KEY=info["api_key"])
+    else:
+        env.update(
+            LEOWEB_AMOCRM_CLIENT_ID=info["client_id"],
+            LEOWEB_AMOCRM_CLIENT_SECRET=info["client_secret"],
+            LEOWEB_AMOCRM_REDIRECT_URI=info["redirect_uri"],
+            LEOWEB_AMOCRM_AUTH_CODE=info["auth_code"],
+        )
+    return env
+
+
+def expected_counts(info: dict[str, Any], now: int) -> Counter[int]:
+    """Count overdue tasks straight from the sandbox's data (same seed, sizes and anchor time)."""
+    data = generate(seed=7, tasks=2000, managers=12, now=info["now"])
+    tz = pytz.timezone("Asia/Almaty")
+    tasks = (Task.from_v4(raw) for raw in data.tasks)
+    return Counter(t.responsible_user_id for t in tasks if is_overdue(t, now, tz))
+
+
+@pytest.mark.parametrize("mode", ["token", "oauth", "session"])
+def test_report_json_matches_sandbox_data(mode: str, sandbox_2000: dict, tmp_path: Path) -> None:
+    now = sandbox_2000["now"]
+    result = run_cli(
+        "report",
+        "--json",
+        "--now",
+        str(now),
+        cwd=tmp_path,
+        **auth_env(sandbox_2000, mode, tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    counts = expected_counts(sandbox_2000, now)
+    assert sum(counts.values()) > 250  # several pages of overdue tasks
+    assert payload["total_overdue"] == sum(counts.values())
+    assert {m["amocrm_user_id"]: m["overdue"] for m in payload["managers"]} == dict(counts)
+    order = [(-m["overdue"], m["amocrm_user_id"]) for m in payload["managers"]]
+    assert order == sorted(order)
+
+
+def test_report_json_is_identical_under_any_server_timezone(
+    sandbox_2000: dict, tmp_path: Path
+) -> None:
+    env = auth_env(sandbox_2000, "token", tmp_path)
+    now = str(sandbox_2000["now"])
+    outputs = {
+        zone: run_cli("report", "--json", "--now", now, cwd=tmp_path, TZ=zone, **env)
+        for zone in ZONES
+    }
+    assert all(r.returncode == 0 for r in outputs.values())
+    assert len({r.stdout for r in outputs.values()}) == 1
+    assert json.loads(outputs["UTC"].stdout)["generated_at"].endswith("+05:00")
+
+
+def test_report_table_for_one_manager(sandbox_2000: dict, tmp_path: Path) -> None:
+    env = auth_env(sandbox_2000, "token", tmp_path)
+    result = run_cli("report", "--manager", "Зелимхан", cwd=tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    assert "Зелимхан" in result.stdout
+    assert "Милана" not in result.stdout
+    assert "(Asia/Almaty)" in result.stdout
+
+
+def test_unknown_manager_gets_usage_help(sandbox_2000: dict, tmp_path: Path) -> None:
+    env = auth_env(sandbox_2000, "token", tmp_path)
+    result = run_cli("report", "--manager", "Nobody", cwd=tmp_path, **env)
+    assert result.returncode == 2
+    assert "Зелимхан" in result.stderr
+
+
+def test_report_sandbox_needs_no_config(tmp_path: Path) -> None:
+    result = run_cli("report", "--sandbox", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["total_overdue"] > 0
+
+
+def test_missing_config_names_the_key(tmp_path: Path) -> None:
+    result = run_cli("report", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "amocrm.base_url" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_wrong_token_is_a_clear_error_without_the_token(sandbox_2000: dict, tmp_path: Path) -> None:
+    env = auth_env(sandbox_2000, "token", tmp_path)
+    env["LEOWEB_AMOCRM_TOKEN"] = "wrong-token-value-123"
+    result = run_cli("report", cwd=tmp_path, **env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "wrong-token-value-123" not in result.stderr + result.stdout
