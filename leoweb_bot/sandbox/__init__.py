@@ -1,0 +1,14 @@
+"""Built-in amoCRM emulator with deterministic demo data: run the whole bot without an account.
+
+``Sandbox`` serves API v4, legacy v2 and OAuth2 with amoCRM's quirks and faults (see
+server.py); ``generate`` builds its demo data (data.py). Importing this package starts
+nothing: no threads, sockets or environment reads until ``Sandbox.start()``.
+"""
+
+from leoweb_bot.sandbox.auth import Credentials
+from leoweb_bot.sandbox.data import DemoData
+from leoweb_bot.sandbox.data import generate
+from leoweb_bot.sandbox.server import Sandbox
+from leoweb_bot.sandbox.server import run_sandbox
+
+__all__ = ["Credentials", "DemoData", "Sandbox", "generate", "run_sandbox"]

@@ -1,0 +1,257 @@
+"""The sandbox: an amoCRM emulator as a Flask app, optionally served on a background thread.
+
+Every API request (paths under /api/, /private/ and /oauth2/) passes one guard, in this
+order: count and log it, add ``latency_ms``, answer a fault queued by ``inject()``, apply the
+rate limit (faults.py), then check credentials: a Bearer token on /api/v4/, a session cookie,
+Bearer token or USER_LOGIN/USER_HASH on /api/v2/. Only then do the v4/v2 views run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+from urllib.parse import unquote
+
+from flask import Flask
+from flask import Response
+from flask import request
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import BaseWSGIServer
+from werkzeug.serving import WSGIRequestHandler
+from werkzeug.serving import make_server
+
+from leoweb_bot.sandbox import catalog
+from leoweb_bot.sandbox.auth import Credentials
+from leoweb_bot.sandbox.auth import Gatekeeper
+from leoweb_bot.sandbox.auth import OAuthFailure
+from leoweb_bot.sandbox.data import DemoData
+from leoweb_bot.sandbox.data import generate
+from leoweb_bot.sandbox.faults import FaultQueue
+from leoweb_bot.sandbox.faults import RateLimiter
+from leoweb_bot.sandbox.replies import ApiError
+from leoweb_bot.sandbox.replies import body_params
+from leoweb_bot.sandbox.replies import fault
+from leoweb_bot.sandbox.replies import html_page
+from leoweb_bot.sandbox.replies import plain_json
+from leoweb_bot.sandbox.replies import problem
+from leoweb_bot.sandbox.store import Store
+from leoweb_bot.sandbox.v2 import authorised
+from leoweb_bot.sandbox.v2 import v2
+from leoweb_bot.sandbox.v2 import v2_error
+from leoweb_bot.sandbox.v4 import v4
+
+log = logging.getLogger(__name__)
+
+API_PREFIXES = ("/api/", "/private/", "/oauth2/")
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """werkzeug would print an access line per request; the app logs at DEBUG instead."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class Sandbox:
+    def __init__(
+        self,
+        *,
+        seed: int = 1,
+        tasks: int = 300,
+        managers: int = 8,
+        latency_ms: int = 0,
+        rate_limit: int = 7,
+        now: int | None = None,
+        clock: Callable[[], float] = time.time,
+        session_ttl: int = 900,
+        access_token_ttl: int = 86400,
+        users_forbidden: bool = False,
+    ) -> None:
+        self.clock = clock
+        self.data: DemoData = generate(
+            seed=seed, tasks=tasks, managers=managers, now=int(clock()) if now is None else now
+        )
+        self.latency_ms = latency_ms
+        self.users_forbidden = users_forbidden  # make /api/v4/users answer 403 (non-admin token)
+        self.store = Store(self.data, clock)
+        self.gatekeeper = Gatekeeper(
+            login=self.data.users[0]["email"],  # the admin; the director logs in on v2
+            account_id=catalog.ACCOUNT_ID,
+            user_id=catalog.ADMIN_ID,
+            clock=clock,
+            session_ttl=session_ttl,
+            access_token_ttl=access_token_ttl,
+        )
+        self.credentials: Credentials = self.gatekeeper.credentials
+        self.limiter = RateLimiter(rate_limit)
+        self.base_url: str | None = None
+        self.requests_log: list[tuple[str, str]] = []  # (method, unquoted path?query)
+        self._faults = FaultQueue()
+        self._count_lock = threading.Lock()
+        self._request_count = 0
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.app = self._build_app()
+
+    @property
+    def request_count(self) -> int:
+        """API requests received, including those answered with a fault."""
+        with self._count_lock:
+            return self._request_count
+
+    def inject(self, status: int, count: int = 1, body: str | None = None) -> None:
+        """Answer the next ``count`` API requests with ``status`` (and ``body``, if given)."""
+        self._faults.add(status, count, body)
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        if self._server is not None:
+            raise RuntimeError("sandbox already started")
+        self._server = make_server(
+            host, port, self.app, threaded=True, request_handler=_QuietHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # quick stop() in tests
+            name="leoweb-sandbox",
+            daemon=True,
+        )
+        self._thread.start()
+        shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
+        self.base_url = f"http://{shown}:{self._server.server_port}"
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+        self.base_url = None
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _build_app(self) -> Flask:
+        app = Flask("leoweb_bot.sandbox")
+        app.extensions["leoweb_sandbox"] = self
+        app.register_blueprint(v4)
+        app.register_blueprint(v2)
+        app.add_url_rule("/oauth2/access_token", "oauth_token", self._oauth, methods=["POST"])
+        app.before_request(self._guard)
+        app.after_request(_log_response)
+        app.register_error_handler(ApiError, _api_error)
+        app.register_error_handler(HTTPException, _http_error)
+        return app
+
+    def _guard(self) -> Response | None:
+        query = request.query_string.decode("utf-8", "replace")
+        self.requests_log.append((request.method, unquote(f"{request.path}?{query}".rstrip("?"))))
+        if not request.path.startswith(API_PREFIXES):
+            return None
+        with self._count_lock:
+            self._request_count += 1
+        if self.latency_ms:
+            time.sleep(self.latency_ms / 1000)
+        injected = self._faults.take()
+        if injected is not None:
+            return fault(*injected)
+        refused = self.limiter.admit()
+        if refused is not None:
+            return html_page(refused)  # HTML, no Retry-After, as amoCRM's gateway (§4)
+        return self._authorise()
+
+    def _authorise(self) -> Response | None:
+        if request.path.startswith("/api/v4/"):
+            if self.gatekeeper.bearer_ok(request.headers.get("Authorization")):
+                return None
+            return problem(401, "Неверный логин или пароль")
+        if request.path.startswith("/api/v2/") and not authorised(self.gatekeeper):
+            # What an expired session answers is UNCONFIRMED beyond "401" (reference §1).
+            return v2_error(401, "Требуется авторизация", "401")
+        return None
+
+    def _oauth(self) -> Response:
+        try:
+            return plain_json(self.gatekeeper.grant(body_params()))
+        except OAuthFailure as failure:
+            return plain_json(failure.body(), failure.status)
+
+
+def _api_error(error: ApiError) -> Response:
+    if request.path.startswith("/api/v2/"):
+        return v2_error(error.status, error.detail, str(error.status))
+    return error.response()
+
+
+def _http_error(error: HTTPException) -> Response | HTTPException:
+    # Unknown API paths and wrong methods answer problem JSON like the real API (§3.2).
+    if request.path.startswith(API_PREFIXES) and error.code:
+        return problem(error.code, f"{request.method} {request.path}: {error.name}")
+    return error
+
+
+def _log_response(response: Response) -> Response:
+    log.debug("%s %s -> %s", request.method, request.full_path.rstrip("?"), response.status_code)
+    return response
+
+
+def run_sandbox(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8800,
+    seed: int = 1,
+    tasks: int = 300,
+    managers: int = 8,
+    latency_ms: int = 0,
+    rate_limit: int = 7,
+) -> int:
+    """Serve a sandbox until SIGINT/SIGTERM; print its address and credentials as one JSON line."""
+    stopping = threading.Event()
+    handlers = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in _STOP_SIGNALS}
+    sandbox = Sandbox(
+        seed=seed, tasks=tasks, managers=managers, latency_ms=latency_ms, rate_limit=rate_limit
+    )
+    try:
+        base_url = sandbox.start(host, port)
+        print(json.dumps(_announcement(sandbox, base_url, seed), ensure_ascii=False), flush=True)
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        sandbox.stop()
+        for sig, previous in handlers.items():
+            signal.signal(sig, previous)
+    return 0
+
+
+def _announcement(sandbox: Sandbox, base_url: str, seed: int) -> dict[str, Any]:
+    creds = sandbox.credentials
+    return {
+        "base_url": base_url,
+        "token": creds.token,
+        "login": creds.login,
+        "api_key": creds.api_key,
+        "client_id": creds.client_id,
+        "client_secret": creds.client_secret,
+        "redirect_uri": creds.redirect_uri,
+        "auth_code": creds.auth_code,
+        "seed": seed,
+        "now": sandbox.data.now,
+    }
