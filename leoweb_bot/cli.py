@@ -194,6 +194,18 @@ def cmd_webhook_info(args: argparse.Namespace) -> int:
     return webhook_admin.webhook_info(load(args, "telegram"))
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from leoweb_bot import demo
+
+    return demo.run(script=args.script, telegram_token=args.telegram_token, lang=args.lang)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from leoweb_bot import starter
+
+    return starter.run_init(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leoweb-bot", description="amoCRM in Telegram: overdue tasks, digests, look-ups."
@@ -241,6 +253,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("webhook-info", help="show Telegram's view of the webhook").set_defaults(
         func=cmd_webhook_info
     )
+
+    demo = sub.add_parser("demo", help="try the bot in the terminal on the sandbox, no accounts")
+    demo.add_argument("--script", metavar="FILE", help="run these inputs non-interactively")
+    demo.add_argument("--telegram-token", metavar="T", help="run the demo in real Telegram")
+    demo.add_argument("--lang", choices=("ru", "en"), default="ru")
+    demo.set_defaults(func=cmd_demo)
+
+    init = sub.add_parser("init", help="write a starter config.toml")
+    init.add_argument(
+        "--output", default="config.toml", help="where to write (default ./config.toml)"
+    )
+    init.add_argument("--telegram-token", metavar="T")
+    init.add_argument("--amocrm-url", metavar="URL")
+    init.add_argument("--auth", choices=("token", "oauth", "session"))
+    init.add_argument("--amocrm-token", metavar="T")
+    init.add_argument("--timezone", metavar="TZ")
+    init.add_argument("--public-url", metavar="URL")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.add_argument(
+        "--no-input", action="store_true", help="never prompt; use flags and defaults"
+    )
+    init.set_defaults(func=cmd_init)
     return parser
 
 
