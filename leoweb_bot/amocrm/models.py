@@ -238,6 +238,15 @@ class Pipeline:
             stages=stages,
         )
 
+    @classmethod
+    def from_v2(cls, raw: Mapping[str, Any]) -> Pipeline:
+        # UNCONFIRMED (v2 docs are gone): /api/v2/account?with=pipelines keys the statuses of a
+        # pipeline by id, {"statuses": {"142": {...}}}; accept a list too.
+        statuses = raw.get("statuses") or {}
+        items = statuses.items() if isinstance(statuses, Mapping) else enumerate(statuses)
+        listed = [{"id": key, **s} for key, s in items if isinstance(s, Mapping)]
+        return cls.from_v4({**raw, "_embedded": {"statuses": listed}})
+
     def stage(self, status_id: int) -> Stage | None:
         return next((s for s in self.stages if s.id == status_id), None)
 
