@@ -41,10 +41,14 @@ def secrets_of(settings: Settings) -> list[str]:
     ]
 
 
+SERVERS = frozenset({"serve", "poll", "sandbox"})
+
+
 def load(args: argparse.Namespace, *sections: str) -> Settings:
     """Load config for a command, set up logging, and validate the sections it needs."""
     settings = load_settings(args.config)
-    setup_logging(os.environ.get("LEOWEB_LOG_LEVEL", "INFO"), secrets_of(settings))
+    stream = sys.stdout if args.command in SERVERS else sys.stderr
+    setup_logging(os.environ.get("LEOWEB_LOG_LEVEL", "INFO"), secrets_of(settings), stream)
     return settings.require(*sections)
 
 

@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
+from typing import TextIO
 
 MASK = "***"
 
@@ -47,9 +48,15 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
-def setup_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
-    """Send all logs to stdout through the redacting formatter (replaces earlier handlers)."""
-    handler = logging.StreamHandler(sys.stdout)
+def setup_logging(
+    level: str = "INFO", secrets: Iterable[str] = (), stream: TextIO | None = None
+) -> None:
+    """Send all logs through the redacting formatter (replaces earlier handlers).
+
+    Servers log to stdout (the container convention); one-shot commands pass stderr so their
+    stdout stays clean for output such as ``report --json``.
+    """
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(
         RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
     )
