@@ -13,19 +13,22 @@ import argparse
 import json
 import math
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import time
 
+import pytz
+
 from leoweb_bot.amocrm import build_client
 from leoweb_bot.config import AmoSettings
+from leoweb_bot.reports import overdue_by_manager
 from leoweb_bot.sandbox import Sandbox
 from leoweb_bot.sandbox.faults import RateLimiter
 
 PAGE = 250
 RATE = 7
+ALMATY = pytz.timezone("Asia/Almaty")
 
 
 class CountingLimiter(RateLimiter):
@@ -39,23 +42,42 @@ class CountingLimiter(RateLimiter):
         return status
 
 
-def run_report(base_url: str, token: str, now: int) -> tuple[float, float, dict]:
-    """Time one report subprocess; return (seconds, peak RSS in MB, the JSON it printed)."""
+# A child started straight from this (large) process inherits its peak RSS through vfork/exec,
+# so the report runs under a small launcher that measures its own child.
+LAUNCHER = (
+    "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+    "sys.exit(r.returncode)"
+)
+
+
+def run_report_process(base_url: str, token: str, now: int) -> tuple[float, float, dict]:
+    """Time one `leoweb-bot report --json` process; return (seconds, peak RSS MB, its JSON)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEOWEB_")}
     env.update(LEOWEB_AMOCRM_BASE_URL=base_url, LEOWEB_AMOCRM_TOKEN=token)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    command = [sys.executable, "-m", "leoweb_bot", "report", "--json", "--now", str(now)]
     start = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-m", "leoweb_bot", "report", "--json", "--now", str(now)],
+        [sys.executable, "-c", LAUNCHER, *command],
         capture_output=True,
         text=True,
         env=env,
         check=True,
     )
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the max over all waited-for children (kB on Linux).
-    return elapsed, max(peak, before) / 1024, json.loads(out.stdout)
+    peak_kb = int(out.stderr.strip().splitlines()[-1])
+    return elapsed, peak_kb / 1024, json.loads(out.stdout)
+
+
+def run_report_in_process(base_url: str, token: str, now: int) -> tuple[float, dict]:
+    """The report pipeline itself: connect, users, overdue scan, report, JSON."""
+    settings = AmoSettings(base_url=base_url, token=token, rate_limit=RATE)
+    start = time.perf_counter()
+    with build_client(settings) as client:
+        users = client.users()
+        tasks = client.overdue_tasks(now)
+    payload = json.loads(json.dumps(overdue_by_manager(tasks, users, now, ALMATY).to_json()))
+    return time.perf_counter() - start, payload
 
 
 def run_naive(base_url: str, token: str, now: int) -> tuple[float, int]:
@@ -99,18 +121,21 @@ def main() -> int:
         )
         print(f"bound: {needed} requests / {RATE} req/s = {bound:.2f} s")
 
-        times, rss = [], []
+        times, process_times, rss = [], [], []
         for run in range(args.runs):
             before_requests, before_429 = sandbox.request_count, limiter.rejected
-            elapsed, peak, payload = run_report(sandbox.base_url, token, now)
+            elapsed, payload = run_report_in_process(sandbox.base_url, token, now)
             requests_made = sandbox.request_count - before_requests
             assert payload["total_overdue"] == overdue, payload["total_overdue"]
+            process_time, peak, process_payload = run_report_process(sandbox.base_url, token, now)
+            assert process_payload == payload
             times.append(elapsed)
+            process_times.append(process_time)
             rss.append(peak)
             print(
-                f"report run {run + 1}: {elapsed:.2f} s, {requests_made} requests "
-                f"({limiter.rejected - before_429} answered 429 and retried), "
-                f"peak RSS {peak:.1f} MB, total_overdue {payload['total_overdue']}"
+                f"run {run + 1}: report {elapsed:.2f} s in process, {requests_made} requests "
+                f"({limiter.rejected - before_429} answered 429 and retried); "
+                f"as a CLI process {process_time:.2f} s with interpreter start, peak RSS {peak:.1f} MB"
             )
 
         naive_time, naive_late = run_naive(sandbox.base_url, token, now)
