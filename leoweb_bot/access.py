@@ -1,0 +1,86 @@
+"""Who may do what: roles come from ``[access]`` in the config, and the default is deny.
+
+Roles are never taken from anything a user types (peers.md §5: identity-by-name is spoofable).
+Every command and every button press asks these functions again, because callback data is
+client-supplied and can be forged.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from leoweb_bot.amocrm.models import Task
+from leoweb_bot.config import AccessSettings
+
+
+class Role(enum.Enum):
+    ADMIN = "admin"
+    DIRECTOR = "director"
+    MANAGER = "manager"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Person:
+    telegram_id: int
+    role: Role
+    amocrm_user_id: int | None  # linked via [access.managers]; admins and directors may have one
+
+
+EVERYONE = ("start", "help", "whoami")
+MANAGER_COMMANDS = (*EVERYONE, "report", "mytasks", "done", "lead", "contact")
+ALL_COMMANDS = (*MANAGER_COMMANDS, "funnel", "amocrm")
+
+COMMANDS: dict[Role, tuple[str, ...]] = {
+    Role.ADMIN: ALL_COMMANDS,
+    Role.DIRECTOR: ALL_COMMANDS,
+    Role.MANAGER: MANAGER_COMMANDS,
+    Role.NONE: (),
+}
+
+
+def who(access: AccessSettings, telegram_user_id: int) -> Person:
+    """Resolve a Telegram user to a role; the highest role wins (an admin listed as manager stays admin)."""
+    amocrm_user_id = access.managers.get(telegram_user_id)
+    if telegram_user_id in access.admins:
+        role = Role.ADMIN
+    elif telegram_user_id in access.directors:
+        role = Role.DIRECTOR
+    elif amocrm_user_id is not None:
+        role = Role.MANAGER
+    else:
+        role = Role.NONE
+    return Person(telegram_id=telegram_user_id, role=role, amocrm_user_id=amocrm_user_id)
+
+
+def has_access(person: Person) -> bool:
+    return person.role is not Role.NONE
+
+
+def may_use(person: Person, command: str) -> bool:
+    """Whether this person's role includes the command."""
+    return command in COMMANDS[person.role]
+
+
+def can_see_all(person: Person) -> bool:
+    """Directors and admins see every manager's tasks."""
+    return person.role in (Role.ADMIN, Role.DIRECTOR)
+
+
+def can_see_manager(person: Person, amocrm_user_id: int) -> bool:
+    """Whether this person may see the tasks of that amoCRM user."""
+    if can_see_all(person):
+        return True
+    return person.role is Role.MANAGER and person.amocrm_user_id == amocrm_user_id
+
+
+def can_close_task(person: Person, task: Task) -> bool:
+    """Managers close only tasks they are responsible for; directors and admins any task."""
+    return can_see_manager(person, task.responsible_user_id)
+
+
+def can_look_up(person: Person) -> bool:
+    """Lead and contact cards are open to every role with access, as in amoCRM where managers
+    usually see the whole base; only tasks are scoped to their owner."""
+    return has_access(person)

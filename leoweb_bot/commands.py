@@ -1,0 +1,309 @@
+"""Telegram commands: check who asks, parse the arguments, show a screen. Thin by design.
+
+``build_bot`` returns a ``telebot.TeleBot(threaded=False)`` used only for routing: the dispatcher
+feeds it one update at a time and every reply goes through :class:`leoweb_bot.telegram.Telegram`.
+pyTelegramBotAPI's ``commands=`` filter ignores the ``@botname`` suffix and is case-sensitive
+(reference/telegram-bot-api.md §2 "Commands in groups"), so commands are matched here instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import partial
+
+import telebot
+from telebot.types import Message
+
+from leoweb_bot.access import Person
+from leoweb_bot.access import can_see_all
+from leoweb_bot.access import has_access
+from leoweb_bot.access import may_use
+from leoweb_bot.access import who
+from leoweb_bot.amocrm.client import AmoClient
+from leoweb_bot.amocrm.errors import AmoError
+from leoweb_bot.amocrm.models import User
+from leoweb_bot.callbacks import register_callbacks
+from leoweb_bot.config import Settings
+from leoweb_bot.replies import Reply
+from leoweb_bot.replies import error_text
+from leoweb_bot.replies import guard
+from leoweb_bot.screens import SEARCH_LIMIT
+from leoweb_bot.screens import App
+from leoweb_bot.screens import Screen
+from leoweb_bot.screens import account_screen
+from leoweb_bot.screens import close_task
+from leoweb_bot.screens import funnel_screen
+from leoweb_bot.screens import lead_screen
+from leoweb_bot.screens import leads_choice
+from leoweb_bot.screens import manager_screen
+from leoweb_bot.screens import mytasks_screen
+from leoweb_bot.screens import report_screen
+from leoweb_bot.state import State
+from leoweb_bot.telegram import Telegram
+from leoweb_bot.texts import Html
+from leoweb_bot.texts import join
+from leoweb_bot.texts import t
+from leoweb_bot.views import render_contacts
+from leoweb_bot.views import render_help
+from leoweb_bot.views import render_whoami
+from leoweb_bot.views import usage
+
+log = logging.getLogger(__name__)
+
+# Bot API BotCommand: 1-32 characters of a-z, 0-9 and _; we also accept upper case (/REPORT).
+COMMAND_RE = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?", re.DOTALL)
+ID_RE = re.compile(r"#?(\d{1,18})")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One command from one person: who, with which arguments, and where to answer."""
+
+    app: App
+    person: Person
+    first_name: str
+    args: str
+    reply: Reply
+
+    @property
+    def lang(self) -> str:
+        return self.app.lang
+
+
+def build_bot(
+    *,
+    settings: Settings,
+    client: AmoClient,
+    telegram: Telegram,
+    state: State,
+    clock: Callable[[], float] = time.time,
+) -> telebot.TeleBot:
+    """Wire every command and button to a TeleBot that only routes (it never sends anything)."""
+    app = App(settings=settings, client=client, telegram=telegram, state=state, clock=clock)
+    bot = telebot.TeleBot(settings.telegram.token or "0:demo", threaded=False)
+    on = partial(register_command, bot, app)
+    # commands, in the order /help lists them
+    on("start", start)
+    on("help", help_command)
+    on("whoami", whoami)
+    on("report", report)
+    on("mytasks", mytasks)
+    on("done", done)
+    on("lead", lead)
+    on("contact", contact)
+    on("funnel", funnel)
+    on("amocrm", amocrm)
+    # anything else: unknown commands and plain text
+    bot.register_message_handler(partial(other_message, app), func=lambda message: True)
+    register_callbacks(bot, app)
+    return bot
+
+
+# -- routing ----------------------------------------------------------------------------------
+
+
+def parse_command(text: str | None) -> tuple[str, str | None, str] | None:
+    """``/Report@Bot  Зелимхан`` → ``("report", "Bot", "Зелимхан")``; None for plain text."""
+    match = COMMAND_RE.fullmatch(text or "")
+    if not match:
+        return None
+    name, target, args = match.groups()
+    return name.lower(), target, (args or "").strip()
+
+
+def is_for_us(app: App, target: str | None) -> bool:
+    """``/cmd`` and ``/cmd@thisbot`` are ours (case-insensitive); ``/cmd@otherbot`` is not."""
+    return target is None or target.casefold() == app.bot_username().casefold()
+
+
+def addressed(app: App, name: str, message: Message) -> bool:
+    """Whether this message is the command ``name`` meant for this bot, from a user."""
+    command = parse_command(message.text)
+    if command is None or command[0] != name or message.from_user is None:
+        return False
+    return is_for_us(app, command[1])
+
+
+def register_command(
+    bot: telebot.TeleBot, app: App, name: str, handler: Callable[[Request], None]
+) -> None:
+    bot.register_message_handler(
+        partial(run_command, app, name, handler), func=partial(addressed, app, name)
+    )
+
+
+def run_command(app: App, name: str, handler: Callable[[Request], None], message: Message) -> None:
+    """Check access again for this command, then run it with every failure turned into text."""
+    reply = Reply(app.telegram, message.chat.id)
+    person = who(app.settings.access, message.from_user.id)
+    if not has_access(person):
+        log.info("refused /%s: user %s has no access", name, person.telegram_id)
+        reply.show(t(app.lang, "no_access", id=person.telegram_id))
+        return
+    if not may_use(person, name):
+        reply.show(t(app.lang, "not_allowed"))
+        return
+    command = parse_command(message.text)
+    args = command[2] if command else ""
+    log.info("/%s from user %s in chat %s", name, person.telegram_id, message.chat.id)
+    with guard(app.lang, reply.show, f"/{name}", message.chat.id):
+        handler(Request(app, person, message.from_user.first_name or "", args, reply))
+
+
+def other_message(app: App, message: Message) -> None:
+    """Unknown commands and plain text: short help in a private chat; silence in groups."""
+    command = parse_command(message.text)
+    private = message.chat.type == "private"
+    if command is not None:
+        target = command[1]
+        if not is_for_us(app, target) or (target is None and not private):
+            return  # a group command for another bot, or not clearly meant for us
+    elif not private or message.text is None:
+        return
+    if message.from_user is None:
+        return  # a channel post or similar: nobody to answer
+    person = who(app.settings.access, message.from_user.id)
+    reply = Reply(app.telegram, message.chat.id)
+    if not has_access(person):
+        reply.show(t(app.lang, "no_access", id=person.telegram_id))
+    else:
+        reply.show(t(app.lang, "short_help"))
+
+
+def show(req: Request, screen: Screen) -> None:
+    req.reply.show(screen.html, screen.markup)
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def start(req: Request) -> None:
+    """Greet the user and list the commands their role may use."""
+    greeting = t(req.lang, "greeting", name=req.first_name)
+    req.reply.show(join([greeting, Html(""), render_help(req.lang, req.person)]))
+
+
+def help_command(req: Request) -> None:
+    """List the commands this user's role may use."""
+    req.reply.show(render_help(req.lang, req.person))
+
+
+def whoami(req: Request) -> None:
+    """Show the Telegram id, the role and the linked amoCRM user."""
+    users: Mapping[int, User] = {}
+    if req.person.amocrm_user_id:
+        try:
+            users = req.app.client.users()
+        except AmoError:
+            log.warning("whoami: amoCRM users unavailable, showing the id only")
+    req.reply.show(render_whoami(req.lang, req.person, users))
+
+
+def report(req: Request) -> None:
+    """Overdue tasks: the summary per manager, one manager's list, or (managers) their own."""
+    if req.args and not can_see_all(req.person):
+        req.reply.show(t(req.lang, "report_own_only"))
+        return
+    req.reply.working(t(req.lang, "working"))
+    if not req.args:
+        show(req, report_screen(req.app, req.person))
+        return
+    users = req.app.client.users()
+    found = find_managers(req.args, users)
+    if len(found) == 1:
+        show(req, manager_screen(req.app, found[0], 0, back=True))
+        return
+    problem = "report_ambiguous" if found else "report_no_match"
+    names = [users[i].name for i in found] if found else sorted(u.name for u in users.values())
+    req.reply.show(join([
+        t(req.lang, problem, query=req.args),
+        usage(req.lang, "report"),
+        t(req.lang, "report_names", names=", ".join(names)),
+    ]))  # fmt: skip
+
+
+def find_managers(query: str, users: Mapping[int, User]) -> list[int]:
+    """amoCRM user ids matching an id, an exact name, or else a part of a name (any case)."""
+    if match := ID_RE.fullmatch(query):
+        return [int(match.group(1))]
+    wanted = query.casefold()
+    exact = [u.id for u in users.values() if u.name.casefold() == wanted]
+    return exact or sorted(u.id for u in users.values() if wanted in u.name.casefold())
+
+
+def mytasks(req: Request) -> None:
+    """Own overdue and due-today tasks, each with a ✅ button."""
+    if req.person.amocrm_user_id is None:
+        req.reply.show(t(req.lang, "mytasks_unlinked"))
+        return
+    req.reply.working(t(req.lang, "working"))
+    show(req, mytasks_screen(req.app, req.person.amocrm_user_id))
+
+
+def done(req: Request) -> None:
+    """Close a task with a result text; managers may close only their own tasks."""
+    task_arg, *result = req.args.split(None, 1) or [""]
+    match = ID_RE.fullmatch(task_arg)
+    if not match:
+        req.reply.show(usage(req.lang, "done"))
+        return
+    req.reply.working(t(req.lang, "working"))
+    closing = close_task(req.app, req.person, int(match.group(1)), "".join(result) or None)
+    key = {"closed": "done_ok", "already": "done_already", "denied": "done_not_yours"}
+    req.reply.show(t(req.lang, key[closing.outcome], id=closing.task_id, result=closing.result))
+
+
+def lead(req: Request) -> None:
+    """The lead card by id, or a search by text (one match: the card; several: buttons)."""
+    if not req.args:
+        req.reply.show(usage(req.lang, "lead"))
+        return
+    req.reply.working(t(req.lang, "working"))
+    # An all-digit query is tried as an id first, then as text (a phone number, say).
+    match = ID_RE.fullmatch(req.args)
+    query = match.group(1) if match else req.args
+    found = req.app.client.search_leads(query, limit=SEARCH_LIMIT)
+    if not found:
+        req.reply.show(t(req.lang, "lead_none", query=req.args))
+    elif len(found) == 1:
+        show(req, lead_screen(req.app, found[0]))
+    else:
+        show(req, leads_choice(req.app, found[:SEARCH_LIMIT]))
+
+
+def contact(req: Request) -> None:
+    """Contacts matching a name, phone or e-mail, with their details and card links."""
+    if not req.args:
+        req.reply.show(usage(req.lang, "contact"))
+        return
+    req.reply.working(t(req.lang, "working"))
+    found = req.app.client.search_contacts(req.args, limit=SEARCH_LIMIT)
+    if not found:
+        req.reply.show(t(req.lang, "contact_none", query=req.args))
+        return
+    users = req.app.client.users()
+    app = req.app
+    req.reply.show(render_contacts(found, lang=app.lang, users=users, base_url=app.base_url))
+
+
+def funnel(req: Request) -> None:
+    """Open leads per stage for each pipeline, won and lost this month."""
+    req.reply.working(t(req.lang, "working"))
+    show(req, funnel_screen(req.app))
+
+
+def amocrm(req: Request) -> None:
+    """The connection status and an account summary; a failure is the status, not an error."""
+    req.reply.working(t(req.lang, "working"))
+    try:
+        screen = account_screen(req.app)
+    except AmoError as exc:
+        log.warning("/amocrm: amoCRM check failed: %s", exc)
+        req.reply.show(t(req.lang, "amocrm_failed", reason=error_text(req.lang, exc)))
+        return
+    show(req, screen)

@@ -1,0 +1,323 @@
+"""Every user-visible string, in Russian and English, and the Telegram HTML built from them.
+
+Telegram's HTML mode needs ``<``, ``>`` and ``&`` escaped outside tags and ``"`` inside
+``href`` (reference/telegram-bot-api.md §2 "HTML parse_mode"). ``t()`` escapes every value it
+is given unless the value is already :class:`Html`, so CRM text can never inject markup.
+Rendering of whole screens lives in :mod:`leoweb_bot.views`; this module is the catalogue.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+
+from leoweb_bot.reports import is_all_day
+from leoweb_bot.reports import local
+
+LANGUAGES = ("ru", "en")
+DEFAULT_RESULT = {"ru": "Выполнено через Telegram", "en": "Done via Telegram"}
+
+
+class Html(str):
+    """Text that is already valid Telegram HTML and must not be escaped again."""
+
+
+RU: dict[str, str] = {
+    # access and help
+    "no_access": "⛔ Нет доступа. Ваш Telegram id: <code>{id}</code> — отправьте его администратору бота.",
+    "greeting": "Здравствуйте, {name}! Я показываю задачи и клиентов из amoCRM.",
+    "help_title": "<b>Команды</b>",
+    "short_help": "Не понял. Список команд — /help",
+    "not_allowed": "Эта команда вам недоступна. Ваши команды — /help",
+    "role_admin": "администратор",
+    "role_director": "руководитель",
+    "role_manager": "менеджер",
+    "whoami": "Telegram id: <code>{id}</code>\nРоль: {role}\nПользователь amoCRM: {amo_user}",
+    "amo_user_none": "не привязан",
+    "cmd_start": "приветствие",
+    "cmd_help": "список команд",
+    "cmd_whoami": "мой Telegram id и роль",
+    "cmd_report": "просроченные задачи по менеджерам",
+    "cmd_report_own": "мои просроченные задачи",
+    "cmd_mytasks": "мои задачи: просроченные и на сегодня",
+    "cmd_done": "закрыть задачу",
+    "cmd_lead": "карточка сделки",
+    "cmd_contact": "поиск контакта",
+    "cmd_funnel": "воронка: сделки по этапам",
+    "cmd_amocrm": "состояние подключения к amoCRM",
+    "args_report": "[менеджер]",
+    "args_done": "&lt;id задачи&gt; [результат]",
+    "args_lead": "&lt;id или текст&gt;",
+    "args_contact": "&lt;имя, телефон или e-mail&gt;",
+    "usage": "Формат: {usage}",
+    # feedback
+    "working": "⏳ Читаю amoCRM…",
+    "as_of": "на {when} ({tz})",
+    # report
+    "report_title": "<b>Просроченные задачи</b> {as_of}",
+    "report_line": "{n}. {name} — <b>{count}</b>, самая старая с {oldest} ({days})",
+    "report_total": "Всего просрочено: <b>{total}</b>",
+    "report_clean": "Без просрочек: {names}",
+    "report_none": "Просроченных задач нет 🎉",
+    "report_no_match": "Менеджер «{query}» не найден.",
+    "report_ambiguous": "Под «{query}» подходят несколько менеджеров.",
+    "report_names": "Менеджеры: {names}",
+    "report_own_only": "Вам доступны только ваши задачи.",
+    "manager_title": "<b>{name}</b> — просрочено <b>{count}</b> {as_of}",
+    "manager_clean": "<b>{name}</b> — просроченных задач нет 👍 {as_of}",
+    "page": "Стр. {page} из {pages}",
+    "task_line": "{n}. {text}\n    срок {due}, {days}{link}",
+    "task_line_due": "{n}. {text}\n    срок {due}{link}",
+    "task_no_text": "(без текста)",
+    "days_today": "просрочена сегодня",
+    "days_one": "{n} день просрочки",
+    "days_few": "{n} дня просрочки",
+    "days_many": "{n} дней просрочки",
+    "link_leads": "сделка",
+    "link_contacts": "контакт",
+    "link_companies": "компания",
+    "btn_prev": "◀",
+    "btn_next": "▶",
+    "btn_refresh": "🔄 Обновить",
+    "btn_back": "⬆ Ко всем",
+    # my tasks and closing
+    "mytasks_title": "<b>Ваши задачи</b> {as_of}",
+    "mytasks_overdue": "<b>Просрочены</b>",
+    "mytasks_today": "<b>На сегодня</b>",
+    "mytasks_empty": "Ни просроченных задач, ни задач на сегодня 👍",
+    "mytasks_more": "…и ещё {count}. Все просроченные — /report",
+    "mytasks_unlinked": "К вашему Telegram не привязан пользователь amoCRM, своих задач нет. "
+    "Все просроченные задачи — /report.",
+    "done_ok": "✅ Задача {id} закрыта с результатом «{result}».",
+    "done_already": "Задача {id} уже закрыта.",
+    "done_not_yours": "⛔ Задача {id} не ваша: закрыть её может ответственный или руководитель.",
+    "cb_done": "✅ Задача закрыта",
+    "cb_already": "Задача уже закрыта",
+    "cb_denied": "⛔ Нет доступа",
+    "cb_no_access": "⛔ Нет доступа. Ваш Telegram id: {id} — отправьте его администратору бота.",
+    "cb_stale": "Кнопка устарела — отправьте команду заново",
+    "cb_failed": "Не получилось, попробуйте ещё раз",
+    # look-ups
+    "lead_title": "<b>{name}</b> · сделка #{id}",
+    "lead_stage": "Этап: {stage} ({pipeline})",
+    "lead_responsible": "Ответственный: {name}",
+    "lead_price": "Бюджет: {price}",
+    "lead_contacts": "Контакты: {contacts}",
+    "lead_tasks": "<b>Открытые задачи</b>",
+    "lead_no_tasks": "Открытых задач нет",
+    "lead_matches": "Нашлось сделок: {count}. Выберите:",
+    "lead_none": "Сделки по запросу «{query}» не найдены.",
+    "contact_title": "<b>{name}</b> · контакт #{id}",
+    "contact_phones": "Телефон: {values}",
+    "contact_emails": "E-mail: {values}",
+    "contact_none": "Контакты по запросу «{query}» не найдены.",
+    "open_card": "открыть в amoCRM",
+    "unnamed": "(без названия)",
+    "unknown_stage": "этап #{id}",
+    # funnel and account
+    "funnel_title": "<b>Воронка</b> {as_of}",
+    "funnel_pipeline": "<b>{name}</b> — открытых сделок: {count}",
+    "funnel_stage": "• {stage}: {count}{amount}",
+    "funnel_won": "Успешно в этом месяце: {count}{amount}",
+    "funnel_lost": "Не реализовано в этом месяце: {count}",
+    "funnel_empty": "В amoCRM нет активных воронок.",
+    "amocrm_ok": "✅ amoCRM на связи: {url}",
+    "amocrm_failed": "❌ amoCRM: {reason}",
+    "amocrm_account": "Аккаунт: <b>{name}</b> ({subdomain})",
+    "amocrm_users": "Пользователей: {count}",
+    "amocrm_open": "Открытых сделок: {count}",
+    "amocrm_won": "Успешных в этом месяце: {count}{amount}",
+    # errors
+    "err_unavailable": "amoCRM не отвечает, попробуйте через минуту.",
+    "err_auth": "amoCRM отозвала доступ бота. Администратору нужно заново авторизовать интеграцию.",
+    "err_payment": "Подписка amoCRM закончилась — продлите её, и бот снова заработает.",
+    "err_blocked": "amoCRM временно заблокировала доступ по API. Попробуйте позже.",
+    "err_forbidden": "У интеграции нет прав на это действие в amoCRM.",
+    "err_not_found": "Не найдено.",
+    "err_bad_request": "amoCRM отклонила запрос.",
+    "err_amo": "amoCRM ответила ошибкой, попробуйте позже.",
+    "err_internal": "Что-то пошло не так. Ошибка записана, попробуйте ещё раз чуть позже.",
+}
+
+EN: dict[str, str] = {
+    "no_access": "⛔ No access. Your Telegram id is <code>{id}</code> — send it to the bot's admin.",
+    "greeting": "Hello, {name}! I show tasks and clients from amoCRM.",
+    "help_title": "<b>Commands</b>",
+    "short_help": "I did not understand that. Commands: /help",
+    "not_allowed": "This command is not available to you. Your commands: /help",
+    "role_admin": "admin",
+    "role_director": "director",
+    "role_manager": "manager",
+    "whoami": "Telegram id: <code>{id}</code>\nRole: {role}\namoCRM user: {amo_user}",
+    "amo_user_none": "not linked",
+    "cmd_start": "greeting",
+    "cmd_help": "list of commands",
+    "cmd_whoami": "my Telegram id and role",
+    "cmd_report": "overdue tasks per manager",
+    "cmd_report_own": "my overdue tasks",
+    "cmd_mytasks": "my tasks: overdue and due today",
+    "cmd_done": "close a task",
+    "cmd_lead": "lead card",
+    "cmd_contact": "find a contact",
+    "cmd_funnel": "funnel: leads per stage",
+    "cmd_amocrm": "amoCRM connection status",
+    "args_report": "[manager]",
+    "args_done": "&lt;task id&gt; [result]",
+    "args_lead": "&lt;id or text&gt;",
+    "args_contact": "&lt;name, phone or e-mail&gt;",
+    "usage": "Usage: {usage}",
+    "working": "⏳ Reading amoCRM…",
+    "as_of": "as of {when} ({tz})",
+    "report_title": "<b>Overdue tasks</b> {as_of}",
+    "report_line": "{n}. {name} — <b>{count}</b>, oldest since {oldest} ({days})",
+    "report_total": "Total overdue: <b>{total}</b>",
+    "report_clean": "Nothing overdue: {names}",
+    "report_none": "No overdue tasks 🎉",
+    "report_no_match": "No manager matches “{query}”.",
+    "report_ambiguous": "Several managers match “{query}”.",
+    "report_names": "Managers: {names}",
+    "report_own_only": "You can see only your own tasks.",
+    "manager_title": "<b>{name}</b> — <b>{count}</b> overdue {as_of}",
+    "manager_clean": "<b>{name}</b> — nothing overdue 👍 {as_of}",
+    "page": "Page {page} of {pages}",
+    "task_line": "{n}. {text}\n    due {due}, {days}{link}",
+    "task_line_due": "{n}. {text}\n    due {due}{link}",
+    "task_no_text": "(no text)",
+    "days_today": "overdue today",
+    "days_one": "{n} day overdue",
+    "days_few": "{n} days overdue",
+    "days_many": "{n} days overdue",
+    "link_leads": "lead",
+    "link_contacts": "contact",
+    "link_companies": "company",
+    "btn_prev": "◀",
+    "btn_next": "▶",
+    "btn_refresh": "🔄 Refresh",
+    "btn_back": "⬆ All managers",
+    "mytasks_title": "<b>Your tasks</b> {as_of}",
+    "mytasks_overdue": "<b>Overdue</b>",
+    "mytasks_today": "<b>Due today</b>",
+    "mytasks_empty": "Nothing overdue and nothing due today 👍",
+    "mytasks_more": "…and {count} more. All overdue tasks: /report",
+    "mytasks_unlinked": "Your Telegram account is not linked to an amoCRM user, so you have no "
+    "tasks of your own. All overdue tasks: /report.",
+    "done_ok": "✅ Task {id} closed with result “{result}”.",
+    "done_already": "Task {id} is already closed.",
+    "done_not_yours": "⛔ Task {id} is not yours: only its owner or a director can close it.",
+    "cb_done": "✅ Task closed",
+    "cb_already": "Task is already closed",
+    "cb_denied": "⛔ No access",
+    "cb_no_access": "⛔ No access. Your Telegram id is {id} — send it to the bot's admin.",
+    "cb_stale": "This button is outdated — send the command again",
+    "cb_failed": "That did not work, please try again",
+    "lead_title": "<b>{name}</b> · lead #{id}",
+    "lead_stage": "Stage: {stage} ({pipeline})",
+    "lead_responsible": "Responsible: {name}",
+    "lead_price": "Budget: {price}",
+    "lead_contacts": "Contacts: {contacts}",
+    "lead_tasks": "<b>Open tasks</b>",
+    "lead_no_tasks": "No open tasks",
+    "lead_matches": "Leads found: {count}. Pick one:",
+    "lead_none": "No leads match “{query}”.",
+    "contact_title": "<b>{name}</b> · contact #{id}",
+    "contact_phones": "Phone: {values}",
+    "contact_emails": "E-mail: {values}",
+    "contact_none": "No contacts match “{query}”.",
+    "open_card": "open in amoCRM",
+    "unnamed": "(no name)",
+    "unknown_stage": "stage #{id}",
+    "funnel_title": "<b>Funnel</b> {as_of}",
+    "funnel_pipeline": "<b>{name}</b> — open leads: {count}",
+    "funnel_stage": "• {stage}: {count}{amount}",
+    "funnel_won": "Won this month: {count}{amount}",
+    "funnel_lost": "Lost this month: {count}",
+    "funnel_empty": "amoCRM has no active pipelines.",
+    "amocrm_ok": "✅ amoCRM is connected: {url}",
+    "amocrm_failed": "❌ amoCRM: {reason}",
+    "amocrm_account": "Account: <b>{name}</b> ({subdomain})",
+    "amocrm_users": "Users: {count}",
+    "amocrm_open": "Open leads: {count}",
+    "amocrm_won": "Won this month: {count}{amount}",
+    "err_unavailable": "amoCRM is not answering, try again in a minute.",
+    "err_auth": "amoCRM revoked the bot's access. The admin must authorise the integration again.",
+    "err_payment": "The amoCRM subscription has ended — renew it and the bot will work again.",
+    "err_blocked": "amoCRM has blocked API access for a while. Please try again later.",
+    "err_forbidden": "The integration has no rights for this in amoCRM.",
+    "err_not_found": "Not found.",
+    "err_bad_request": "amoCRM rejected the request.",
+    "err_amo": "amoCRM answered with an error, please try later.",
+    "err_internal": "Something went wrong. The error is logged — please try again a bit later.",
+}
+
+CATALOG: dict[str, dict[str, str]] = {"ru": RU, "en": EN}
+
+
+def escape(value: object) -> Html:
+    """Escape text for Telegram HTML (``<``, ``>``, ``&``); :class:`Html` passes through."""
+    if isinstance(value, Html):
+        return value
+    return Html(html.escape(str(value), quote=False))
+
+
+def t(lang: str, key: str, **values: object) -> Html:
+    """The catalogue entry ``key`` in ``lang`` with every value escaped and filled in."""
+    template = CATALOG.get(lang, RU)[key]
+    return Html(template.format(**{name: escape(v) for name, v in values.items()}))
+
+
+def join(parts: list[Html] | tuple[Html, ...], sep: str = "\n") -> Html:
+    """Join already-rendered fragments."""
+    return Html(sep.join(parts))
+
+
+def link(url: str | None, label: object) -> Html:
+    """An ``<a href>`` with the URL escaped for an attribute, or just the label without a URL."""
+    if not url:
+        return escape(label)
+    return Html(f'<a href="{html.escape(url, quote=True)}">{escape(label)}</a>')
+
+
+def plural_key(lang: str, n: int) -> str:
+    """``one``/``few``/``many`` by the Russian rule (1 день, 2 дня, 5 дней, 11 дней, 21 день)."""
+    if lang == "en":
+        return "one" if n == 1 else "many"
+    if n % 10 == 1 and n % 100 != 11:
+        return "one"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return "few"
+    return "many"
+
+
+def overdue_label(lang: str, days: int) -> Html:
+    """``5 дней просрочки`` / ``5 days overdue``; 0 days means it went overdue today."""
+    if days <= 0:
+        return t(lang, "days_today")
+    return t(lang, f"days_{plural_key(lang, days)}", n=days)
+
+
+def format_when(ts: int, tz: datetime.tzinfo) -> str:
+    """``25.11.2026 14:05`` in company time."""
+    return local(ts, tz).strftime("%d.%m.%Y %H:%M")
+
+
+def format_due(ts: int, tz: datetime.tzinfo) -> str:
+    """A deadline: just the date for amoCRM "all day" tasks (stored at 23:59), else date and time."""
+    if is_all_day(ts, tz):
+        return local(ts, tz).strftime("%d.%m.%Y")
+    return format_when(ts, tz)
+
+
+def as_of(lang: str, ts: int, tz: datetime.tzinfo) -> Html:
+    """``на 25.11.2026 14:05 (Asia/Almaty)``."""
+    return t(lang, "as_of", when=format_when(ts, tz), tz=str(tz))
+
+
+def format_money(amount: int) -> str:
+    """``1 250 000`` — digits grouped by thin spaces, as amoCRM shows budgets."""
+    return f"{amount:,}".replace(",", "\u202f")
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut CRM text to ``limit`` characters so one page always fits in a Telegram message."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

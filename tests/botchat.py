@@ -1,0 +1,199 @@
+"""A chat with the bot through the real stack, faked only at the network boundary.
+
+``build_bot`` gets a real ``Telegram`` pointed at ``FakeBotAPI`` and a real ``AmoClient``
+talking to an in-process ``Sandbox``; updates go in as Bot API JSON, and the tests read what the
+fake Bot API received.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import telebot
+
+from leoweb_bot.amocrm import build_client
+from leoweb_bot.amocrm.models import Task
+from leoweb_bot.commands import build_bot
+from leoweb_bot.config import AmoSettings
+from leoweb_bot.config import Settings
+from leoweb_bot.config import settings_from_mapping
+from leoweb_bot.sandbox import Sandbox
+from leoweb_bot.state import State
+from leoweb_bot.telegram import Telegram
+from tests.fakebot import BOT_USER
+from tests.fakebot import FakeBotAPI
+
+TOKEN = "123456:TEST-token_for_commands"
+# 25.11.2026 14:05 in Asia/Almaty (UTC+5).
+NOW = int(datetime.datetime(2026, 11, 25, 9, 5, tzinfo=datetime.UTC).timestamp())
+ADMIN, DIRECTOR, MANAGER, OTHER_MANAGER, STRANGER = 101, 201, 301, 302, 999
+ZELIMKHAN, MILANA = 1387123, 1387124  # the sandbox's first two managers
+GROUP = -100500
+
+
+class FakeTime:
+    """Telegram's throttle sleeps on this clock, so a test never waits for real."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def settings_for(language: str = "ru") -> Settings:
+    return settings_from_mapping(
+        {
+            "telegram": {"token": TOKEN},
+            "bot": {"language": language, "timezone": "Asia/Almaty"},
+            "access": {
+                "admins": [ADMIN],
+                "directors": [DIRECTOR],
+                "managers": {str(MANAGER): ZELIMKHAN, str(OTHER_MANAGER): MILANA},
+            },
+        }
+    )
+
+
+@dataclass
+class Sent:
+    """One message as the fake Bot API saw it."""
+
+    method: str
+    chat_id: int
+    text: str
+    message_id: int
+    markup: dict[str, Any] | None
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        rows = (self.markup or {}).get("inline_keyboard") or []
+        return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+
+class BotChat:
+    """Drives the bot with updates and reads back what it sent."""
+
+    def __init__(
+        self, bot: telebot.TeleBot, fake: FakeBotAPI, sandbox: Sandbox, state: State
+    ) -> None:
+        self.bot = bot
+        self.fake = fake
+        self.sandbox = sandbox
+        self.state = state
+        self._ids = itertools.count(1)
+
+    # -- input ------------------------------------------------------------------------------
+
+    def say(
+        self, user: int, text: str, *, chat: int | None = None, chat_type: str = "private"
+    ) -> list[Sent]:
+        """Process a text message; return the messages sent or edited in response."""
+        n = next(self._ids)
+        message = {
+            "message_id": 10_000 + n,
+            "date": NOW,
+            "chat": {"id": chat or user, "type": chat_type},
+            "from": {"id": user, "is_bot": False, "first_name": "Тест", "language_code": "ru"},
+            "text": text,
+        }
+        if text.startswith("/"):
+            length = len(text.split()[0])
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return self.process({"update_id": n, "message": message})
+
+    def press(self, user: int, data: str, on: Sent) -> list[Sent]:
+        """Press a button with ``data`` on the message ``on``."""
+        n = next(self._ids)
+        query = {
+            "id": f"cb{n}",
+            "from": {"id": user, "is_bot": False, "first_name": "Тест"},
+            "chat_instance": "1",
+            "data": data,
+            "message": {
+                "message_id": on.message_id,
+                "date": NOW,
+                "chat": {"id": on.chat_id, "type": "private" if on.chat_id > 0 else "group"},
+                "from": BOT_USER,
+                "text": on.text,
+            },
+        }
+        return self.process({"update_id": n, "callback_query": query})
+
+    def process(self, update: dict[str, Any]) -> list[Sent]:
+        before = len(self.fake.calls())
+        self.bot.process_new_updates([telebot.types.Update.de_json(update)])
+        calls = self.fake.calls()
+        # The fake numbers sendMessage results 1, 2, 3... in call order.
+        sends = sum(1 for method, _ in calls[:before] if method == "sendMessage")
+        sent = []
+        for method, params in calls[before:]:
+            if method == "sendMessage":
+                sends += 1
+                message_id = sends
+            elif method == "editMessageText":
+                message_id = int(params["message_id"])
+            else:
+                continue
+            markup = json.loads(params["reply_markup"]) if params.get("reply_markup") else None
+            sent.append(Sent(method, int(params["chat_id"]), params["text"], message_id, markup))
+        return sent
+
+    # -- output -----------------------------------------------------------------------------
+
+    def answers(self) -> list[dict[str, str]]:
+        return [params for method, params in self.fake.calls() if method == "answerCallbackQuery"]
+
+    def task(self, task_id: int) -> dict[str, Any]:
+        return next(t for t in self.sandbox.data.tasks if t["id"] == task_id)
+
+
+MESSAGE_METHODS = ("sendMessage", "editMessageText")
+
+
+def final(sent: list[Sent]) -> Sent:
+    """The message the user ends up looking at (the last one sent or edited)."""
+    assert sent, "the bot did not answer"
+    return sent[-1]
+
+
+def overdue_tasks_of(sandbox: Sandbox, user_id: int) -> list[Task]:
+    """What the sandbox holds as overdue for one manager (strictly before NOW)."""
+    tasks = (Task.from_v4(raw) for raw in sandbox.data.tasks)
+    return [t for t in tasks if t.responsible_user_id == user_id and t.is_overdue(NOW)]
+
+
+@contextmanager
+def bot_chat(
+    tmp_path: Path, *, language: str = "ru", tasks: int = 300, managers: int = 8
+) -> Iterator[BotChat]:
+    """A fresh sandbox, fake Bot API, state database and bot."""
+    times = FakeTime()
+    sandbox = Sandbox(tasks=tasks, managers=managers, rate_limit=0, now=NOW, clock=lambda: NOW)
+    with sandbox, FakeBotAPI() as fake:
+        amo = AmoSettings(
+            base_url=sandbox.base_url or "", auth="token", token=sandbox.credentials.token,
+            rate_limit=1000,
+        )  # fmt: skip
+        client = build_client(amo, sleep=lambda _: None)
+        telegram = Telegram(TOKEN, fake.url, clock=times.clock, sleep=times.sleep)
+        state = State(tmp_path / "state.sqlite3")
+        bot = build_bot(
+            settings=settings_for(language), client=client, telegram=telegram, state=state,
+            clock=lambda: NOW,
+        )  # fmt: skip
+        try:
+            yield BotChat(bot, fake, sandbox, state)
+        finally:
+            client.close()
+            state.close()

@@ -1,0 +1,96 @@
+"""Role resolution and what each role may see: default deny, highest role wins."""
+
+from __future__ import annotations
+
+import pytest
+
+from leoweb_bot.access import Person
+from leoweb_bot.access import Role
+from leoweb_bot.access import can_close_task
+from leoweb_bot.access import can_look_up
+from leoweb_bot.access import can_see_all
+from leoweb_bot.access import can_see_manager
+from leoweb_bot.access import has_access
+from leoweb_bot.access import may_use
+from leoweb_bot.access import who
+from leoweb_bot.amocrm.models import Task
+from leoweb_bot.config import AccessSettings
+
+ACCESS = AccessSettings(
+    admins=(1, 5),
+    directors=(2, 6),
+    managers={3: 1387123, 4: 1387124, 5: 1387125, 6: 1387126},
+)
+
+
+@pytest.mark.parametrize(
+    ("telegram_id", "role", "amocrm_user_id"),
+    [
+        (1, Role.ADMIN, None),
+        (2, Role.DIRECTOR, None),
+        (3, Role.MANAGER, 1387123),
+        (4, Role.MANAGER, 1387124),
+        (5, Role.ADMIN, 1387125),  # an admin who is also a manager keeps admin
+        (6, Role.DIRECTOR, 1387126),  # likewise a director
+        (7, Role.NONE, None),  # anyone else: no access
+        (0, Role.NONE, None),
+        (-100123, Role.NONE, None),  # a chat id is not a user
+    ],
+)
+def test_role_resolution(telegram_id: int, role: Role, amocrm_user_id: int | None) -> None:
+    assert who(ACCESS, telegram_id) == Person(telegram_id, role, amocrm_user_id)
+
+
+def test_empty_config_denies_everyone() -> None:
+    person = who(AccessSettings(), 1)
+    assert not has_access(person)
+    assert not any(may_use(person, c) for c in ("start", "help", "whoami", "report"))
+
+
+@pytest.mark.parametrize(
+    ("command", "manager", "director"),
+    [
+        ("start", True, True),
+        ("help", True, True),
+        ("whoami", True, True),
+        ("report", True, True),
+        ("mytasks", True, True),
+        ("done", True, True),
+        ("lead", True, True),
+        ("contact", True, True),
+        ("funnel", False, True),
+        ("amocrm", False, True),
+        ("nonsense", False, False),
+    ],
+)
+def test_commands_per_role(command: str, manager: bool, director: bool) -> None:
+    assert may_use(who(ACCESS, 3), command) is manager
+    assert may_use(who(ACCESS, 2), command) is director
+    assert may_use(who(ACCESS, 1), command) is director
+    assert not may_use(who(ACCESS, 7), command)
+
+
+def test_managers_see_only_their_own_tasks() -> None:
+    manager = who(ACCESS, 3)
+    assert can_see_manager(manager, 1387123)
+    assert not can_see_manager(manager, 1387124)
+    assert not can_see_all(manager)
+    assert can_see_manager(who(ACCESS, 2), 1387124)
+    assert can_see_all(who(ACCESS, 1))
+    assert not can_see_manager(who(ACCESS, 7), 0)
+
+
+def test_closing_depends_on_the_task_responsible() -> None:
+    task = Task(id=5000001, text="Позвонить", responsible_user_id=1387124, complete_till=1,
+                is_completed=False)  # fmt: skip
+    assert can_close_task(who(ACCESS, 4), task)
+    assert not can_close_task(who(ACCESS, 3), task)
+    assert can_close_task(who(ACCESS, 2), task)
+    assert can_close_task(who(ACCESS, 1), task)
+    assert not can_close_task(who(ACCESS, 7), task)
+
+
+def test_lookups_are_open_to_every_role_but_strangers() -> None:
+    assert can_look_up(who(ACCESS, 3))
+    assert can_look_up(who(ACCESS, 2))
+    assert not can_look_up(who(ACCESS, 7))
