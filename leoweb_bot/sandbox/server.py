@@ -44,6 +44,7 @@ from leoweb_bot.sandbox.store import Store
 from leoweb_bot.sandbox.v2 import authorised
 from leoweb_bot.sandbox.v2 import v2
 from leoweb_bot.sandbox.v2 import v2_error
+from leoweb_bot.sandbox.v2_writes import v2_writes
 from leoweb_bot.sandbox.v4 import v4
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ class Sandbox:
         app.extensions["leoweb_sandbox"] = self
         app.register_blueprint(v4)
         app.register_blueprint(v2)
+        app.register_blueprint(v2_writes)
         app.add_url_rule("/oauth2/access_token", "oauth_token", self._oauth, methods=["POST"])
         app.before_request(self._guard)
         app.after_request(_log_response)

@@ -93,6 +93,11 @@ class Store:
             )
             for lead in data.leads
         }
+        # Which leads a contact belongs to: fixed, since the sandbox never relinks them.
+        self._contact_leads: dict[int, list[int]] = {}
+        for lead in data.leads:
+            for link in lead["_embedded"]["contacts"]:
+                self._contact_leads.setdefault(link["id"], []).append(lead["id"])
 
     def get(self, kind: str, entity_id: int) -> Json | None:
         """One task, lead or contact by id (``kind`` is the v4 entity name)."""
@@ -122,14 +127,24 @@ class Store:
         ]
         return _sorted(rows, query.order)
 
-    def select_contacts(self, ids: frozenset[int] | None, text: str | None) -> list[Json]:
+    def select_contacts(
+        self,
+        ids: frozenset[int] | None,
+        text: str | None,
+        responsible: frozenset[int] | None = None,
+    ) -> list[Json]:
         needle = _needle(text)
         return [
             c
             for c in self.data.contacts
             if (ids is None or c["id"] in ids)
+            and (responsible is None or c["responsible_user_id"] in responsible)
             and (needle is None or needle in self._contact_text[c["id"]])
         ]
+
+    def lead_ids_of(self, contact_id: int) -> list[int]:
+        """Ids of the leads the contact is linked to, in lead id order."""
+        return list(self._contact_leads.get(contact_id, ()))
 
     def update_tasks(self, changes: Iterable[tuple[int, Json]]) -> list[Json]:
         """Apply validated field changes atomically; KeyError names the first unknown id."""

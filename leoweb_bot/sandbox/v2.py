@@ -1,4 +1,4 @@
-"""Legacy API v2 routes: session login, account with users, tasks and leads (reference §1, §2).
+"""Legacy API v2 reads: session login, account with users, tasks, leads, contacts (reference §1, §2).
 
 The v2 docs are gone, so these shapes come from clients and fixtures; fields the reference
 marks UNCONFIRMED are noted where they are produced. Everything is derived from the v4-shaped
@@ -257,4 +257,52 @@ def _v2_lead(lead: Json) -> Json:
         "tags": {},
         "custom_fields": [],
         "_links": {"self": {"href": f"/api/v2/leads?id={lead['id']}", "method": "get"}},
+    }
+
+
+@v2.get("/api/v2/contacts")
+def contacts() -> Response:
+    args = request.args
+    offset, limit = _window(args)
+    store = _sandbox().store
+    rows = store.select_contacts(
+        int_values(args, "id"), args.get("query"), int_values(args, "responsible_user_id")
+    )[offset : offset + limit]
+    return _items([_v2_contact(c, store.lead_ids_of(c["id"])) for c in rows], "/api/v2/contacts")
+
+
+def _v2_contact(contact: Json, lead_ids: list[int]) -> Json:
+    # Field set as public v2 clients model a contact; exact shape UNCONFIRMED (reference §2).
+    return {
+        "id": contact["id"],
+        "name": contact["name"],
+        "responsible_user_id": contact["responsible_user_id"],
+        "created_by": contact["created_by"],
+        "created_at": contact["created_at"],
+        "updated_at": contact["updated_at"],
+        "updated_by": contact["updated_by"],
+        "account_id": contact["account_id"],
+        "group_id": contact["group_id"],
+        "closest_task_at": contact["closest_task_at"] or 0,
+        "company": {},
+        "leads": {"id": lead_ids} if lead_ids else {},
+        "customers": {},
+        "tags": [],
+        "custom_fields": [_v2_field(f) for f in contact["custom_fields_values"] or ()],
+        "_links": {"self": {"href": f"/api/v2/contacts?id={contact['id']}", "method": "get"}},
+    }
+
+
+def _v2_field(field: Json) -> Json:
+    # v2 names the field code `code` (v4: `field_code`) and a value's enum `enum` (v4:
+    # `enum_id`); serving the enum id as a string is UNCONFIRMED.
+    return {
+        "id": field["field_id"],
+        "name": field["field_name"],
+        "code": field["field_code"],
+        "is_system": field["field_code"] is not None,
+        "values": [
+            {"value": v["value"], **({"enum": str(v["enum_id"])} if v.get("enum_id") else {})}
+            for v in field["values"]
+        ],
     }
