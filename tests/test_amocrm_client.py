@@ -767,28 +767,6 @@ def test_v2_complete_task_posts_an_update_keeping_the_task_text(rsps, clock):
     client.complete_task(5, "Дозвонился")
 
 
-def test_v2_complete_task_falls_back_to_v4_patch_where_v2_writes_are_missing(rsps, clock):
-    client = session_client(rsps, clock)
-    rsps.add(
-        responses.GET,
-        f"{BASE}/api/v2/tasks",
-        json={"_embedded": {"items": [{"id": 5, "text": "Перезвонить"}]}},
-    )
-    rsps.add(
-        responses.POST, f"{BASE}/api/v2/tasks", status=405, json={"title": "Method Not Allowed"}
-    )
-    rsps.add(
-        responses.PATCH,
-        f"{BASE}/api/v4/tasks/5",
-        match=[matchers.json_params_matcher({"is_completed": True, "result": {"text": "Ок"}})],
-        json={"id": 5},
-    )
-
-    client.complete_task(5, "Ок")
-
-    assert rsps.calls[-1].request.headers["Cookie"] == "session_id=sess-1"
-
-
 def test_retry_after_as_an_http_date_is_measured_on_the_injected_clock(rsps, clock):
     when = email.utils.formatdate(NOW + 4, usegmt=True)
     rsps.add(responses.GET, f"{BASE}/api/v4/account", status=503, headers={"Retry-After": when})

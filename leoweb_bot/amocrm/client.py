@@ -232,18 +232,7 @@ class AmoClient:
             "text": task.text,
             "result": {"text": result_text},
         }
-        try:
-            reply = self._request(
-                "POST", "tasks", json={"update": [update]}, api="v2", idempotent=True
-            )
-        except AmoError as exc:
-            if exc.status not in (404, 405):
-                raise
-            # An endpoint without v2 task writes (e.g. the sandbox): v4 PATCH takes the cookie too.
-            self._request(
-                "PATCH", f"tasks/{task_id}", json={k: update[k] for k in ("is_completed", "result")}
-            )
-            return
+        reply = self._request("POST", "tasks", json={"update": [update]}, api="v2", idempotent=True)
         errors = ((reply or {}).get("_embedded") or {}).get("errors")
         if errors:
             raise BadRequest("amoCRM did not complete the task", 200, str(errors)[:300])
