@@ -1,0 +1,74 @@
+"""The state database schema, versioned by ``PRAGMA user_version``.
+
+``MIGRATIONS[i]`` takes the schema from version ``i`` to ``i + 1``. To change the schema, append
+a tuple of statements; never edit one that has shipped. ``migrate`` runs the missing ones in one
+``BEGIN IMMEDIATE`` transaction, so several processes starting at once cannot race.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import suppress
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE inbox (
+            update_id INTEGER PRIMARY KEY,
+            chat_id INTEGER,
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            owner TEXT,
+            claimed_at REAL,
+            received_at REAL NOT NULL,
+            error TEXT
+        )""",
+        "CREATE INDEX inbox_status ON inbox (status, update_id)",
+        "CREATE INDEX inbox_chat ON inbox (chat_id, status, update_id)",
+        "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            telegram_user_id INTEGER,
+            action TEXT NOT NULL,
+            details TEXT NOT NULL
+        )""",
+        """CREATE TABLE amo_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            key TEXT NOT NULL UNIQUE,
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            received_at REAL NOT NULL
+        )""",
+    ),
+)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema up to ``len(MIGRATIONS)``; safe to run from many processes at once."""
+    target = len(MIGRATIONS)
+    if conn.execute("PRAGMA user_version").fetchone()[0] == target:
+        return target
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > target:
+            raise sqlite3.DatabaseError(
+                f"schema version {version} is newer than this program's ({target})"
+            )
+        for statements in MIGRATIONS[version:]:
+            for sql in statements:
+                conn.execute(sql)
+        conn.execute(f"PRAGMA user_version = {target}")
+        conn.execute("COMMIT")
+    except BaseException:
+        rollback(conn)
+        raise
+    return target
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """Roll back an open transaction, ignoring a failure to do so (the error being handled wins)."""
+    if conn.in_transaction:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")

@@ -1,0 +1,217 @@
+"""Process wiring for `serve` (gunicorn + per-worker dispatcher) and `poll` (long polling).
+
+Threads never start before fork: with ``preload_app`` the WSGI app is built in the gunicorn
+master, but the runtime (amoCRM client, bot, dispatcher threads) is built in each worker after
+the fork (the ``post_worker_init`` hook). Threads created in the master would not exist in the workers, and queued
+work would never run (reference/telegram-bot-api.md §3, "--preload combined with threaded").
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from telebot import types
+
+from leoweb_bot import web
+from leoweb_bot.config import Settings
+from leoweb_bot.dispatcher import Dispatcher
+from leoweb_bot.dispatcher import poll_updates
+from leoweb_bot.state import State
+from leoweb_bot.state import StateError
+from leoweb_bot.telegram import Telegram
+from leoweb_bot.telegram import TelegramError
+from leoweb_bot.telegram import build_telegram
+
+log = logging.getLogger(__name__)
+
+DISPATCHER_THREADS = 4
+STOP_TIMEOUT = 20.0  # below gunicorn's graceful_timeout (30 s), so workers exit cleanly
+
+
+@dataclass
+class Runtime:
+    """Everything one process needs to handle updates."""
+
+    settings: Settings
+    state: State
+    telegram: Telegram
+    client: Any  # leoweb_bot.amocrm.AmoClient (imported lazily)
+    bot: Any  # telebot.TeleBot with the handlers of leoweb_bot.commands
+    dispatcher: Dispatcher
+
+    def close(self) -> None:
+        self.dispatcher.stop(STOP_TIMEOUT)
+        self.client.close()
+        self.state.close()
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Build state, Telegram, the amoCRM client, the bot and its dispatcher (not started)."""
+    from leoweb_bot import commands
+    from leoweb_bot.amocrm import build_client
+
+    state = State(settings.bot.state_path)
+    telegram = build_telegram(settings)
+    client = build_client(settings.amocrm, token_store=state)
+    bot = commands.build_bot(
+        settings=settings, client=client, telegram=telegram, state=state, clock=time.time
+    )
+    dispatcher = Dispatcher(state, _processor(bot), threads=DISPATCHER_THREADS)
+    return Runtime(settings, state, telegram, client, bot, dispatcher)
+
+
+def _processor(bot: Any) -> Callable[[dict[str, Any]], None]:
+    def process(update: dict[str, Any]) -> None:
+        bot.process_new_updates([types.Update.de_json(update)])
+
+    return process
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    """gunicorn driven from Python: our options, our WSGI app, our hooks."""
+
+    def __init__(self, settings: Settings, *, preload: bool) -> None:
+        self.settings = settings
+        self.preload = preload
+        self.runtime: Runtime | None = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        server = self.settings.server
+        level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
+        options: dict[str, Any] = {
+            "bind": [f"{server.host}:{server.port}"],
+            "workers": server.workers,
+            "threads": server.threads,
+            "worker_class": "gthread",
+            "preload_app": self.preload,
+            # Off: request paths can carry the amoCRM webhook secret; web.py logs route templates.
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": level if level in ("debug", "info", "warning", "error") else "info",
+            "proc_name": "leoweb-bot",
+            "graceful_timeout": 30,
+            "control_socket_disable": True,  # gunicorn ≥ 24 would create ~/.gunicorn/gunicorn.ctl
+            "post_worker_init": self._start_worker,
+            "worker_exit": self._worker_exit,
+            "when_ready": _when_ready,
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        # With preload this runs in the master: it must not start threads or open the database.
+        return web.create_app(
+            self.settings, State(self.settings.bot.state_path), on_update=self._wake
+        )
+
+    def _wake(self) -> None:
+        if self.runtime is not None:
+            self.runtime.dispatcher.wake()
+
+    def _start_worker(self, worker: Any) -> None:
+        # post_worker_init, not post_fork: the worker's SIGTERM handler is installed by now, so a
+        # stop that arrives while the runtime is being built is not lost.
+        self.runtime = build_runtime(self.settings)
+        self.runtime.dispatcher.start()
+
+    def _worker_exit(self, server: Any, worker: Any) -> None:
+        # Also called in the master for a worker that vanished; there runtime is None.
+        if self.runtime is not None:
+            self.runtime.close()
+            self.runtime = None
+
+
+def _when_ready(server: Any) -> None:
+    for listener in server.LISTENERS:
+        log.info("serving on %s", listener)
+
+
+def serve(settings: Settings, *, preload: bool = False) -> int:
+    """Run the production server until SIGTERM/SIGINT; returns the exit status."""
+    if not _state_usable(settings):
+        return 1
+    try:
+        _Gunicorn(settings, preload=preload).run()
+    except SystemExit as exc:  # gunicorn's arbiter leaves through sys.exit()
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
+
+
+def _state_usable(settings: Settings) -> bool:
+    state = State(settings.bot.state_path)
+    try:
+        state.ping()
+    except StateError as exc:
+        log.error("%s", exc)
+        return False
+    finally:
+        state.close()
+    return True
+
+
+def poll(settings: Settings, force: bool = False) -> int:
+    """Run the bot by long polling until SIGINT/SIGTERM; returns the exit status."""
+    if not _state_usable(settings):
+        return 1
+    runtime = build_runtime(settings)
+    try:
+        if not _webhook_cleared(runtime.telegram, force):
+            return 1
+        _run_polling(runtime)
+    except TelegramError as exc:
+        log.error("%s", exc)
+        return 1
+    finally:
+        runtime.close()
+    return 0
+
+
+def _webhook_cleared(telegram: Telegram, force: bool) -> bool:
+    """getUpdates fails while a webhook is set; delete it only when asked to."""
+    url = telegram.webhook_info().url
+    if not url:
+        return True
+    if not force:
+        log.error(
+            "a webhook is set (%s), so polling would fail; run `leoweb-bot delete-webhook` "
+            "or `leoweb-bot poll --force` (which deletes it)",
+            url,
+        )
+        return False
+    telegram.delete_webhook()
+    log.warning("webhook %s deleted for polling", url)
+    return True
+
+
+def _run_polling(runtime: Runtime) -> None:
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        runtime.dispatcher.start()
+        poller = threading.Thread(
+            target=poll_updates,
+            args=(runtime.telegram, runtime.state, runtime.dispatcher, stop),
+            name="poller",
+            daemon=True,  # a long poll in flight must not hold up exit; the offset is not lost
+        )
+        poller.start()
+        log.info("polling for updates; Ctrl+C to stop")
+        while not stop.wait(1.0):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        log.info("stopping")

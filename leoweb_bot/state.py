@@ -1,0 +1,375 @@
+"""The state database: everything that must survive a restart, in one SQLite file.
+
+Several gunicorn workers (processes) and their threads share the file. WAL mode lets readers and
+one writer work at once; every write that must be atomic across processes runs in
+``BEGIN IMMEDIATE`` so the write lock is taken before anything is read. Each thread gets its own
+connection, and a connection is never reused across ``fork()`` (SQLite forbids it: "How To
+Corrupt An SQLite Database File", §2.6), so a forked child opens fresh ones.
+
+The schema and its migrations live in schema.py; every new connection brings the file up to
+date first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from leoweb_bot.schema import migrate
+from leoweb_bot.schema import rollback
+
+PENDING = "pending"
+WORKING = "working"
+DONE = "done"
+FAILED = "failed"
+_OPEN = (PENDING, WORKING)
+
+TOKENS_KEY = "amocrm.tokens"
+# Telegram restarts update_ids at random only after a week without updates (Bot API "Update"),
+# so two days of done ids is plenty for dedupe and keeps the table small.
+KEEP_DONE_SECONDS = 48 * 3600
+BUSY_TIMEOUT_SECONDS = 10.0
+
+
+class StateError(Exception):
+    """Base class for state database problems."""
+
+
+class StateUnavailable(StateError):
+    """The database cannot be opened or used (missing directory, corrupt file, lock timeout)."""
+
+
+class InboxFull(StateError):
+    """Too many updates are waiting; the webhook answers 503 so Telegram retries later."""
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    update_id: int
+    chat_id: int | None
+    payload: str
+    attempts: int
+    owner: str
+
+    @property
+    def update(self) -> dict[str, Any]:
+        return json.loads(self.payload)
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    at: float
+    telegram_user_id: int | None
+    action: str
+    details: str
+
+
+class State:
+    """The SQLite state database (inbox, key-value store, audit log, amoCRM events)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        max_pending: int = 10000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = Path(path)
+        self.max_pending = max_pending
+        self._clock = clock
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return f"State({str(self.path)!r})"
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        pid = os.getpid()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == pid:
+            return conn
+        # A connection inherited through fork() is never used again; the child opens its own.
+        conn = self._open()
+        self._local.conn, self._local.pid = conn, pid
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(
+                str(self.path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: a committed update survives power loss, so a 200 to Telegram is a promise.
+            conn.execute("PRAGMA synchronous = FULL")
+            migrate(conn)
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            raise StateUnavailable(f"state db {self.path}: {exc}") from None
+        return conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; sqlite errors become StateUnavailable."""
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StateUnavailable(f"state db {self.path}: {exc}") from None
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            rollback(conn)
+            if isinstance(exc, sqlite3.Error):
+                raise StateUnavailable(f"state db {self.path}: {exc}") from None
+            raise
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        conn = self._connection()
+        try:
+            return conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StateUnavailable(f"state db {self.path}: {exc}") from None
+
+    def _scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        """The first column of the first row, or None."""
+        rows = self._read(sql, params)
+        return rows[0][0] if rows else None
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their threads end)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            conn.close()
+        self._local.conn = None
+
+    def ping(self) -> None:
+        """Raise StateUnavailable unless the database answers and has our schema."""
+        self._read("SELECT count(*) FROM inbox WHERE 0")
+
+    def schema_version(self) -> int:
+        return int(self._scalar("PRAGMA user_version"))
+
+    # -- inbox ---------------------------------------------------------------------------------
+
+    def store_update(self, update_id: int, chat_id: int | None, payload: str, now: float) -> bool:
+        """Store an update once; False when this update_id was already seen (still ack it)."""
+        with self._transaction() as conn:
+            if conn.execute("SELECT 1 FROM inbox WHERE update_id = ?", (update_id,)).fetchone():
+                return False
+            (waiting,) = conn.execute(
+                "SELECT count(*) FROM inbox WHERE status IN (?, ?)", _OPEN
+            ).fetchone()
+            if waiting >= self.max_pending:
+                raise InboxFull(f"{waiting} updates waiting (max_pending = {self.max_pending})")
+            conn.execute(
+                "INSERT INTO inbox (update_id, chat_id, payload, status, received_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (update_id, chat_id, payload, PENDING, now),
+            )
+        return True
+
+    def claim_update(
+        self, owner: str, now: float, lease: float = 120.0, max_attempts: int = 3
+    ) -> InboxItem | None:
+        """Take the oldest runnable update, keeping each chat's updates in update_id order.
+
+        Runnable: pending, or working under an expired lease (its worker died or hung), and
+        no earlier unfinished update of the same chat, and no live lease in that chat.
+        Every claim counts as an attempt, so an update that crashes its worker each time still
+        ends ``failed`` instead of looping.
+        """
+        expired = now - lease
+        # Idle dispatchers poll often: answer "nothing to do" without taking the write lock.
+        if self._scalar("SELECT 1 FROM inbox WHERE status IN (?, ?) LIMIT 1", _OPEN) is None:
+            return None
+        with self._transaction() as conn:
+            while True:
+                row = conn.execute(_CLAIMABLE_SQL, (expired, expired)).fetchone()
+                if row is None:
+                    return None
+                update_id, chat_id, payload, attempts = row
+                if attempts >= max_attempts:
+                    conn.execute(
+                        "UPDATE inbox SET status = ?, owner = NULL,"
+                        " error = coalesce(error, 'worker lost') || ' (attempts exhausted)'"
+                        " WHERE update_id = ?",
+                        (FAILED, update_id),
+                    )
+                    continue
+                conn.execute(
+                    "UPDATE inbox SET status = ?, owner = ?, claimed_at = ?, attempts = ?"
+                    " WHERE update_id = ?",
+                    (WORKING, owner, now, attempts + 1, update_id),
+                )
+                return InboxItem(update_id, chat_id, payload, attempts + 1, owner)
+
+    def finish(self, update_id: int) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE inbox SET status = ?, owner = NULL, error = NULL WHERE update_id = ?",
+                (DONE, update_id),
+            )
+
+    def fail(
+        self, update_id: int, error: str, max_attempts: int = 3, *, owner: str | None = None
+    ) -> str | None:
+        """Record a failed attempt: back to pending, or ``failed`` once attempts are used up.
+
+        Returns the new status, or None when the update is not ours any more (given ``owner``,
+        our lease expired and another worker took it; its outcome wins).
+        """
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT attempts, status, owner FROM inbox WHERE update_id = ?", (update_id,)
+            ).fetchone()
+            if row is None or row[1] != WORKING or (owner is not None and row[2] != owner):
+                return None
+            status = FAILED if row[0] >= max_attempts else PENDING
+            conn.execute(
+                "UPDATE inbox SET status = ?, owner = NULL, error = ? WHERE update_id = ?",
+                (status, error[:2000], update_id),
+            )
+        return status
+
+    def reclaim_dead_owners(self, host: str) -> int:
+        """Put back updates claimed by processes of ``host`` that no longer exist."""
+        prefix = f"{host}:"
+        rows = self._read(
+            "SELECT update_id, owner FROM inbox WHERE status = ? AND substr(owner, 1, ?) = ?",
+            (WORKING, len(prefix), prefix),
+        )
+        dead = [uid for uid, owner in rows if not _pid_alive(_owner_pid(owner))]
+        if not dead:
+            return 0
+        with self._transaction() as conn:
+            conn.executemany(
+                "UPDATE inbox SET status = ?, owner = NULL, error = 'worker lost'"
+                " WHERE update_id = ? AND status = ?",
+                [(PENDING, uid, WORKING) for uid in dead],
+            )
+        return len(dead)
+
+    def inbox_depth(self) -> int:
+        """Updates not yet handled (pending or being worked on)."""
+        return int(self._scalar("SELECT count(*) FROM inbox WHERE status IN (?, ?)", _OPEN))
+
+    def inbox_status(self, update_id: int) -> str | None:
+        return self._scalar("SELECT status FROM inbox WHERE update_id = ?", (update_id,))
+
+    def prune(self, now: float, keep: float = KEEP_DONE_SECONDS) -> int:
+        """Forget finished updates older than ``keep`` seconds; returns how many were removed."""
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "DELETE FROM inbox WHERE status IN (?, ?) AND received_at < ?",
+                (DONE, FAILED, now - keep),
+            )
+        return cursor.rowcount
+
+    # -- key-value and tokens ------------------------------------------------------------------
+
+    def get_value(self, key: str) -> str | None:
+        return self._scalar("SELECT value FROM kv WHERE key = ?", (key,))
+
+    def set_value(self, key: str, value: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO kv (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def load_tokens(self) -> dict[str, Any] | None:
+        """TokenStore: the saved amoCRM OAuth token pair, or None."""
+        raw = self.get_value(TOKENS_KEY)
+        if raw is None:
+            return None
+        tokens = json.loads(raw)
+        return tokens if isinstance(tokens, dict) else None
+
+    def save_tokens(self, tokens: dict[str, Any]) -> None:
+        """TokenStore: replace the token pair in one transaction (refresh tokens are single-use)."""
+        self.set_value(TOKENS_KEY, json.dumps(tokens))
+
+    # -- audit ---------------------------------------------------------------------------------
+
+    def audit(self, telegram_user_id: int | None, action: str, details: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO audit (at, telegram_user_id, action, details) VALUES (?, ?, ?, ?)",
+                (self._clock(), telegram_user_id, action, details),
+            )
+
+    def audit_rows(self, limit: int = 100) -> list[AuditRow]:
+        """The newest audit rows first."""
+        rows = self._read(
+            "SELECT id, at, telegram_user_id, action, details FROM audit ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [AuditRow(*row) for row in rows]
+
+    # -- amoCRM webhook events -----------------------------------------------------------------
+
+    def store_amo_event(self, key: str, payload: str) -> bool:
+        """Store a raw amoCRM webhook body once; False when this key was already stored."""
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO amo_events (key, payload, status, received_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (key) DO NOTHING",
+                (key, payload, PENDING, self._clock()),
+            )
+        return cursor.rowcount == 1
+
+
+# A candidate is pending or holds an expired lease; it must be the first unfinished update of
+# its chat and that chat must have no live lease. chat_id NULL (no chat) never blocks anything.
+_CLAIMABLE_SQL = """
+SELECT c.update_id, c.chat_id, c.payload, c.attempts FROM inbox AS c
+WHERE (c.status = 'pending' OR (c.status = 'working' AND c.claimed_at <= ?))
+  AND NOT EXISTS (
+    SELECT 1 FROM inbox AS e
+    WHERE e.chat_id = c.chat_id AND e.status IN ('pending', 'working')
+      AND e.update_id < c.update_id)
+  AND NOT EXISTS (
+    SELECT 1 FROM inbox AS w
+    WHERE w.chat_id = c.chat_id AND w.status = 'working' AND w.claimed_at > ?
+      AND w.update_id <> c.update_id)
+ORDER BY c.update_id
+LIMIT 1
+"""
+
+
+def owner_id(host: str, pid: int, worker: str = "") -> str:
+    """The owner tag of a claim: ``host:pid[:worker]`` (reclaim_dead_owners parses the pid)."""
+    return f"{host}:{pid}:{worker}" if worker else f"{host}:{pid}"
+
+
+def _owner_pid(owner: str) -> int | None:
+    parts = owner.split(":")
+    return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if pid is None:
+        return True  # not ours to judge; the lease expiry will reclaim it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,253 @@
+"""A loopback fake of the Telegram Bot API for tests.
+
+pyTelegramBotAPI sends a method's parameters in the URL query string, with ``reply_markup`` as a
+JSON string (reference/telegram-bot-api.md §3 "Wire format"), so parameters are read from the
+query first and from a form or JSON body second. Answers follow the Bot API's
+``{"ok": true, "result": ...}`` shape.
+
+    with FakeBotAPI() as fake:
+        telegram = Telegram("123:ABC", fake.url)
+        ...
+        assert fake.wait_for(lambda: fake.messages(42))
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+from urllib.parse import urlsplit
+
+BOT_USER = {
+    "id": 7000000001,
+    "is_bot": True,
+    "first_name": "LeoWeb Test",
+    "username": "leoweb_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+TRUE_METHODS = frozenset(
+    {
+        "answerCallbackQuery",
+        "sendChatAction",
+        "setWebhook",
+        "deleteWebhook",
+        "setMyCommands",
+        "deleteMyCommands",
+    }
+)
+MAX_LONG_POLL = 5.0
+
+
+class FakeBotAPI:
+    """A threaded HTTP server on 127.0.0.1:0 that answers Bot API methods and records calls."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._calls: list[tuple[str, dict[str, str]]] = []
+        self._failures: dict[str, deque[tuple[int, dict[str, Any]]]] = {}
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._closed = False
+        self.tokens: set[str] = set()
+        self.webhook_info: dict[str, Any] = {
+            "url": "",
+            "has_custom_certificate": False,
+            "pending_update_count": 0,
+        }
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeBotAPI:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def __enter__(self) -> FakeBotAPI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- what tests use ------------------------------------------------------------------------
+
+    def calls(self, method: str | None = None) -> list[tuple[str, dict[str, str]]]:
+        with self._cond:
+            return [call for call in self._calls if method is None or call[0] == method]
+
+    def messages(self, chat_id: int | None = None) -> list[str]:
+        """Texts of sendMessage and editMessageText calls, in order."""
+        return [
+            params.get("text", "")
+            for method, params in self.calls()
+            if method in ("sendMessage", "editMessageText")
+            and (chat_id is None or params.get("chat_id") == str(chat_id))
+        ]
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> bool:
+        """Wait until ``predicate()`` is truthy; re-checked on every call and every 50 ms."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(min(remaining, 0.05))
+        return True
+
+    def fail_next(self, method: str, status: int, body: dict[str, Any] | None = None) -> None:
+        """Answer the next call of ``method`` with ``status`` and ``body`` (a Bot API error)."""
+        body = body or {"ok": False, "error_code": status, "description": f"Error {status}"}
+        with self._cond:
+            self._failures.setdefault(method, deque()).append((status, body))
+
+    def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
+        """Queue an Update for getUpdates; an update_id is assigned when missing."""
+        update = dict(update)
+        update.setdefault("update_id", next(self._update_ids))
+        with self._cond:
+            self._updates.append(update)
+            self._cond.notify_all()
+        return update
+
+    def reset(self) -> None:
+        with self._cond:
+            self._calls.clear()
+            self._failures.clear()
+
+    # -- the server side -----------------------------------------------------------------------
+
+    def handle(self, token: str, method: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        with self._cond:
+            self.tokens.add(token)
+            self._calls.append((method, params))
+            self._cond.notify_all()
+            queued = self._failures.get(method)
+            if queued:
+                return queued.popleft()
+        if method == "getUpdates":
+            return 200, {"ok": True, "result": self._long_poll(params)}
+        result = self._result(method, params)
+        if result is None:
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        return 200, {"ok": True, "result": result}
+
+    def _result(self, method: str, params: dict[str, str]) -> Any:
+        if method in TRUE_METHODS:
+            self._apply_webhook(method, params)
+            return True
+        if method == "getMe":
+            return BOT_USER
+        if method == "getWebhookInfo":
+            return dict(self.webhook_info)
+        if method == "sendMessage":
+            return self._message(params, next(self._message_ids))
+        if method == "editMessageText":
+            return self._message(params, int(params.get("message_id", 0)))
+        return None
+
+    def _apply_webhook(self, method: str, params: dict[str, str]) -> None:
+        if method == "setWebhook":
+            self.webhook_info["url"] = params.get("url", "")
+        elif method == "deleteWebhook":
+            self.webhook_info["url"] = ""
+
+    def _message(self, params: dict[str, str], message_id: int) -> dict[str, Any]:
+        chat_id = int(params.get("chat_id", 0))
+        return {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+            "from": BOT_USER,
+            "text": params.get("text", ""),
+        }
+
+    def _long_poll(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset", 0) or 0)
+        deadline = time.monotonic() + min(float(params.get("timeout", 0) or 0), MAX_LONG_POLL)
+        with self._cond:
+            # Like the Bot API, a call with an offset confirms (forgets) every earlier update.
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            while not self._updates and not self._closed:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            return list(self._updates)
+
+
+def _handler_for(fake: FakeBotAPI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stalls
+
+        def do_GET(self) -> None:
+            self._serve()
+
+        def do_POST(self) -> None:
+            self._serve()
+
+        def _serve(self) -> None:
+            url = urlsplit(self.path)
+            parts = url.path.strip("/").split("/")
+            params = dict(parse_qsl(url.query, keep_blank_values=True))
+            params.update(self._body_params())
+            if len(parts) != 2 or not parts[0].startswith("bot"):
+                self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                return
+            status, body = fake.handle(parts[0][3:], parts[1], params)
+            self._reply(status, body)
+
+        def _body_params(self) -> dict[str, str]:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            if not raw:
+                return {}
+            if self.headers.get_content_type() == "application/json":
+                data = json.loads(raw)
+                return {k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
+            return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+
+        def _reply(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            if status == 429:
+                retry = body.get("parameters", {}).get("retry_after")
+                if retry is not None:
+                    self.send_header("Retry-After", str(retry))
+            try:
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up (e.g. a long poll at exit)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Silent: request lines carry the bot token."""
+
+    return Handler
