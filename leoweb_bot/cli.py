@@ -168,7 +168,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from leoweb_bot import server
 
-    return server.serve(load(args, "telegram", "amocrm", "bot", "digest", "alerts", "server"))
+    settings = load(args, "telegram", "amocrm", "bot", "digest", "alerts", "server")
+    # amocrm.rate_limit is the account's budget; each gunicorn worker gets its share, because
+    # the limiter is shared by the threads of one process only.
+    share = settings.amocrm.rate_limit / settings.server.workers
+    return server.serve(replace(settings, amocrm=replace(settings.amocrm, rate_limit=share)))
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
@@ -189,7 +193,7 @@ def cmd_set_webhook(args: argparse.Namespace) -> int:
 def cmd_delete_webhook(args: argparse.Namespace) -> int:
     from leoweb_bot import webhook_admin
 
-    return webhook_admin.delete_webhook(load(args, "telegram"), drop_pending=args.drop_pending)
+    return webhook_admin.delete_webhook(load(args, "telegram"))
 
 
 def cmd_webhook_info(args: argparse.Namespace) -> int:
@@ -251,9 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("set-webhook", help="register the webhook and menus").set_defaults(
         func=cmd_set_webhook
     )
-    delete = sub.add_parser("delete-webhook", help="remove the webhook")
-    delete.add_argument("--drop-pending", action="store_true", help="discard queued updates")
-    delete.set_defaults(func=cmd_delete_webhook)
+    sub.add_parser("delete-webhook", help="remove the webhook").set_defaults(
+        func=cmd_delete_webhook
+    )
     sub.add_parser("webhook-info", help="show Telegram's view of the webhook").set_defaults(
         func=cmd_webhook_info
     )
