@@ -1,0 +1,32 @@
+"""The README's promises stay true: CI runs its test command and its demo script exists."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def quick_start_commands() -> list[str]:
+    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.+?)\n```", section)
+
+
+def test_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
+    demo, tests = quick_start_commands()
+    assert "demo --script demo/quickstart.txt" in demo
+    assert (ROOT / "demo" / "quickstart.txt").is_file()
+    assert tests in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+
+
+def test_every_config_key_is_in_the_readme_table() -> None:
+    import dataclasses
+
+    from leoweb_bot.config import SECTIONS
+
+    for section, cls in SECTIONS.items():
+        for field in dataclasses.fields(cls):
+            env = f"LEOWEB_{section.upper()}_{field.name.upper()}"
+            assert f"| `{section}.{field.name}` | `{env}` |" in README
