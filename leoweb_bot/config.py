@@ -164,6 +164,10 @@ def load_settings(
             raw = tomllib.loads(file.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{file}: not valid TOML ({exc})") from None
+        except OSError as exc:
+            raise ConfigError(
+                f"{file}: cannot read ({exc.strerror}); it must be readable by the service user"
+            ) from None
     elif required_file or path:
         raise ConfigError(f"{file}: config file not found (run `leoweb-bot init` to create one)")
     return settings_from_mapping(raw, env)

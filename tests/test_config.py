@@ -145,3 +145,10 @@ def test_secret_in_invalid_value_is_not_echoed() -> None:
     with pytest.raises(ConfigError) as info:
         settings_from_mapping({"telegram": {"token": "has space:secretvalue"}}).require("telegram")
     assert "secretvalue" not in str(info.value)
+
+
+def test_unreadable_file_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.mkdir()  # reading a directory fails with OSError, as an unreadable file does for non-root
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_settings(path, {})

@@ -1,0 +1,253 @@
+"""``leoweb-bot demo``: the whole bot on the built-in sandbox, with no config and no accounts.
+
+In the terminal, :mod:`leoweb_bot.terminal` stands in for Telegram, so every command runs
+exactly as in production except for the network. With ``--telegram-token`` the same bot runs in
+real Telegram by long polling, with the sandbox as the CRM.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from contextlib import contextmanager
+from contextlib import suppress
+from dataclasses import dataclass
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from typing import TextIO
+
+import telebot
+from telebot import types
+
+from leoweb_bot.config import AmoSettings
+from leoweb_bot.config import Settings
+from leoweb_bot.config import settings_from_mapping
+from leoweb_bot.logs import setup_logging
+from leoweb_bot.terminal import CONSOLE
+from leoweb_bot.terminal import DIRECTOR_ID
+from leoweb_bot.terminal import MANAGER_ID
+from leoweb_bot.terminal import TerminalChat
+from leoweb_bot.terminal import TerminalTelegram
+
+log = logging.getLogger(__name__)
+
+DEMO_MANAGER = "Зелимхан"  # the sandbox's first manager; the demo manager is linked to them
+POLL_TIMEOUT = 25  # seconds of getUpdates long polling
+POLL_RETRY = 5
+
+
+# -- wiring -----------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoCrm:
+    """The sandbox, a client for it, a throw-away state db, and the demo manager's amoCRM id."""
+
+    amo: AmoSettings
+    state_path: Path
+    manager_id: int
+    client: Any  # leoweb_bot.amocrm.AmoClient
+    state: Any  # leoweb_bot.state.State
+
+
+@contextmanager
+def demo_crm() -> Iterator[DemoCrm]:
+    from leoweb_bot.amocrm import build_client
+    from leoweb_bot.sandbox import Sandbox
+    from leoweb_bot.state import State
+
+    with (
+        Sandbox(seed=1, tasks=300, managers=8, rate_limit=0) as sandbox,
+        tempfile.TemporaryDirectory(prefix="leoweb-demo-") as tmp,
+    ):
+        assert sandbox.base_url is not None
+        amo = AmoSettings(
+            base_url=sandbox.base_url, auth="token", token=sandbox.credentials.token, rate_limit=50
+        )
+        state_path = Path(tmp) / "demo.sqlite3"
+        state = State(state_path)
+        client = build_client(amo, token_store=state)
+        try:
+            yield DemoCrm(amo, state_path, demo_manager_id(sandbox.data.users), client, state)
+        finally:
+            client.close()
+            state.close()
+
+
+def demo_manager_id(users: Iterable[Mapping[str, Any]]) -> int:
+    """The amoCRM id of «Зелимхан», or of the first non-admin user if the data changes."""
+    users = list(users)
+    for user in users:
+        if str(user["name"]).startswith(DEMO_MANAGER):
+            return int(user["id"])
+    return next(int(u["id"]) for u in users if not u["rights"]["is_admin"])
+
+
+def demo_settings(
+    crm: DemoCrm, lang: str, *, token: str = "", directors: tuple[int, ...] = ()
+) -> Settings:
+    """Settings built in memory (no file, no environment): the sandbox CRM and demo access."""
+    settings = settings_from_mapping(
+        {
+            "telegram": {"token": token},
+            "bot": {"language": lang, "state_path": str(crm.state_path)},
+            "access": {
+                "directors": list(directors),
+                "managers": {} if token else {str(MANAGER_ID): crm.manager_id},
+            },
+        }
+    )
+    return replace(settings, amocrm=crm.amo)
+
+
+def build_demo_bot(crm: DemoCrm, settings: Settings, telegram: Any) -> telebot.TeleBot:
+    from leoweb_bot.commands import build_bot
+
+    return build_bot(
+        settings=settings, client=crm.client, telegram=telegram, state=crm.state, clock=time.time
+    )
+
+
+# -- entry points -----------------------------------------------------------------------------
+
+
+def run(script: str | None, telegram_token: str | None, lang: str) -> int:
+    """``leoweb-bot demo``: the terminal chat (interactive or a script), or real Telegram."""
+    if telegram_token:
+        setup_logging(os.environ.get("LEOWEB_LOG_LEVEL", "INFO"), [telegram_token])
+        return run_in_telegram(telegram_token, lang)
+    # Only warnings: INFO lines about each command would drown the conversation.
+    setup_logging(os.environ.get("LEOWEB_LOG_LEVEL", "WARNING"))
+    if script is not None:
+        try:
+            lines = Path(script).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            print(f"error: cannot read the script {script}: {exc.strerror}", file=sys.stderr)
+            return 2
+        return run_in_terminal(lines, lang, out=sys.stdout, echo=True)
+    return run_in_terminal(None, lang, out=sys.stdout, echo=False)
+
+
+def run_in_terminal(lines: Iterable[str] | None, lang: str, *, out: TextIO, echo: bool) -> int:
+    """Chat with the bot: ``lines`` is a script, or None to read the keyboard until /quit."""
+    words = CONSOLE.get(lang, CONSOLE["ru"])
+    with demo_crm() as crm:
+        telegram = TerminalTelegram(out, ansi=out.isatty(), lang=lang)
+        settings = demo_settings(crm, lang, directors=(DIRECTOR_ID,))
+        chat = TerminalChat(build_demo_bot(crm, settings, telegram), telegram, DEMO_MANAGER)
+        print(words["banner"], file=out, end="\n\n", flush=True)
+        if lines is None:
+            enable_line_editing()
+            chat.set_role(ask_role(words))
+            lines = typed_lines(lambda: chat.prompt)
+        for line in lines:
+            if echo and line.lstrip().startswith("#"):
+                continue  # a comment in a script
+            if echo:
+                print(f"> {line}", file=out, flush=True)
+            if not chat.handle(line):
+                break
+    return 1 if chat.failures and echo else 0
+
+
+def enable_line_editing() -> None:
+    """Arrow keys and history for input(): importing readline is what switches them on."""
+    with suppress(ImportError):  # readline is not built on every platform
+        import readline  # noqa: F401
+
+
+def ask_role(words: Mapping[str, str]) -> str:
+    try:
+        answer = input(words["ask_role"].format(manager=DEMO_MANAGER)).strip().casefold()
+    except EOFError:
+        return "director"
+    return "manager" if answer in ("2", "manager", "менеджер", "m", "м") else "director"
+
+
+def typed_lines(prompt: Callable[[], str]) -> Iterator[str]:
+    """Lines from the keyboard until EOF (Ctrl+D)."""
+    while True:
+        try:
+            yield input(prompt())
+        except EOFError:
+            return
+
+
+def run_in_telegram(token: str, lang: str, api_url: str = "https://api.telegram.org") -> int:
+    """The demo in real Telegram by long polling; whoever sends /start first is the director."""
+    from leoweb_bot.telegram import Telegram
+    from leoweb_bot.telegram import TelegramError
+
+    try:
+        telegram = Telegram(token, api_url)
+    except ValueError:  # pyTelegramBotAPI checks the token's shape (util.validate_token)
+        print("error: that does not look like a bot token (123456:ABC...)", file=sys.stderr)
+        return 2
+    try:
+        me = telegram.get_me()
+        if telegram.webhook_info().url:
+            print(
+                "error: this bot has a webhook set, so long polling would fail. Use a separate "
+                "bot for the demo, or run `leoweb-bot delete-webhook` first.",
+                file=sys.stderr,
+            )
+            return 1
+    except TelegramError as exc:
+        print(f"error: Telegram refused the token or is unreachable ({exc})", file=sys.stderr)
+        return 1
+    print(f"Demo bot @{me.username} is running with the sandbox as its amoCRM.", flush=True)
+    print("Open it in Telegram and send /start: the FIRST person to do so becomes the director.")
+    print("Ctrl+C stops the demo.", flush=True)
+    with demo_crm() as crm:
+        try:
+            poll_demo(crm, telegram, token, lang, threading.Event())
+        except KeyboardInterrupt:
+            print("stopped")
+    return 0
+
+
+def poll_demo(crm: DemoCrm, telegram: Any, token: str, lang: str, stop: threading.Event) -> None:
+    """getUpdates → bot, one update at a time, until ``stop`` is set.
+
+    There is no way to learn the token owner's Telegram id in advance, so the first private
+    /start claims the director role and the bot is rebuilt with that id in ``[access]``.
+    """
+    bot = build_demo_bot(crm, demo_settings(crm, lang, token=token), telegram)
+    director: int | None = None
+    offset: int | None = None
+    while not stop.is_set():
+        try:
+            updates = telegram.get_updates(offset, POLL_TIMEOUT)
+        except Exception as exc:
+            log.error("getUpdates failed (%s); retrying in %d s", exc, POLL_RETRY)
+            stop.wait(POLL_RETRY)
+            continue
+        for update in updates:
+            offset = int(update["update_id"]) + 1
+            if director is None and (director := start_sender(update)) is not None:
+                print(f"Telegram user {director} sent /start and is now the director.", flush=True)
+                settings = demo_settings(crm, lang, token=token, directors=(director,))
+                bot = build_demo_bot(crm, settings, telegram)
+            try:
+                bot.process_new_updates([types.Update.de_json(update)])
+            except Exception:
+                log.exception("update %s failed", update["update_id"])
+
+
+def start_sender(update: Mapping[str, Any]) -> int | None:
+    """The sender's id if this update is a private /start message, else None."""
+    message = update.get("message") or {}
+    text = str(message.get("text") or "")
+    chat = message.get("chat") or {}
+    if chat.get("type") != "private" or text.split(maxsplit=1)[:1] != ["/start"]:
+        return None
+    return int((message.get("from") or {}).get("id") or 0) or None

@@ -1,0 +1,344 @@
+"""The terminal stand-in for Telegram: a chat with the bot in a console.
+
+:class:`TerminalTelegram` has the interface of :class:`leoweb_bot.telegram.Telegram` that the
+bot uses and prints instead of calling the Bot API: HTML as readable text (bold via ANSI on a
+terminal, links as ``text (url)``), inline buttons as numbered choices, edits re-printed and
+marked. :class:`TerminalChat` turns typed lines into Bot API Update dicts for the bot's router:
+text becomes a message, a number a press of that button on the chat's last keyboard.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from typing import TextIO
+
+import telebot
+from telebot import types
+
+log = logging.getLogger(__name__)
+
+# Made-up Telegram ids of the demo's two people; [access] maps them to their roles.
+DIRECTOR_ID = 1001
+MANAGER_ID = 2001
+BOT_USER = {"id": 7000000000, "is_bot": True, "first_name": "LeoWeb", "username": "leoweb_demo_bot"}
+ROLES = ("director", "manager")
+QUIT = ("/quit", "/exit")
+BOLD_ON, BOLD_OFF = "\x1b[1m", "\x1b[22m"
+ITALIC_ON, ITALIC_OFF = "\x1b[3m", "\x1b[23m"
+
+CONSOLE: dict[str, dict[str, str]] = {
+    "ru": {
+        "banner": (
+            "LeoWeb_bot: демо на встроенной песочнице amoCRM (данные вымышленные).\n"
+            "Пишите команды как в Telegram: /help, /report, /mytasks, /funnel, /lead Алихан.\n"
+            "Кнопки нажимаются вводом их номера. «role manager» или «role director» — сменить"
+            " роль, /quit — выход."
+        ),
+        "ask_role": "Роль: [1] руководитель  [2] менеджер ({manager}). Enter = руководитель: ",
+        "role": "Вы — {role}. Telegram id {id}.",
+        "director": "руководитель",
+        "director_name": "Руководитель",
+        "manager": "менеджер {manager}",
+        "bot": "бот",
+        "edited": "изменено",
+        "no_buttons": "(здесь нет кнопок с таким номером)",
+        "pressed": "нажата кнопка «{label}»",
+        "bad_role": "(роль: director или manager)",
+    },
+    "en": {
+        "banner": (
+            "LeoWeb_bot demo on the built-in amoCRM sandbox (made-up data).\n"
+            "Type commands as in Telegram: /help, /report, /mytasks, /funnel, /lead Алихан.\n"
+            "Press a button by typing its number. 'role manager' or 'role director' switches"
+            " the role, /quit exits."
+        ),
+        "ask_role": "Role: [1] director  [2] manager ({manager}). Enter = director: ",
+        "role": "You are the {role}. Telegram id {id}.",
+        "director": "director",
+        "director_name": "Director",
+        "manager": "manager {manager}",
+        "bot": "bot",
+        "edited": "edited",
+        "no_buttons": "(no button with that number here)",
+        "pressed": "pressed «{label}»",
+        "bad_role": "(role: director or manager)",
+    },
+}
+
+
+# -- HTML to terminal text --------------------------------------------------------------------
+
+
+_STYLE_TAGS = {"b": "b", "strong": "b", "i": "i", "em": "i"}
+
+
+class _TerminalText(html.parser.HTMLParser):
+    """Telegram HTML → plain text: bold and italic as ANSI (optional), links as ``text (url)``."""
+
+    def __init__(self, ansi: bool) -> None:
+        super().__init__(convert_charrefs=True)  # &lt; &amp; &#8470; … become characters
+        self.ansi = ansi
+        self.parts: list[str] = []
+        self.depth = {"b": 0, "i": 0}
+        self.links: list[tuple[str, int]] = []  # (href, where its text starts in parts)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        kind = _STYLE_TAGS.get(tag)
+        if kind:
+            self._style(kind, +1)
+        elif tag == "a":
+            self.links.append((dict(attrs).get("href") or "", len(self.parts)))
+
+    def handle_endtag(self, tag: str) -> None:
+        kind = _STYLE_TAGS.get(tag)
+        if kind:
+            self._style(kind, -1)
+        elif tag == "a" and self.links:
+            href, start = self.links.pop()
+            label = "".join(self.parts[start:])
+            if href and href != label:
+                self.parts.append(f" ({href})")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def _style(self, kind: str, step: int) -> None:
+        before = self.depth[kind]
+        self.depth[kind] = max(before + step, 0)
+        if self.ansi and (before == 0) != (self.depth[kind] == 0):
+            on, off = (BOLD_ON, BOLD_OFF) if kind == "b" else (ITALIC_ON, ITALIC_OFF)
+            self.parts.append(on if step > 0 else off)
+
+
+def html_to_text(text: str, *, ansi: bool = False) -> str:
+    """Render Telegram HTML for a terminal; unknown tags are dropped, their text kept."""
+    parser = _TerminalText(ansi)
+    parser.feed(text)
+    parser.close()
+    return "".join(parser.parts)
+
+
+# -- inline keyboards as numbered choices -----------------------------------------------------
+
+
+def keyboard_rows(markup: Any) -> list[list[dict[str, Any]]]:
+    """The button rows of a telebot markup or a plain ``{"inline_keyboard": ...}`` dict."""
+    if markup is None:
+        return []
+    if isinstance(markup, types.InlineKeyboardMarkup):
+        markup = markup.to_dict()
+    if not isinstance(markup, Mapping):
+        return []
+    return [list(row) for row in markup.get("inline_keyboard") or []]
+
+
+def number_buttons(markup: Any) -> tuple[list[str], list[tuple[str, str]]]:
+    """Lines like ``[1] Зелимхан (12)  [2] Милана (9)`` and the numbered (label, data) pairs.
+
+    Only callback buttons get a number; a URL button is shown as ``label (url)``.
+    """
+    lines: list[str] = []
+    choices: list[tuple[str, str]] = []
+    for row in keyboard_rows(markup):
+        shown = []
+        for b in row:
+            if b.get("callback_data") is not None:
+                choices.append((b["text"], b["callback_data"]))
+                shown.append(f"[{len(choices)}] {b['text']}")
+            elif b.get("url"):
+                shown.append(f"{b['text']} ({b['url']})")
+        if shown:
+            lines.append("  ".join(shown))
+    return lines, choices
+
+
+# -- a Telegram that prints -------------------------------------------------------------------
+
+
+@dataclass
+class Shown:
+    """A message the demo printed: where it is, its HTML and its pressable buttons."""
+
+    chat_id: int
+    message_id: int
+    html: str
+    choices: list[tuple[str, str]]
+
+
+class TerminalTelegram:
+    """The subset of :class:`leoweb_bot.telegram.Telegram` the bot uses, printing to a terminal."""
+
+    def __init__(self, out: TextIO, *, ansi: bool = False, lang: str = "ru") -> None:
+        self.out = out
+        self.ansi = ansi
+        self.lang = lang
+        self.words = CONSOLE.get(lang, CONSOLE["ru"])
+        self.messages: dict[int, Shown] = {}
+        self.keyboards: dict[int, int] = {}  # chat id → id of its last message with buttons
+        self._ids = itertools.count(1)
+
+    def send(
+        self,
+        chat_id: int,
+        html: str,
+        reply_markup: Any = None,
+        disable_preview: bool = True,
+    ) -> list[int]:
+        message_id = next(self._ids)
+        self._show(chat_id, message_id, html, reply_markup, edited=False)
+        return [message_id]
+
+    def edit(self, chat_id: int, message_id: int, html: str, reply_markup: Any = None) -> list[int]:
+        self._show(chat_id, message_id, html, reply_markup, edited=True)
+        return [message_id]
+
+    def answer_callback(
+        self, callback_id: str, text: str | None = None, alert: bool = False
+    ) -> None:
+        if text:
+            self.note(f"{'⚠' if alert else 'ⓘ'} {html_to_text(text)}")
+
+    def typing(self, chat_id: int) -> None:
+        """Nothing to show: the answer follows at once."""
+
+    def get_me(self) -> types.User:
+        return types.User.de_json(dict(BOT_USER))
+
+    def last_choices(self, chat_id: int) -> Shown | None:
+        """The latest message in this chat that has buttons (what a typed number presses)."""
+        message_id = self.keyboards.get(chat_id)
+        return self.messages.get(message_id) if message_id is not None else None
+
+    def _show(self, chat_id: int, message_id: int, html: str, markup: Any, edited: bool) -> None:
+        lines, choices = number_buttons(markup)
+        self.messages[message_id] = Shown(chat_id, message_id, html, choices)
+        if choices:
+            self.keyboards[chat_id] = message_id
+        elif self.keyboards.get(chat_id) == message_id:
+            del self.keyboards[chat_id]  # an edit removed the buttons
+        mark = f" · {self.words['edited']}" if edited else ""
+        self.note(f"── {self.words['bot']} #{message_id}{mark} ──")
+        self.note(html_to_text(html, ansi=self.ansi))
+        for line in lines:
+            self.note(line)
+        self.note("")
+
+    def note(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+
+# -- the chat: typed lines → updates ----------------------------------------------------------
+
+
+class TerminalChat:
+    """Turns what the user types into Bot API updates for one bot and prints the answers."""
+
+    def __init__(
+        self,
+        bot: telebot.TeleBot,
+        telegram: TerminalTelegram,
+        manager_name: str,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.bot = bot
+        self.telegram = telegram
+        self.manager_name = manager_name
+        self.clock = clock
+        self.user_id = DIRECTOR_ID
+        self.failures = 0
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(100_000)
+
+    @property
+    def words(self) -> dict[str, str]:
+        return self.telegram.words
+
+    @property
+    def prompt(self) -> str:
+        role = "director" if self.user_id == DIRECTOR_ID else "manager"
+        return f"{self.words[role].format(manager=self.manager_name)}> "
+
+    def set_role(self, role: str) -> None:
+        if role not in ROLES:
+            self.telegram.note(self.words["bad_role"])
+            return
+        self.user_id = DIRECTOR_ID if role == "director" else MANAGER_ID
+        shown = self.words[role].format(manager=self.manager_name)
+        self.telegram.note(self.words["role"].format(role=shown, id=self.user_id))
+
+    def handle(self, line: str) -> bool:
+        """Act on one typed line; False when the user wants to leave."""
+        text = line.strip()
+        if not text:
+            return True
+        if text.casefold() in QUIT:
+            return False
+        role = text.split()
+        if len(role) == 2 and role[0].casefold() == "role":
+            self.set_role(role[1].casefold())
+        elif text.isdigit():
+            self.press(int(text))
+        else:
+            self.process(self.message_update(text))
+        return True
+
+    def press(self, number: int) -> None:
+        shown = self.telegram.last_choices(self.user_id)
+        if shown is None or not 1 <= number <= len(shown.choices):
+            self.telegram.note(self.words["no_buttons"])
+            return
+        label, data = shown.choices[number - 1]
+        self.telegram.note(f"({self.words['pressed'].format(label=label)})")
+        self.process(self.callback_update(shown, data))
+
+    def process(self, update: dict[str, Any]) -> None:
+        try:
+            self.bot.process_new_updates([types.Update.de_json(update)])
+        except Exception:
+            # The bot turns amoCRM and Telegram failures into replies; anything else is a bug,
+            # logged with its traceback, and the demo goes on.
+            self.failures += 1
+            log.exception("update %s failed", update["update_id"])
+
+    def sender(self) -> dict[str, Any]:
+        name = self.words["director_name"] if self.user_id == DIRECTOR_ID else self.manager_name
+        lang = self.telegram.lang
+        return {"id": self.user_id, "is_bot": False, "first_name": name, "language_code": lang}
+
+    def message_update(self, text: str) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(self.clock()),
+            "chat": {"id": self.user_id, "type": "private"},
+            "from": self.sender(),
+            "text": text,
+        }
+        if text.startswith("/"):
+            length = len(text.split()[0])
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return {"update_id": next(self._update_ids), "message": message}
+
+    def callback_update(self, shown: Shown, data: str) -> dict[str, Any]:
+        update_id = next(self._update_ids)
+        query = {
+            "id": f"demo-{update_id}",
+            "from": self.sender(),
+            "chat_instance": str(shown.chat_id),
+            "data": data,
+            "message": {
+                "message_id": shown.message_id,
+                "date": int(self.clock()),
+                "chat": {"id": shown.chat_id, "type": "private"},
+                "from": dict(BOT_USER),
+                "text": html_to_text(shown.html),
+            },
+        }
+        return {"update_id": update_id, "callback_query": query}

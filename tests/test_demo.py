@@ -1,0 +1,214 @@
+"""`leoweb-bot demo`: the README's quick start end to end, the terminal chat on the sandbox,
+and the Telegram mode against a loopback fake Bot API."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from leoweb_bot.demo import demo_crm
+from leoweb_bot.demo import demo_manager_id
+from leoweb_bot.demo import poll_demo
+from leoweb_bot.demo import run_in_telegram
+from leoweb_bot.demo import run_in_terminal
+from leoweb_bot.demo import start_sender
+from leoweb_bot.telegram import Telegram
+from leoweb_bot.terminal import DIRECTOR_ID
+from leoweb_bot.terminal import MANAGER_ID
+from tests.conftest import leoweb_env
+from tests.fakebot import FakeBotAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICKSTART = ROOT / "demo" / "quickstart.txt"
+DAYS_OVERDUE = re.compile(r"\d+ (?:день|дня|дней) просрочки")
+LEAD_LINK = re.compile(r"\(http://127\.0\.0\.1:\d+/leads/detail/\d+\)")
+TOKEN = "123456:DEMO-token_for_tests"
+
+
+# -- the quick start, as the README runs it ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
+    """`python -m leoweb_bot demo --script demo/quickstart.txt` with no config and no LEOWEB_*."""
+    return subprocess.run(
+        [sys.executable, "-m", "leoweb_bot", "demo", "--script", str(QUICKSTART)],
+        cwd=tmp_path_factory.mktemp("demo"),
+        env=leoweb_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_quickstart_runs_cleanly(quickstart: subprocess.CompletedProcess[str]) -> None:
+    assert quickstart.returncode == 0, quickstart.stderr
+    assert "Traceback" not in quickstart.stdout + quickstart.stderr
+    assert "\x1b[" not in quickstart.stdout  # not a terminal: no ANSI codes
+
+
+def test_quickstart_shows_the_overdue_report(
+    quickstart: subprocess.CompletedProcess[str],
+) -> None:
+    out = quickstart.stdout
+    report = out[out.index("> /report") : out.index("> 1")]
+    assert "Просроченные задачи на" in report
+    assert "(Asia/Almaty)" in report
+    assert re.search(r"Зелимхан — \d+", report)
+    assert re.search(r"Всего просрочено: \d+", report)
+    assert re.search(r"\[1\] \S+ \(\d+\)", report)  # manager buttons as numbered choices
+
+
+def test_quickstart_drills_down_into_a_manager(
+    quickstart: subprocess.CompletedProcess[str],
+) -> None:
+    out = quickstart.stdout
+    first_button = re.search(r"\[1\] (\S+) \((\d+)\)", out)
+    assert first_button is not None
+    name, count = first_button.groups()
+    drill = out[out.index("> 1") : out.index("> /funnel")]
+    assert f"нажата кнопка «{name} ({count})»" in drill
+    assert "изменено" in drill  # the report message is edited into the manager's list
+    assert f"{name} — просрочено {count}" in drill
+    assert DAYS_OVERDUE.search(drill)
+    assert LEAD_LINK.search(drill)
+
+
+def test_quickstart_shows_a_manager_their_tasks(
+    quickstart: subprocess.CompletedProcess[str],
+) -> None:
+    out = quickstart.stdout
+    manager = out[out.index("> role manager") :]
+    assert f"Telegram id {MANAGER_ID}" in manager
+    assert "Ваши задачи на" in manager
+    assert "✅ Задача закрыта" in manager  # the ✅ button closed a task in the sandbox
+
+
+def test_a_missing_script_is_one_line_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "leoweb_bot", "demo", "--script", "nope.txt"],
+        cwd=tmp_path,
+        env=leoweb_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: cannot read the script nope.txt")
+    assert "Traceback" not in result.stderr
+
+
+# -- wiring -----------------------------------------------------------------------------------
+
+
+def test_demo_manager_is_zelimkhan_or_the_first_seller() -> None:
+    users = [
+        {"id": 1, "name": "Администратор", "rights": {"is_admin": True}},
+        {"id": 2, "name": "Милана", "rights": {"is_admin": False}},
+        {"id": 3, "name": "Зелимхан", "rights": {"is_admin": False}},
+    ]
+    assert demo_manager_id(users) == 3
+    assert demo_manager_id(users[:2]) == 2
+
+
+# -- the terminal chat in-process -------------------------------------------------------------
+
+
+def test_numbers_press_buttons_and_roles_switch() -> None:
+    out = io.StringIO()
+    lines = ["/report", "99", "role manager", "1", "/report Милана", "role nobody", "/quit", "x"]
+    assert run_in_terminal(lines, "ru", out=out, echo=True) == 0
+    text = out.getvalue()
+    assert "(здесь нет кнопок с таким номером)" in text  # 99: no such button
+    # The manager's own chat has no buttons yet, so "1" presses nothing there.
+    after_switch = text[text.index("> role manager") :]
+    assert after_switch.index("здесь нет кнопок") < after_switch.index("> /report Милана")
+    assert "Вам доступны только ваши задачи." in after_switch  # /report NAME is for directors
+    assert "(роль: director или manager)" in text
+    assert "> x" not in text  # /quit ended the chat
+    assert f"Telegram id {DIRECTOR_ID}" not in text  # the default role needs no announcement
+
+
+# -- the demo in (fake) Telegram --------------------------------------------------------------
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotAPI]:
+    with FakeBotAPI() as api:
+        yield api
+
+
+def private_message(user: int, text: str) -> dict[str, object]:
+    return {
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": user, "type": "private"},
+            "from": {"id": user, "is_bot": False, "first_name": "T"},
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}],
+        }
+    }
+
+
+def test_the_first_to_send_start_becomes_director(
+    fake: FakeBotAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    telegram = Telegram(TOKEN, fake.url, per_chat_interval=0)
+    stop = threading.Event()
+    with demo_crm() as crm:
+        poller = threading.Thread(target=poll_demo, args=(crm, telegram, TOKEN, "ru", stop))
+        poller.start()
+        try:
+            fake.push_update(private_message(555, "/start"))
+            fake.push_update(private_message(555, "/report"))
+            fake.push_update(private_message(777, "/start"))
+            assert fake.wait_for(lambda: any("Всего просрочено" in m for m in fake.messages(555)))
+            assert fake.wait_for(lambda: fake.messages(777))
+        finally:
+            stop.set()
+            fake.close()  # ends the long poll in flight
+            poller.join(10)
+    assert not poller.is_alive()
+    assert "777" in fake.messages(777)[0]  # no access: the stranger is told their id
+    assert "Telegram user 555 sent /start and is now the director." in capsys.readouterr().out
+
+
+def test_start_sender_only_counts_private_start() -> None:
+    assert start_sender({"update_id": 1, **private_message(5, "/start")}) == 5
+    assert start_sender({"update_id": 1, **private_message(5, "/start ref")}) == 5
+    assert start_sender({"update_id": 1, **private_message(5, "/report")}) is None
+    group = private_message(5, "/start")
+    group["message"]["chat"] = {"id": -1, "type": "group"}  # type: ignore[index]
+    assert start_sender({"update_id": 1, **group}) is None
+    assert start_sender({"update_id": 1, "callback_query": {}}) is None
+
+
+def test_a_malformed_token_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_in_telegram("no-colon", "ru") == 2
+    assert "does not look like a bot token" in capsys.readouterr().err
+
+
+def test_a_bot_with_a_webhook_is_left_alone(
+    fake: FakeBotAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.webhook_info["url"] = "https://bot.example.com/telegram/webhook"
+    assert run_in_telegram(TOKEN, "ru", api_url=fake.url) == 1
+    assert "webhook set" in capsys.readouterr().err
+    assert not fake.calls("getUpdates") and not fake.calls("deleteWebhook")
+
+
+def test_a_refused_token_is_one_line_error(
+    fake: FakeBotAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.fail_next("getMe", 401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+    assert run_in_telegram(TOKEN, "ru", api_url=fake.url) == 1
+    err = capsys.readouterr().err
+    assert "Unauthorized" in err and TOKEN not in err

@@ -1,0 +1,109 @@
+"""The terminal stand-in for Telegram: HTML as text, buttons as numbers, edits re-printed."""
+
+from __future__ import annotations
+
+import io
+
+import telebot
+from telebot.types import InlineKeyboardButton
+from telebot.types import InlineKeyboardMarkup
+
+from leoweb_bot.terminal import BOLD_OFF
+from leoweb_bot.terminal import BOLD_ON
+from leoweb_bot.terminal import DIRECTOR_ID
+from leoweb_bot.terminal import MANAGER_ID
+from leoweb_bot.terminal import TerminalChat
+from leoweb_bot.terminal import TerminalTelegram
+from leoweb_bot.terminal import html_to_text
+from leoweb_bot.terminal import number_buttons
+
+
+def test_bold_is_plain_without_a_terminal() -> None:
+    assert html_to_text("<b>Зелимхан</b> — 3") == "Зелимхан — 3"
+
+
+def test_bold_is_ansi_on_a_terminal_and_nesting_closes_once() -> None:
+    text = html_to_text("<b>a <b>b</b> c</b> d", ansi=True)
+    assert text == f"{BOLD_ON}a b c{BOLD_OFF} d"
+
+
+def test_links_show_their_address() -> None:
+    html = '<a href="https://x.amocrm.ru/leads/detail/7">сделка</a>'
+    assert html_to_text(html) == "сделка (https://x.amocrm.ru/leads/detail/7)"
+
+
+def test_a_link_whose_text_is_its_address_is_not_doubled() -> None:
+    assert html_to_text('<a href="https://a.b">https://a.b</a>') == "https://a.b"
+
+
+def test_entities_are_unescaped_and_unknown_tags_dropped() -> None:
+    html = "&lt;b&gt; &amp; &quot;ООО&quot; <code>#42</code> <tg-spoiler>x</tg-spoiler>"
+    assert html_to_text(html) == '<b> & "ООО" #42 x'
+
+
+def test_buttons_are_numbered_across_rows() -> None:
+    markup = InlineKeyboardMarkup(row_width=2)
+    markup.add(
+        InlineKeyboardButton("Зелимхан (12)", callback_data="rm:1:0"),
+        InlineKeyboardButton("Милана (9)", callback_data="rm:2:0"),
+        InlineKeyboardButton("Сарбиназ (1)", callback_data="rm:3:0"),
+    )
+    markup.row(InlineKeyboardButton("🔄", callback_data="rr"))
+    lines, choices = number_buttons(markup)
+    assert lines == ["[1] Зелимхан (12)  [2] Милана (9)", "[3] Сарбиназ (1)", "[4] 🔄"]
+    assert choices[3] == ("🔄", "rr")
+
+
+def test_url_buttons_are_shown_but_not_numbered() -> None:
+    markup = {
+        "inline_keyboard": [
+            [{"text": "amoCRM", "url": "https://x.amocrm.ru"}, {"text": "ok", "callback_data": "a"}]
+        ]
+    }
+    lines, choices = number_buttons(markup)
+    assert lines == ["amoCRM (https://x.amocrm.ru)  [1] ok"]
+    assert choices == [("ok", "a")]
+
+
+def test_edits_are_reprinted_and_track_the_buttons() -> None:
+    out = io.StringIO()
+    telegram = TerminalTelegram(out, lang="en")
+    markup = {"inline_keyboard": [[{"text": "next", "callback_data": "n"}]]}
+    (message_id,) = telegram.send(5, "<b>one</b>", markup)
+    shown = telegram.last_choices(5)
+    assert shown is not None and shown.choices == [("next", "n")]
+    telegram.edit(5, message_id, "two")
+    assert f"#{message_id} · edited" in out.getvalue()
+    assert out.getvalue().rstrip().endswith("two")
+    assert telegram.last_choices(5) is None  # the edit removed the buttons
+
+
+def test_typed_lines_become_updates_for_the_router() -> None:
+    out = io.StringIO()
+    telegram = TerminalTelegram(out)
+    bot = telebot.TeleBot("0:router-only", threaded=False)
+    seen: list[tuple[str, object]] = []
+    bot.register_message_handler(lambda m: seen.append(("message", m)), func=lambda m: True)
+    bot.register_callback_query_handler(lambda c: seen.append(("press", c)), func=lambda c: True)
+    chat = TerminalChat(bot, telegram, "Зелимхан", clock=lambda: 1_700_000_000)
+    markup = {
+        "inline_keyboard": [
+            [{"text": "a", "callback_data": "rm:1:0"}],
+            [{"text": "b", "callback_data": "rr"}],
+        ]
+    }
+    (message_id,) = telegram.send(DIRECTOR_ID, "report", markup)
+
+    assert chat.handle("/report Милана")
+    assert chat.handle("2")
+    assert chat.handle("role manager")
+    assert chat.handle("1")  # the manager's chat has no keyboard: nothing is pressed
+    assert not chat.handle("/quit")
+
+    (kind, message), (press_kind, press) = seen
+    assert kind == "message" and message.text == "/report Милана"
+    assert message.from_user.id == DIRECTOR_ID and message.date == 1_700_000_000
+    assert message.entities[0].type == "bot_command" and message.entities[0].length == 7
+    assert press_kind == "press" and press.data == "rr"
+    assert press.message.message_id == message_id and press.message.chat.id == DIRECTOR_ID
+    assert f"Telegram id {MANAGER_ID}" in out.getvalue()
