@@ -29,8 +29,11 @@ class Person:
 
 
 EVERYONE = ("start", "help", "whoami")
-MANAGER_COMMANDS = (*EVERYONE, "report", "mytasks", "done", "lead", "contact")
-ALL_COMMANDS = (*MANAGER_COMMANDS, "funnel", "amocrm")
+WORK_COMMANDS = ("report", "mytasks", "done", "lead", "contact")
+# Whoever may read the report may have it sent daily: the subscriber's role decides what comes.
+DIGEST_COMMANDS = ("subscribe", "unsubscribe", "subscriptions")
+MANAGER_COMMANDS = (*EVERYONE, *WORK_COMMANDS, *DIGEST_COMMANDS)
+ALL_COMMANDS = (*EVERYONE, *WORK_COMMANDS, "funnel", "amocrm", *DIGEST_COMMANDS)
 
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.ADMIN: ALL_COMMANDS,
@@ -84,3 +87,9 @@ def can_look_up(person: Person) -> bool:
     """Lead and contact cards are open to every role with access, as in amoCRM where managers
     usually see the whole base; only tasks are scoped to their owner."""
     return has_access(person)
+
+
+def can_change_subscription(person: Person, subscriber_id: int) -> bool:
+    """A chat's digest is changed by whoever set it up, or by a director or admin (a manager
+    must not turn off the director's digest in a shared group)."""
+    return person.telegram_id == subscriber_id or can_see_all(person)

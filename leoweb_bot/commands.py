@@ -20,6 +20,7 @@ import telebot
 from telebot.types import Message
 
 from leoweb_bot.access import Person
+from leoweb_bot.access import can_change_subscription
 from leoweb_bot.access import can_see_all
 from leoweb_bot.access import has_access
 from leoweb_bot.access import may_use
@@ -29,9 +30,17 @@ from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.models import User
 from leoweb_bot.callbacks import register_callbacks
 from leoweb_bot.config import Settings
+from leoweb_bot.digest import Subscription
+from leoweb_bot.digest import drop_subscription
+from leoweb_bot.digest import next_digest
+from leoweb_bot.digest import parse_time
+from leoweb_bot.digest import save_subscription
+from leoweb_bot.digest import sent_on
+from leoweb_bot.digest import subscription_of
 from leoweb_bot.replies import Reply
 from leoweb_bot.replies import error_text
 from leoweb_bot.replies import guard
+from leoweb_bot.reports import local
 from leoweb_bot.screens import SEARCH_LIMIT
 from leoweb_bot.screens import App
 from leoweb_bot.screens import Screen
@@ -46,6 +55,7 @@ from leoweb_bot.screens import report_screen
 from leoweb_bot.state import State
 from leoweb_bot.telegram import Telegram
 from leoweb_bot.texts import Html
+from leoweb_bot.texts import format_when
 from leoweb_bot.texts import join
 from leoweb_bot.texts import t
 from leoweb_bot.views import render_contacts
@@ -98,6 +108,9 @@ def build_bot(
     on("contact", contact)
     on("funnel", funnel)
     on("amocrm", amocrm)
+    on("subscribe", subscribe)
+    on("unsubscribe", unsubscribe)
+    on("subscriptions", subscriptions)
     # anything else: unknown commands and plain text
     bot.register_message_handler(partial(other_message, app), func=lambda message: True)
     register_callbacks(bot, app)
@@ -307,3 +320,64 @@ def amocrm(req: Request) -> None:
         req.reply.show(t(req.lang, "amocrm_failed", reason=error_text(req.lang, exc)))
         return
     show(req, screen)
+
+
+# -- daily digest -----------------------------------------------------------------------------
+
+
+def subscribe(req: Request) -> None:
+    """Send the report to this chat every (working) day at HH:MM company time."""
+    at = parse_time(req.args or req.app.settings.digest.time)
+    if at is None:
+        req.reply.show(usage(req.lang, "subscribe"))
+        return
+    app, chat_id = req.app, req.reply.chat_id
+    current = subscription_of(app.state, chat_id)
+    if current and not can_change_subscription(req.person, current.telegram_user_id):
+        req.reply.show(t(req.lang, "subscription_taken"))
+        return
+    now = app.now()
+    save_subscription(app.state, chat_id, req.person.telegram_id, at, now)
+    sub = Subscription(chat_id, req.person.telegram_id, at, now)
+    weekdays_only = app.settings.digest.weekdays_only
+    sent_today = sent_on(app.state, chat_id, local(now, app.tz).date())
+    upcoming = next_digest(sub, now, app.tz, weekdays_only, sent_today)
+    text = t(req.lang, "subscribed", next=format_when(upcoming, app.tz), **digest_terms(req, sub))
+    req.reply.show(text)
+
+
+def unsubscribe(req: Request) -> None:
+    """Stop this chat's digest (its subscriber, a director or an admin)."""
+    current = subscription_of(req.app.state, req.reply.chat_id)
+    if current is None:
+        req.reply.show(t(req.lang, "subscription_none"))
+    elif not can_change_subscription(req.person, current.telegram_user_id):
+        req.reply.show(t(req.lang, "subscription_taken"))
+    else:
+        drop_subscription(req.app.state, req.reply.chat_id)
+        req.reply.show(t(req.lang, "unsubscribed"))
+
+
+def subscriptions(req: Request) -> None:
+    """What this chat receives, when, and who set it up."""
+    current = subscription_of(req.app.state, req.reply.chat_id)
+    if current is None:
+        req.reply.show(t(req.lang, "subscription_none"))
+        return
+    text = t(
+        req.lang, "subscription_show", id=current.telegram_user_id, **digest_terms(req, current)
+    )
+    req.reply.show(text)
+
+
+def digest_terms(req: Request, sub: Subscription) -> dict[str, object]:
+    """What comes (by the subscriber's role), on which days, at what time, in which timezone."""
+    subscriber = who(req.app.settings.access, sub.telegram_user_id)
+    what = "digest_what_all" if can_see_all(subscriber) else "digest_what_own"
+    days = "digest_weekdays" if req.app.settings.digest.weekdays_only else "digest_daily"
+    return {
+        "what": t(req.lang, what),
+        "days": t(req.lang, days),
+        "time": sub.at,
+        "tz": str(req.app.tz),
+    }

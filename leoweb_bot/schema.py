@@ -41,6 +41,57 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             received_at REAL NOT NULL
         )""",
     ),
+    (
+        # scheduler.py: one row per job; a live lease means another process is running it.
+        """CREATE TABLE jobs (
+            name TEXT PRIMARY KEY,
+            lease_owner TEXT,
+            lease_until REAL NOT NULL DEFAULT 0,
+            last_run REAL
+        )""",
+        # digest.py: one subscription per chat; the subscriber's role decides what is sent.
+        """CREATE TABLE subscriptions (
+            chat_id INTEGER PRIMARY KEY,
+            telegram_user_id INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            since REAL NOT NULL
+        )""",
+        # The primary key is the promise "at most one digest per chat per local day".
+        """CREATE TABLE digest_log (
+            chat_id INTEGER NOT NULL,
+            local_date TEXT NOT NULL,
+            status TEXT NOT NULL,
+            owner TEXT,
+            late INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            retry_at REAL,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (chat_id, local_date)
+        )""",
+        # alerts.py: a task alerts once per deadline; "known" rows were overdue before we looked.
+        """CREATE TABLE alerts_sent (
+            task_id INTEGER NOT NULL,
+            due INTEGER NOT NULL,
+            amocrm_user_id INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            found_at REAL NOT NULL,
+            sent_at REAL,
+            PRIMARY KEY (task_id, due)
+        )""",
+        "CREATE INDEX alerts_pending ON alerts_sent (status, amocrm_user_id)",
+        "CREATE TABLE alert_managers (amocrm_user_id INTEGER PRIMARY KEY, since REAL NOT NULL)",
+        # amoevents.py: one notice per lead event and chat, whatever body it arrived in.
+        "CREATE TABLE lead_notices (key TEXT PRIMARY KEY, sent_at REAL NOT NULL)",
+        "ALTER TABLE amo_events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE amo_events ADD COLUMN note TEXT",
+        "CREATE INDEX amo_events_status ON amo_events (status, id)",
+        # incidents.py: an open incident has a row; opening and closing each notify admins once.
+        """CREATE TABLE incidents (
+            kind TEXT PRIMARY KEY,
+            opened_at REAL NOT NULL,
+            detail TEXT NOT NULL
+        )""",
+    ),
 )
 
 

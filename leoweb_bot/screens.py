@@ -229,6 +229,22 @@ def lead_screen(app: App, lead: Lead) -> Screen:
     return Screen(html)
 
 
+def lead_card(app: App, lead: Lead) -> Html:
+    """The card without its task list: cheap enough for a notice (no walk through all tasks)."""
+    contacts = app.client.contacts(list(lead.contact_ids)) if lead.contact_ids else []
+    return render_lead(
+        lead,
+        lang=app.lang,
+        tz=app.tz,
+        now=app.now(),
+        base_url=app.base_url,
+        pipelines=app.client.pipelines(),
+        users=app.client.users(),
+        contacts=contacts,
+        tasks=None,
+    )
+
+
 def lead_tasks(app: App, lead_id: int) -> list[Task]:
     """The lead's open tasks, soonest first.
 

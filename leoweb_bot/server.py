@@ -1,4 +1,4 @@
-"""Process wiring for `serve` (gunicorn + per-worker dispatcher) and `poll` (long polling).
+"""Process wiring for `serve` (gunicorn + per-worker dispatcher and scheduler) and `poll`.
 
 Threads never start before fork: with ``preload_app`` the WSGI app is built in the gunicorn
 master, but the runtime (amoCRM client, bot, dispatcher threads) is built in each worker after
@@ -24,6 +24,8 @@ from leoweb_bot import web
 from leoweb_bot.config import Settings
 from leoweb_bot.dispatcher import Dispatcher
 from leoweb_bot.dispatcher import poll_updates
+from leoweb_bot.scheduler import Scheduler
+from leoweb_bot.scheduler import build_scheduler
 from leoweb_bot.state import State
 from leoweb_bot.state import StateError
 from leoweb_bot.telegram import Telegram
@@ -46,17 +48,28 @@ class Runtime:
     client: Any  # leoweb_bot.amocrm.AmoClient (imported lazily)
     bot: Any  # telebot.TeleBot with the handlers of leoweb_bot.commands
     dispatcher: Dispatcher
+    scheduler: Scheduler
+
+    def start(self) -> None:
+        self.dispatcher.start()
+        self.scheduler.start()
 
     def close(self) -> None:
+        # The scheduler first: a job in flight may still be using the client and the database.
+        self.scheduler.stop(STOP_TIMEOUT)
         self.dispatcher.stop(STOP_TIMEOUT)
         self.client.close()
         self.state.close()
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    """Build state, Telegram, the amoCRM client, the bot and its dispatcher (not started)."""
+def build_runtime(settings: Settings, *, watch_webhook: bool = False) -> Runtime:
+    """Build state, Telegram, the amoCRM client, the bot, its dispatcher and scheduler (not started).
+
+    ``watch_webhook``: let the scheduler check getWebhookInfo (`serve` only; `poll` has no webhook).
+    """
     from leoweb_bot import commands
     from leoweb_bot.amocrm import build_client
+    from leoweb_bot.screens import App
 
     state = State(settings.bot.state_path)
     telegram = build_telegram(settings)
@@ -65,7 +78,9 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings, client=client, telegram=telegram, state=state, clock=time.time
     )
     dispatcher = Dispatcher(state, _processor(bot), threads=DISPATCHER_THREADS)
-    return Runtime(settings, state, telegram, client, bot, dispatcher)
+    app = App(settings=settings, client=client, telegram=telegram, state=state, clock=time.time)
+    scheduler = build_scheduler(app, watch_webhook=watch_webhook)
+    return Runtime(settings, state, telegram, client, bot, dispatcher, scheduler)
 
 
 def _processor(bot: Any) -> Callable[[dict[str, Any]], None]:
@@ -103,6 +118,9 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "post_worker_init": self._start_worker,
             "worker_exit": self._worker_exit,
             "when_ready": _when_ready,
+            # gunicorn's default pre_request logs the request path at DEBUG, and the amoCRM
+            # webhook path holds its secret; web.py logs the route template instead.
+            "pre_request": _pre_request,
         }
         for key, value in options.items():
             self.cfg.set(key, value)
@@ -120,14 +138,18 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def _start_worker(self, worker: Any) -> None:
         # post_worker_init, not post_fork: the worker's SIGTERM handler is installed by now, so a
         # stop that arrives while the runtime is being built is not lost.
-        self.runtime = build_runtime(self.settings)
-        self.runtime.dispatcher.start()
+        self.runtime = build_runtime(self.settings, watch_webhook=True)
+        self.runtime.start()
 
     def _worker_exit(self, server: Any, worker: Any) -> None:
         # Also called in the master for a worker that vanished; there runtime is None.
         if self.runtime is not None:
             self.runtime.close()
             self.runtime = None
+
+
+def _pre_request(worker: Any, request: Any) -> None:
+    """Log nothing before a request (see load_config)."""
 
 
 def _when_ready(server: Any) -> None:
@@ -200,7 +222,7 @@ def _run_polling(runtime: Runtime) -> None:
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        runtime.dispatcher.start()
+        runtime.start()
         poller = threading.Thread(
             target=poll_updates,
             args=(runtime.telegram, runtime.state, runtime.dispatcher, stop),

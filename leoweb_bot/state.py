@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +76,7 @@ class AuditRow:
 
 
 class State:
-    """The SQLite state database (inbox, key-value store, audit log, amoCRM events)."""
+    """The SQLite state database (inbox, key-value store, audit log, amoCRM events, schedules)."""
 
     def __init__(
         self,
@@ -149,6 +150,16 @@ class State:
         """The first column of the first row, or None."""
         rows = self._read(sql, params)
         return rows[0][0] if rows else None
+
+    # The schedulers' stores (digest.py, alerts.py, …) keep their SQL next to their logic and
+    # use these two doors, so this file stays about the connection rules.
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction; sqlite errors become StateUnavailable."""
+        return self._transaction()
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read outside any transaction."""
+        return self._read(sql, params)
 
     def close(self) -> None:
         """Close this thread's connection (others close when their threads end)."""
@@ -372,4 +383,15 @@ def _pid_alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """A killed worker whose parent died too lingers as a zombie until something reaps it, and
+    a zombie still answers ``kill(pid, 0)``; /proc/<pid>/stat says ``Z`` (proc(5))."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False  # no /proc (macOS) or already gone: kill() had the last word
+    fields = stat.rpartition(")")[2].split()  # the name in (...) may hold spaces
+    return bool(fields) and fields[0] == "Z"

@@ -127,6 +127,50 @@ RU: dict[str, str] = {
     "amocrm_users": "Пользователей: {count}",
     "amocrm_open": "Открытых сделок: {count}",
     "amocrm_won": "Успешных в этом месяце: {count}{amount}",
+    # digests and subscriptions
+    "cmd_subscribe": "ежедневная сводка в этот чат",
+    "cmd_unsubscribe": "отключить сводку в этом чате",
+    "cmd_subscriptions": "что приходит в этот чат",
+    "args_subscribe": "[ЧЧ:ММ]",
+    "digest_title": "☀️ <b>Ежедневная сводка</b>",
+    "digest_late": "⏰ С опозданием: в {time} бот был недоступен.",
+    "digest_what_all": "просроченные задачи по менеджерам",
+    "digest_what_own": "ваши просроченные задачи",
+    "digest_weekdays": "по будням",
+    "digest_daily": "каждый день",
+    "subscribed": "✅ Сводка подключена: {what}, {days} в {time} ({tz}).\nБлижайшая: {next}.",
+    "subscription_show": "В этот чат приходит сводка: {what}, {days} в {time} ({tz}).\n"
+    "Подключил: <code>{id}</code>. Отключить — /unsubscribe",
+    "subscription_none": "В этот чат сводка не приходит. Подключить — /subscribe [ЧЧ:ММ]",
+    "unsubscribed": "Сводка в этот чат больше не придёт.",
+    "subscription_taken": "⛔ Сводку в этом чате подключил другой пользователь; "
+    "изменить её может он или руководитель.",
+    # overdue alerts
+    "alert_one": "⏰ <b>Задача просрочена</b>",
+    "alert_many": "⏰ <b>Просрочены задачи: {count}</b>",
+    "alert_more": "…и ещё {count}. Все — /mytasks",
+    # amoCRM webhooks
+    "lead_new": "🆕 <b>Новая сделка</b>",
+    "lead_assigned": "👤 <b>Вам передали сделку</b>",
+    "lead_won": "🏆 <b>Сделка успешно реализована</b>",
+    "lead_lost": "🚫 <b>Сделка закрыта и не реализована</b>",
+    # incidents (to admins)
+    "incident_amocrm_auth": "🔴 amoCRM не принимает доступ бота (401). Авторизуйте интеграцию "
+    "заново: новый amocrm.auth_code или долгосрочный токен.",
+    "incident_amocrm_blocked": "🔴 amoCRM заблокировала доступ по API (403). Снять блокировку "
+    "может поддержка amoCRM: сообщите ей IP сервера и поддомен.",
+    "incident_amocrm_payment": "🔴 Подписка amoCRM закончилась (402): запись уже недоступна, "
+    "чтение закроется через 30 дней.",
+    "incident_oauth_refresh": "🟠 Не удалось обновить OAuth-токены amoCRM. Бот повторяет "
+    "попытку каждые 10 минут.",
+    "incident_telegram_webhook": "🔴 Telegram не может доставить боту сообщения: очередь растёт.",
+    "incident_detail": "Причина: {detail}",
+    "incident_recovered": "🟢 Восстановлено: {what}.",
+    "incident_name_amocrm_auth": "доступ к amoCRM",
+    "incident_name_amocrm_blocked": "доступ к API amoCRM, блокировки больше нет",
+    "incident_name_amocrm_payment": "подписка amoCRM",
+    "incident_name_oauth_refresh": "обновление токенов amoCRM",
+    "incident_name_telegram_webhook": "доставка сообщений из Telegram",
     # errors
     "err_unavailable": "amoCRM не отвечает, попробуйте через минуту.",
     "err_auth": "amoCRM отозвала доступ бота. Администратору нужно заново авторизовать интеграцию.",
@@ -238,6 +282,46 @@ EN: dict[str, str] = {
     "amocrm_users": "Users: {count}",
     "amocrm_open": "Open leads: {count}",
     "amocrm_won": "Won this month: {count}{amount}",
+    "cmd_subscribe": "daily digest in this chat",
+    "cmd_unsubscribe": "stop the digest in this chat",
+    "cmd_subscriptions": "what this chat receives",
+    "args_subscribe": "[HH:MM]",
+    "digest_title": "☀️ <b>Daily digest</b>",
+    "digest_late": "⏰ Late: the bot was down at {time}.",
+    "digest_what_all": "overdue tasks per manager",
+    "digest_what_own": "your overdue tasks",
+    "digest_weekdays": "on weekdays",
+    "digest_daily": "every day",
+    "subscribed": "✅ Digest on: {what}, {days} at {time} ({tz}).\nNext one: {next}.",
+    "subscription_show": "This chat receives a digest: {what}, {days} at {time} ({tz}).\n"
+    "Set up by <code>{id}</code>. To stop it: /unsubscribe",
+    "subscription_none": "This chat receives no digest. To start one: /subscribe [HH:MM]",
+    "unsubscribed": "No more digests in this chat.",
+    "subscription_taken": "⛔ Another user set up the digest in this chat; "
+    "only they or a director can change it.",
+    "alert_one": "⏰ <b>A task is overdue</b>",
+    "alert_many": "⏰ <b>Tasks overdue: {count}</b>",
+    "alert_more": "…and {count} more. All of them: /mytasks",
+    "lead_new": "🆕 <b>New lead</b>",
+    "lead_assigned": "👤 <b>A lead was handed to you</b>",
+    "lead_won": "🏆 <b>Lead won</b>",
+    "lead_lost": "🚫 <b>Lead closed as lost</b>",
+    "incident_amocrm_auth": "🔴 amoCRM refuses the bot's access (401). Authorise the integration "
+    "again: a new amocrm.auth_code or long-lived token.",
+    "incident_amocrm_blocked": "🔴 amoCRM has blocked API access (403). Only amoCRM support can "
+    "lift it: give them the server's IP address and the subdomain.",
+    "incident_amocrm_payment": "🔴 The amoCRM subscription has ended (402): writes are blocked "
+    "now, reads stop in 30 days.",
+    "incident_oauth_refresh": "🟠 Could not refresh the amoCRM OAuth tokens. The bot retries "
+    "every 10 minutes.",
+    "incident_telegram_webhook": "🔴 Telegram cannot deliver updates to the bot: the backlog grows.",
+    "incident_detail": "Reason: {detail}",
+    "incident_recovered": "🟢 Recovered: {what}.",
+    "incident_name_amocrm_auth": "amoCRM access",
+    "incident_name_amocrm_blocked": "amoCRM API access, no longer blocked",
+    "incident_name_amocrm_payment": "the amoCRM subscription",
+    "incident_name_oauth_refresh": "amoCRM token refresh",
+    "incident_name_telegram_webhook": "update delivery from Telegram",
     "err_unavailable": "amoCRM is not answering, try again in a minute.",
     "err_auth": "amoCRM revoked the bot's access. The admin must authorise the integration again.",
     "err_payment": "The amoCRM subscription has ended — renew it and the bot will work again.",

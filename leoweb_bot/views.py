@@ -47,6 +47,7 @@ ARGS = {
     "done": "args_done",
     "lead": "args_lead",
     "contact": "args_contact",
+    "subscribe": "args_subscribe",
 }
 
 
@@ -169,9 +170,12 @@ def stage_name(lang: str, pipelines: Sequence[Pipeline], lead: Lead) -> tuple[st
 
 def render_lead(
     lead: Lead, *, lang: str, tz: Tz, now: int, base_url: str, pipelines: Sequence[Pipeline],
-    users: Mapping[int, User], contacts: Sequence[Contact], tasks: Sequence[Task],
+    users: Mapping[int, User], contacts: Sequence[Contact], tasks: Sequence[Task] | None,
 ) -> Html:  # fmt: skip
-    """The lead card: name, stage, pipeline, responsible, budget, contacts, open tasks, link."""
+    """The lead card: name, stage, pipeline, responsible, budget, contacts, open tasks, link.
+
+    ``tasks=None`` leaves the task section out (a notice should not page through all tasks).
+    """
     stage, pipeline = stage_name(lang, pipelines, lead)
     people = ", ".join(
         link(card_url(base_url, "contacts", c.id), c.name or t(lang, "unnamed")) for c in contacts
@@ -184,9 +188,10 @@ def render_lead(
     ]
     if people:
         lines.append(t(lang, "lead_contacts", contacts=Html(people)))
-    lines += [Html(""), t(lang, "lead_tasks") if tasks else t(lang, "lead_no_tasks")]
-    for n, task in enumerate(tasks[:PAGE_SIZE], 1):
-        lines.append(task_line(n, task, lang=lang, tz=tz, now=now, base_url=None))
+    if tasks is not None:
+        lines += [Html(""), t(lang, "lead_tasks") if tasks else t(lang, "lead_no_tasks")]
+        for n, task in enumerate(tasks[:PAGE_SIZE], 1):
+            lines.append(task_line(n, task, lang=lang, tz=tz, now=now, base_url=None))
     lines += [Html(""), link(card_url(base_url, "leads", lead.id), t(lang, "open_card"))]
     return join(lines)
 

@@ -6,6 +6,7 @@ import pytest
 
 from leoweb_bot.access import Person
 from leoweb_bot.access import Role
+from leoweb_bot.access import can_change_subscription
 from leoweb_bot.access import can_close_task
 from leoweb_bot.access import can_look_up
 from leoweb_bot.access import can_see_all
@@ -60,6 +61,9 @@ def test_empty_config_denies_everyone() -> None:
         ("contact", True, True),
         ("funnel", False, True),
         ("amocrm", False, True),
+        ("subscribe", True, True),
+        ("unsubscribe", True, True),
+        ("subscriptions", True, True),
         ("nonsense", False, False),
     ],
 )
@@ -94,3 +98,10 @@ def test_lookups_are_open_to_every_role_but_strangers() -> None:
     assert can_look_up(who(ACCESS, 3))
     assert can_look_up(who(ACCESS, 2))
     assert not can_look_up(who(ACCESS, 7))
+
+
+def test_a_chats_digest_is_changed_by_its_subscriber_or_a_director() -> None:
+    assert can_change_subscription(who(ACCESS, 3), subscriber_id=3)
+    assert not can_change_subscription(who(ACCESS, 4), subscriber_id=3)
+    assert can_change_subscription(who(ACCESS, 2), subscriber_id=3)
+    assert can_change_subscription(who(ACCESS, 1), subscriber_id=2)

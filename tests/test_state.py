@@ -62,13 +62,51 @@ def test_an_appended_migration_upgrades_an_existing_database(
     old = State(db_path)
     store(old, 1, 10)
     old.close()
-    extra = (("CREATE TABLE subscriptions (chat_id INTEGER PRIMARY KEY)",),)
+    extra = (("CREATE TABLE later_feature (id INTEGER PRIMARY KEY)",),)
     monkeypatch.setattr(schema, "MIGRATIONS", MIGRATIONS + extra)
 
     upgraded = State(db_path)
     assert upgraded.schema_version() == len(MIGRATIONS) + 1
     assert upgraded.inbox_depth() == 1
-    assert upgraded._read("SELECT count(*) FROM subscriptions") == [(0,)]
+    assert upgraded._read("SELECT count(*) FROM later_feature") == [(0,)]
+
+
+def test_a_version_1_database_gains_the_scheduler_tables_and_keeps_its_events(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(schema, "MIGRATIONS", MIGRATIONS[:1])
+    old = State(db_path)
+    assert old.store_amo_event("k1", "leads[add][0][id]=1")
+    old.close()
+    monkeypatch.setattr(schema, "MIGRATIONS", MIGRATIONS)
+    upgraded = State(db_path)
+    assert upgraded.schema_version() == len(MIGRATIONS) == 2
+    tables = {row[0] for row in upgraded.query("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {
+        "jobs",
+        "subscriptions",
+        "digest_log",
+        "alerts_sent",
+        "alert_managers",
+        "lead_notices",
+        "incidents",
+    } <= tables
+    assert upgraded.query("SELECT key, status, attempts, note FROM amo_events") == [
+        ("k1", "pending", 0, None)
+    ]
+
+
+def test_the_digest_log_refuses_a_second_row_for_a_chat_and_day(state: State) -> None:
+    with state.transaction() as conn:
+        conn.execute(
+            "INSERT INTO digest_log (chat_id, local_date, status, updated_at)"
+            " VALUES (1, '2026-11-25', 'sent', 0)"
+        )
+    with pytest.raises(StateUnavailable, match="UNIQUE"), state.transaction() as conn:
+        conn.execute(
+            "INSERT INTO digest_log (chat_id, local_date, status, updated_at)"
+            " VALUES (1, '2026-11-25', 'sending', 0)"
+        )
 
 
 def test_a_database_from_a_newer_program_is_refused(db_path: Path) -> None:
@@ -294,3 +332,17 @@ def test_amo_events_are_stored_once_per_key(state: State) -> None:
         ("k1", "pending"),
         ("k2", "pending"),
     ]
+
+
+def test_claims_of_a_zombie_worker_are_taken_back(state: State) -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        # Wait for the exit without reaping: the child stays a zombie, and kill(pid, 0) works.
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+        os.kill(child.pid, 0)
+        store(state, 1, 10)
+        assert state.claim_update(f"{HOST}:{child.pid}:0", now=0.0) is not None
+        assert state.reclaim_dead_owners(HOST) == 1
+        assert state.inbox_status(1) == "pending"
+    finally:
+        child.wait()

@@ -90,3 +90,6 @@ def test_help_shows_arguments_except_a_managers_report() -> None:
     assert "/report — мои просроченные задачи" in manager
     assert "/done &lt;id задачи&gt; [результат] — закрыть задачу" in manager
     assert "/report [менеджер] — просроченные задачи по менеджерам" in director
+    for person in (manager, director):
+        assert "/subscribe [ЧЧ:ММ] — ежедневная сводка в этот чат" in person
+        assert "/subscriptions — что приходит в этот чат" in person

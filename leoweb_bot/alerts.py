@@ -1,0 +1,203 @@
+"""Overdue alerts: a manager hears about a task of theirs when it goes overdue, once.
+
+amoCRM has no "task became overdue" webhook (reference/amocrm-api.md §7), so every
+``[alerts] interval_minutes`` one ``overdue_tasks(now)`` scan runs: open tasks sorted by
+deadline, stopping at the first one not yet due, so a cycle costs a page or two.
+
+``alerts_sent`` is keyed by (task id, deadline). A task alerts once per deadline: moving the
+deadline and missing it again alerts again, a second cycle or a restart does not. Choices:
+
+* First look at a manager (the first run after install, or a manager newly added to
+  ``[access.managers]``): their tasks that are already overdue are recorded as ``known`` and
+  not sent; the daily digest and /mytasks cover the backlog. Only what goes overdue later alerts.
+* Quiet hours (company time, may wrap midnight): new alerts wait as ``pending`` and go out in one
+  message per manager on the first cycle after the quiet hours; tasks closed meanwhile are dropped.
+* Several tasks of one manager that went overdue in one cycle share one message.
+* A task reassigned after its alert does not alert its new owner for the same deadline.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+
+from telebot.types import InlineKeyboardMarkup
+
+from leoweb_bot.amocrm.models import Task
+from leoweb_bot.reports import by_due
+from leoweb_bot.reports import is_overdue
+from leoweb_bot.reports import local
+from leoweb_bot.screens import App
+from leoweb_bot.screens import button
+from leoweb_bot.state import State
+from leoweb_bot.telegram import TelegramError
+from leoweb_bot.texts import Html
+from leoweb_bot.texts import join
+from leoweb_bot.texts import t
+from leoweb_bot.views import task_line
+
+log = logging.getLogger(__name__)
+
+Key = tuple[int, int]  # (task id, deadline)
+KNOWN = "known"  # already overdue when we first looked: never sent
+PENDING = "pending"  # waiting for the next cycle outside quiet hours
+SENDING = "sending"
+SENT = "sent"
+DROPPED = "dropped"  # closed, re-dated or unmapped before it could be sent
+FAILED = "failed"
+BATCH_LIMIT = 15  # tasks with ✅ buttons in one message; the rest are counted
+
+
+# -- quiet hours ------------------------------------------------------------------------------
+
+
+def quiet_window(spec: str) -> tuple[datetime.time, datetime.time] | None:
+    """``"21:00-09:00"`` → (21:00, 09:00); None when empty or zero-length (no quiet hours)."""
+    start, _, end = spec.partition("-")
+    if not start.strip() or not end.strip():
+        return None
+    begins, ends = (datetime.time(*map(int, part.strip().split(":"))) for part in (start, end))
+    return None if begins == ends else (begins, ends)
+
+
+def is_quiet(now: int, tz: datetime.tzinfo, spec: str) -> bool:
+    """Whether ``now`` falls in the quiet hours, read in company time."""
+    window = quiet_window(spec)
+    if window is None:
+        return False
+    begins, ends = window
+    moment = local(now, tz).time()
+    if begins < ends:
+        return begins <= moment < ends
+    return moment >= begins or moment < ends  # wraps midnight
+
+
+# -- the ledger -------------------------------------------------------------------------------
+
+
+def record_overdue(state: State, tasks: Iterable[Task], managers: Iterable[int], now: int) -> int:
+    """Note newly overdue tasks as pending; a manager seen for the first time gets ``known`` rows.
+
+    Returns how many pending alerts this call added. One transaction, so two processes agree on
+    which manager was new.
+    """
+    added = 0
+    with state.transaction() as conn:
+        seen = {row[0] for row in conn.execute("SELECT amocrm_user_id FROM alert_managers")}
+        conn.executemany(
+            "INSERT INTO alert_managers (amocrm_user_id, since) VALUES (?, ?)"
+            " ON CONFLICT DO NOTHING",
+            [(manager, now) for manager in set(managers) - seen],
+        )
+        for task in tasks:
+            status = PENDING if task.responsible_user_id in seen else KNOWN
+            cursor = conn.execute(
+                "INSERT INTO alerts_sent (task_id, due, amocrm_user_id, status, found_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (task.id, task.complete_till, task.responsible_user_id, status, now),
+            )
+            added += cursor.rowcount if status == PENDING else 0
+    return added
+
+
+def take_pending(state: State, amocrm_user_id: int) -> list[Key]:
+    """Claim a manager's pending alerts (pending → sending) so that no one else sends them."""
+    with state.transaction() as conn:
+        rows = conn.execute(
+            "SELECT task_id, due FROM alerts_sent WHERE status = ? AND amocrm_user_id = ?",
+            (PENDING, amocrm_user_id),
+        ).fetchall()
+        conn.executemany(
+            "UPDATE alerts_sent SET status = ? WHERE task_id = ? AND due = ? AND status = ?",
+            [(SENDING, task_id, due, PENDING) for task_id, due in rows],
+        )
+    return [(task_id, due) for task_id, due in rows]
+
+
+def settle(state: State, keys: Iterable[Key], status: str, now: int) -> None:
+    with state.transaction() as conn:
+        conn.executemany(
+            "UPDATE alerts_sent SET status = ?, sent_at = ? WHERE task_id = ? AND due = ?",
+            [(status, now, task_id, due) for task_id, due in keys],
+        )
+
+
+def pending_managers(state: State) -> list[int]:
+    rows = state.query(
+        "SELECT DISTINCT amocrm_user_id FROM alerts_sent WHERE status = ? ORDER BY 1", (PENDING,)
+    )
+    return [row[0] for row in rows]
+
+
+# -- the job ----------------------------------------------------------------------------------
+
+
+def chats_by_manager(managers: Mapping[int, int]) -> dict[int, list[int]]:
+    """``[access.managers]`` (Telegram id → amoCRM id) turned around; one person may have two."""
+    chats: dict[int, list[int]] = defaultdict(list)
+    for telegram_id, amocrm_user_id in sorted(managers.items()):
+        chats[amocrm_user_id].append(telegram_id)
+    return dict(chats)
+
+
+def run_alerts(app: App, now: int) -> None:
+    """One cycle: scan, record what went overdue, and send unless it is quiet."""
+    chats = chats_by_manager(app.settings.access.managers)
+    if not chats:
+        return
+    overdue = [
+        task
+        for task in app.client.overdue_tasks(now)
+        if task.responsible_user_id in chats and is_overdue(task, now, app.tz)
+    ]
+    added = record_overdue(app.state, overdue, chats, now)
+    quiet = is_quiet(now, app.tz, app.settings.alerts.quiet_hours)
+    if added:
+        log.info("overdue alerts: %d new%s", added, " (quiet hours: held)" if quiet else "")
+    if quiet:
+        return
+    current = {(task.id, task.complete_till or 0): task for task in overdue}
+    for amocrm_user_id in pending_managers(app.state):
+        send_pending(app, amocrm_user_id, chats.get(amocrm_user_id, []), current, now)
+
+
+def send_pending(
+    app: App, amocrm_user_id: int, chats: Sequence[int], current: Mapping[Key, Task], now: int
+) -> None:
+    """One message per chat of this manager with every pending task that is still overdue."""
+    keys = take_pending(app.state, amocrm_user_id)
+    live = [key for key in keys if key in current and chats]
+    settle(app.state, [key for key in keys if key not in live], DROPPED, now)
+    if not live:
+        return
+    tasks = sorted((current[key] for key in live), key=by_due)
+    html, markup = alert_message(app, tasks, now)
+    status = SENT
+    for chat_id in chats:
+        try:
+            app.telegram.send(chat_id, html, reply_markup=markup)
+        except TelegramError as exc:
+            # Not retried: it may have been delivered, and an alert must never come twice.
+            log.error("overdue alert to chat %s not sent: %s", chat_id, exc)
+            status = FAILED
+    settle(app.state, live, status, now)
+
+
+def alert_message(app: App, tasks: Sequence[Task], now: int) -> tuple[Html, InlineKeyboardMarkup]:
+    """Task text, deadline, days late and card link for each task, with a ✅ button each."""
+    shown = tasks[:BATCH_LIMIT]
+    title = (
+        t(app.lang, "alert_one") if len(tasks) == 1 else t(app.lang, "alert_many", count=len(tasks))
+    )
+    lines = [title, Html("")]
+    for n, task in enumerate(shown, 1):
+        lines.append(task_line(n, task, lang=app.lang, tz=app.tz, now=now, base_url=app.base_url))
+    if len(tasks) > len(shown):
+        lines += [Html(""), t(app.lang, "alert_more", count=len(tasks) - len(shown))]
+    markup = InlineKeyboardMarkup(row_width=5)
+    markup.add(*(button(f"✅ {n}", f"td:{task.id}") for n, task in enumerate(shown, 1)))
+    return join(lines), markup

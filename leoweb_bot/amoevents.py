@@ -1,0 +1,209 @@
+"""amoCRM webhooks → a message to the lead's responsible manager.
+
+web.py stores each body (deduplicated by its hash) and answers 200 at once; the scheduler's
+tick works through them here. Bodies are form-encoded with PHP-style keys such as
+``leads[add][0][id]=…`` and may carry several events and several leads; every value is a string
+(reference/amocrm-api.md §7). The webhook has no signature, only the secret in its path, so the
+body is a hint and never the truth: each lead is read back from the API, and its responsible
+user is the API's, not the body's.
+
+What is told to whom (the responsible manager, if mapped in ``[access.managers]``):
+
+* ``leads[add]`` — a new lead; ``leads[responsible]`` — a lead handed to them;
+* ``leads[status]`` — only when the lead was closed (won / lost): mid-funnel moves happen many
+  times a day and would drown the messages that matter;
+* nothing about what the manager did themselves (``created_user_id`` / ``modified_user_id`` is
+  them): they know already.
+
+Each (event, chat) is recorded in ``lead_notices`` before it is sent, so the same event arriving
+again in a different body still produces one message. Anything else is marked ``ignored`` and
+logged; a body that breaks the parser is ``failed``, never a retry loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from leoweb_bot.alerts import chats_by_manager
+from leoweb_bot.amocrm.errors import AmoError
+from leoweb_bot.amocrm.errors import NotFound
+from leoweb_bot.amocrm.models import LOST_STATUS
+from leoweb_bot.amocrm.models import WON_STATUS
+from leoweb_bot.amocrm.models import Lead
+from leoweb_bot.screens import App
+from leoweb_bot.screens import lead_card
+from leoweb_bot.state import State
+from leoweb_bot.telegram import TelegramError
+from leoweb_bot.texts import join
+from leoweb_bot.texts import t
+
+log = logging.getLogger(__name__)
+
+KINDS = ("add", "responsible", "status")
+BATCH = 20  # bodies per tick; the rest wait for the next one
+MAX_ATTEMPTS = 20  # amoCRM unreachable for ~5 minutes of ticks: give the body up
+PENDING, DONE, IGNORED, FAILED = "pending", "done", "ignored", "failed"
+_KEY_RE = re.compile(r"([^\[\]]+)((?:\[[^\[\]]*\])*)")
+_PART_RE = re.compile(r"\[([^\[\]]*)\]")
+
+
+@dataclass(frozen=True)
+class LeadEvent:
+    kind: str  # add | responsible | status
+    lead_id: int
+    fields: Mapping[str, str]  # the body's flat fields for this lead (strings, unverified)
+
+    @property
+    def key(self) -> str:
+        """Identifies the event, not the body: a lead is added once; changes carry their time."""
+        if self.kind == "add":
+            return f"add:{self.lead_id}"
+        stamp = self.fields.get("last_modified") or self.fields.get("updated_at") or ""
+        value = self.fields.get("status_id" if self.kind == "status" else "responsible_user_id")
+        return f"{self.kind}:{self.lead_id}:{value or ''}:{stamp}"
+
+    def by(self) -> str:
+        """Who made the change, as the body says ("" when it does not)."""
+        return self.fields.get("created_user_id" if self.kind == "add" else "modified_user_id", "")
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+
+def parse_form(text: str) -> dict[str, Any]:
+    """``a[b][0][c]=v`` pairs → nested dicts (lists stay dicts keyed "0", "1", …).
+
+    A key that clashes with another (``a=1&a[b]=2``) keeps whichever came first.
+    """
+    root: dict[str, Any] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        match = _KEY_RE.fullmatch(key)
+        if match:
+            put(root, [match.group(1), *_PART_RE.findall(match.group(2))], value)
+    return root
+
+
+def put(root: dict[str, Any], path: list[str], value: str) -> None:
+    node = root
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            return
+        node = child
+    if path[-1] not in node:
+        node[path[-1]] = value
+
+
+def lead_events(form: Mapping[str, Any]) -> tuple[list[LeadEvent], list[str]]:
+    """The lead events we act on, and the names of the parts we ignore."""
+    ignored = [name for name in form if name not in ("leads", "account")]
+    leads = form.get("leads")
+    events: list[LeadEvent] = []
+    if not isinstance(leads, dict):
+        return events, ignored + (["leads"] if "leads" in form else [])
+    for kind, items in leads.items():
+        if kind not in KINDS or not isinstance(items, dict):
+            ignored.append(f"leads[{kind}]")
+            continue
+        for item in items.values():
+            lead_id = item.get("id") if isinstance(item, dict) else None
+            if not isinstance(lead_id, str) or not lead_id.isdigit() or len(lead_id) > 18:
+                ignored.append(f"leads[{kind}] item without an id")
+                continue
+            flat = {k: v for k, v in item.items() if isinstance(v, str)}
+            events.append(LeadEvent(kind, int(lead_id), flat))
+    return events, ignored
+
+
+# -- the job ----------------------------------------------------------------------------------
+
+
+def process_events(app: App, now: int) -> None:
+    """Work through stored webhook bodies, oldest first. An amoCRM outage stops the round."""
+    rows = app.state.query(
+        "SELECT id, payload, attempts FROM amo_events WHERE status = ? ORDER BY id LIMIT ?",
+        (PENDING, BATCH),
+    )
+    for event_id, payload, attempts in rows:
+        try:
+            status = handle_body(app, payload)
+        except AmoError:
+            gave_up = attempts + 1 >= MAX_ATTEMPTS
+            mark(app.state, event_id, FAILED if gave_up else PENDING, "amoCRM unavailable")
+            raise  # the scheduler logs it (and opens an incident for auth / block / payment)
+        except Exception:
+            log.exception("amoCRM webhook body %d could not be handled", event_id)
+            status = FAILED
+        mark(app.state, event_id, status)
+
+
+def handle_body(app: App, payload: str) -> str:
+    events, ignored = lead_events(parse_form(payload))
+    if ignored:
+        log.info("amoCRM webhook: ignored %s", ", ".join(sorted(set(ignored))))
+    for event in events:
+        notify(app, event)
+    return DONE if events else IGNORED
+
+
+def notify(app: App, event: LeadEvent) -> None:
+    """Verify the lead through the API, then tell its responsible manager if this is news to them."""
+    try:
+        lead = app.client.lead(event.lead_id)
+    except NotFound:
+        log.info("amoCRM webhook: lead %d not found (deleted, or not ours)", event.lead_id)
+        return
+    title_key = title_for(event, lead)
+    if title_key is None:
+        return
+    chats = chats_by_manager(app.settings.access.managers).get(lead.responsible_user_id, [])
+    if not chats:
+        return
+    html = join([t(app.lang, title_key), lead_card(app, lead)])
+    for chat_id in chats:
+        if claim_notice(app.state, f"{event.key}:{chat_id}", app.now()):
+            send(app, chat_id, html, event)
+
+
+def title_for(event: LeadEvent, lead: Lead) -> str | None:
+    """The message's first line, or None when there is nothing to tell."""
+    if event.by() == str(lead.responsible_user_id):
+        return None  # they did it themselves
+    if event.kind == "add":
+        return "lead_new"
+    if event.kind == "responsible":
+        # Handed on again since this event: the later event tells the current owner.
+        given_to = event.fields.get("responsible_user_id")
+        return "lead_assigned" if given_to in (None, str(lead.responsible_user_id)) else None
+    return {WON_STATUS: "lead_won", LOST_STATUS: "lead_lost"}.get(lead.status_id)
+
+
+def claim_notice(state: State, key: str, now: int) -> bool:
+    with state.transaction() as conn:
+        cursor = conn.execute(
+            "INSERT INTO lead_notices (key, sent_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (key, now),
+        )
+    return cursor.rowcount == 1
+
+
+def send(app: App, chat_id: int, html: str, event: LeadEvent) -> None:
+    try:
+        app.telegram.send(chat_id, html)
+    except TelegramError as exc:  # claimed already: not retried, it may have gone out
+        log.error(
+            "lead %s notice (%s) to chat %s not sent: %s", event.lead_id, event.kind, chat_id, exc
+        )
+
+
+def mark(state: State, event_id: int, status: str, note: str | None = None) -> None:
+    with state.transaction() as conn:
+        conn.execute(
+            "UPDATE amo_events SET status = ?, attempts = attempts + 1, note = ? WHERE id = ?",
+            (status, note, event_id),
+        )

@@ -1,0 +1,285 @@
+"""Daily digests: the /report screen, pushed to subscribed chats at a set company time.
+
+Exactly once per chat per local day: ``digest_log`` has the primary key (chat_id, local date)
+and a digest is claimed by inserting that row before anything is sent, so two processes, a
+restart or a replayed tick cannot send a second one (peers.md §2.4: duplicate digests are the
+common complaint). "Today", the weekday and the due moment are computed in company time with
+pytz, so DST change days and Asia/Almaty's move to UTC+5 (2024-03-01) need nothing special.
+
+After downtime the digest goes out on the next tick of the same local day, marked late; a day
+that ended while the server was down has no digest (it would be stale). A subscription made
+after today's time starts tomorrow: subscribing at 15:00 to 09:00 is not a late digest.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import re
+from dataclasses import dataclass
+
+import pytz
+
+from leoweb_bot.access import Person
+from leoweb_bot.access import can_see_all
+from leoweb_bot.access import may_use
+from leoweb_bot.access import who
+from leoweb_bot.amocrm.errors import AmoError
+from leoweb_bot.reports import local
+from leoweb_bot.screens import App
+from leoweb_bot.screens import Screen
+from leoweb_bot.screens import report_screen
+from leoweb_bot.state import State
+from leoweb_bot.telegram import TelegramError
+from leoweb_bot.texts import Html
+from leoweb_bot.texts import join
+from leoweb_bot.texts import t
+
+log = logging.getLogger(__name__)
+
+Tz = datetime.tzinfo
+TIME_RE = re.compile(r"([01]?\d|2[0-3])[:.]([0-5]\d)")
+LATE_AFTER = 600  # seconds after the set time; ticks are 15 s apart, so only downtime gets here
+RETRY_AFTER = 300  # amoCRM failed while building the digest: try again in 5 minutes
+MAX_ATTEMPTS = 12  # about an hour of retries, then the day's digest is given up
+SENDING, SENT, RETRY, FAILED, SKIPPED = "sending", "sent", "retry", "failed", "skipped"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    chat_id: int
+    telegram_user_id: int  # the subscriber; their role decides what the chat receives
+    at: str  # HH:MM company time
+    since: float  # when it was made or last changed
+
+
+# -- time -------------------------------------------------------------------------------------
+
+
+def parse_time(text: str) -> str | None:
+    """``9:00``, ``09:00`` or ``9.00`` → ``09:00``; None for anything else."""
+    match = TIME_RE.fullmatch(text.strip())
+    return f"{int(match.group(1)):02d}:{match.group(2)}" if match else None
+
+
+def due_at(day: datetime.date, hhmm: str, tz: Tz) -> int:
+    """Epoch seconds of HH:MM company time on ``day``.
+
+    On a spring-forward day a time inside the skipped hour is read with the offset from before
+    the jump, as PEP 495 does (Berlin 02:30 → 03:30 CEST); on a fall-back day a time that
+    happens twice means its first occurrence, so the digest does not wait an extra hour.
+    """
+    hour, minute = map(int, hhmm.split(":"))
+    naive = datetime.datetime.combine(day, datetime.time(hour, minute))
+    localize = getattr(tz, "localize", None)
+    if localize is None:  # a zoneinfo-style tz; settings always give pytz
+        return int(naive.replace(tzinfo=tz).timestamp())
+    try:
+        aware = localize(naive, is_dst=None)
+    except pytz.AmbiguousTimeError:
+        aware = localize(naive, is_dst=True)
+    except pytz.NonExistentTimeError:
+        aware = localize(naive, is_dst=False)
+    return int(aware.timestamp())
+
+
+def is_digest_day(day: datetime.date, weekdays_only: bool) -> bool:
+    return not weekdays_only or day.weekday() < 5
+
+
+def due_today(
+    sub: Subscription, now: int, tz: Tz, weekdays_only: bool
+) -> tuple[datetime.date, int] | None:
+    """(local date, due moment) when this chat's digest for today is due by ``now``."""
+    today = local(now, tz).date()
+    if not is_digest_day(today, weekdays_only):
+        return None
+    due = due_at(today, sub.at, tz)
+    if now < due or sub.since > due:
+        return None
+    return today, due
+
+
+def next_digest(
+    sub: Subscription, now: int, tz: Tz, weekdays_only: bool, sent_today: bool = False
+) -> int:
+    """When this chat gets its next digest: ``now`` if today's is due and not yet sent."""
+    today = local(now, tz).date()
+    for offset in range(8):
+        day = today + datetime.timedelta(days=offset)
+        if not is_digest_day(day, weekdays_only):
+            continue
+        due = due_at(day, sub.at, tz)
+        if offset == 0 and (sent_today or sub.since > due):
+            continue
+        return max(due, now)
+    raise AssertionError("every week has a weekday")
+
+
+# -- subscriptions ----------------------------------------------------------------------------
+
+
+def save_subscription(
+    state: State, chat_id: int, telegram_user_id: int, at: str, now: float
+) -> None:
+    """Subscribe the chat (or change its time or subscriber): one subscription per chat."""
+    with state.transaction() as conn:
+        conn.execute(
+            "INSERT INTO subscriptions (chat_id, telegram_user_id, at, since) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (chat_id) DO UPDATE SET telegram_user_id = excluded.telegram_user_id,"
+            " at = excluded.at, since = excluded.since",
+            (chat_id, telegram_user_id, at, now),
+        )
+
+
+def drop_subscription(state: State, chat_id: int) -> bool:
+    with state.transaction() as conn:
+        cursor = conn.execute("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,))
+    return cursor.rowcount == 1
+
+
+def subscription_of(state: State, chat_id: int) -> Subscription | None:
+    rows = state.query(
+        "SELECT chat_id, telegram_user_id, at, since FROM subscriptions WHERE chat_id = ?",
+        (chat_id,),
+    )
+    return Subscription(*rows[0]) if rows else None
+
+
+def all_subscriptions(state: State) -> list[Subscription]:
+    rows = state.query(
+        "SELECT chat_id, telegram_user_id, at, since FROM subscriptions ORDER BY chat_id"
+    )
+    return [Subscription(*row) for row in rows]
+
+
+def sent_on(state: State, chat_id: int, day: datetime.date) -> bool:
+    """Whether today's digest for this chat is already taken care of (sent or being sent)."""
+    rows = state.query(
+        "SELECT status FROM digest_log WHERE chat_id = ? AND local_date = ?",
+        (chat_id, day.isoformat()),
+    )
+    return bool(rows) and rows[0][0] != RETRY
+
+
+# -- the log: claim before sending ------------------------------------------------------------
+
+
+def claim_digest(state: State, chat_id: int, day: datetime.date, now: int, late: bool) -> bool:
+    """Take (chat, day): a new row, or a retry whose time has come. False if it is not ours."""
+    key = (chat_id, day.isoformat())
+    with state.transaction() as conn:
+        row = conn.execute(
+            "SELECT status, retry_at FROM digest_log WHERE chat_id = ? AND local_date = ?", key
+        ).fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO digest_log (chat_id, local_date, status, late, attempts, updated_at)"
+                " VALUES (?, ?, ?, ?, 1, ?)",
+                (*key, SENDING, int(late), now),
+            )
+            return True
+        if row[0] != RETRY or (row[1] or 0) > now:
+            return False
+        conn.execute(
+            "UPDATE digest_log SET status = ?, late = ?, attempts = attempts + 1, updated_at = ?"
+            " WHERE chat_id = ? AND local_date = ?",
+            (SENDING, int(late), now, *key),
+        )
+    return True
+
+
+def settle_digest(state: State, chat_id: int, day: datetime.date, status: str, now: int) -> None:
+    """Record how the claimed digest ended; a retry is given up after MAX_ATTEMPTS."""
+    with state.transaction() as conn:
+        if status == RETRY:
+            conn.execute(
+                "UPDATE digest_log SET status = CASE WHEN attempts >= ? THEN ? ELSE ? END,"
+                " retry_at = ?, updated_at = ? WHERE chat_id = ? AND local_date = ?",
+                (MAX_ATTEMPTS, FAILED, RETRY, now + RETRY_AFTER, now, chat_id, day.isoformat()),
+            )
+        else:
+            conn.execute(
+                "UPDATE digest_log SET status = ?, updated_at = ? WHERE chat_id = ? AND local_date = ?",
+                (status, now, chat_id, day.isoformat()),
+            )
+
+
+def skip_digest(state: State, chat_id: int, day: datetime.date, now: int) -> None:
+    """The subscriber may no longer read the report: log the day as skipped, send nothing."""
+    with state.transaction() as conn:
+        conn.execute(
+            "INSERT INTO digest_log (chat_id, local_date, status, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (chat_id, local_date) DO NOTHING",
+            (chat_id, day.isoformat(), SKIPPED, now),
+        )
+
+
+# -- the job ----------------------------------------------------------------------------------
+
+
+def send_due_digests(app: App, now: int) -> None:
+    """Send every digest that is due now and not yet claimed; one failing chat spares the rest."""
+    screens: dict[str, Screen] = {}  # the same report for every director: read amoCRM once
+    for sub in all_subscriptions(app.state):
+        due = due_today(sub, now, app.tz, app.settings.digest.weekdays_only)
+        if due is None or sent_on(app.state, sub.chat_id, due[0]):
+            continue
+        send_digest(app, sub, due, now, screens)
+
+
+def send_digest(
+    app: App,
+    sub: Subscription,
+    due: tuple[datetime.date, int],
+    now: int,
+    screens: dict[str, Screen],
+) -> None:
+    day, due_moment = due
+    person = who(app.settings.access, sub.telegram_user_id)
+    if not may_use(person, "report"):
+        log.info(
+            "digest for chat %s skipped: user %s has no access", sub.chat_id, person.telegram_id
+        )
+        skip_digest(app.state, sub.chat_id, day, now)
+        return
+    late = now - due_moment > LATE_AFTER
+    if not claim_digest(app.state, sub.chat_id, day, now, late):
+        return
+    try:
+        screen = digest_screen(app, person, screens)
+    except AmoError:
+        settle_digest(app.state, sub.chat_id, day, RETRY, now)
+        raise  # amoCRM is down for everyone: the scheduler logs it, maybe opens an incident
+    except Exception:
+        log.exception("digest for chat %s could not be built", sub.chat_id)
+        settle_digest(app.state, sub.chat_id, day, FAILED, now)
+        return
+    status = deliver(app, sub.chat_id, digest_html(app, screen, sub, late), screen)
+    settle_digest(app.state, sub.chat_id, day, status, now)
+    log.info("digest for chat %s (%s%s): %s", sub.chat_id, day, ", late" if late else "", status)
+
+
+def digest_screen(app: App, person: Person, screens: dict[str, Screen]) -> Screen:
+    """What /report shows this person: the summary for directors, the own list for managers."""
+    key = "all" if can_see_all(person) else str(person.amocrm_user_id)
+    if key not in screens:
+        screens[key] = report_screen(app, person)
+    return screens[key]
+
+
+def digest_html(app: App, screen: Screen, sub: Subscription, late: bool) -> Html:
+    lines = [t(app.lang, "digest_title")]
+    if late:
+        lines.append(t(app.lang, "digest_late", time=sub.at))
+    return join([*lines, screen.html])
+
+
+def deliver(app: App, chat_id: int, html: Html, screen: Screen) -> str:
+    """Send once. A Telegram failure is not retried: it may have been delivered already."""
+    try:
+        app.telegram.send(chat_id, html, reply_markup=screen.markup)
+    except TelegramError as exc:
+        log.error("digest for chat %s not sent: %s", chat_id, exc)
+        return FAILED
+    return SENT

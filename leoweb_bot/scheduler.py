@@ -1,0 +1,208 @@
+"""The proactive side of the bot: one thread per server process that runs jobs on a timer.
+
+Every gunicorn worker (and `poll`) runs a Scheduler, so there is no extra daemon to deploy. A
+job is claimed in the state database before it runs (``jobs`` table, ``BEGIN IMMEDIATE``): a
+live lease means another process is on it, and ``last_run`` spaces runs across all processes,
+so each job runs once per interval however many processes tick. Whatever a job sends is also
+recorded under a UNIQUE key before it goes out (digest.py, alerts.py, amoevents.py), so even two
+processes that both think they hold a job cannot send the same thing twice.
+
+The clock is injectable and ``tick(now)`` runs one round synchronously: tests never sleep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from leoweb_bot import alerts
+from leoweb_bot import amoevents
+from leoweb_bot import digest
+from leoweb_bot import incidents
+from leoweb_bot import keepalive
+from leoweb_bot.amocrm.errors import AmoError
+from leoweb_bot.screens import App
+from leoweb_bot.state import State
+from leoweb_bot.state import StateError
+from leoweb_bot.state import owner_id
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 15.0  # amoCRM webhooks wait at most this long; a tick without work is 1-2 reads
+DEFAULT_LEASE = 600.0  # a process that dies mid-job holds it this long at most
+HEALTH_SECONDS = 300.0  # amoCRM probe and Telegram webhook check: often enough, 1 request each
+KEEPALIVE_SECONDS = 600.0  # a failed token refresh is retried this often
+
+
+@dataclass(frozen=True)
+class Job:
+    """``run(app, now)`` every ``every`` seconds across all processes (0: every tick)."""
+
+    name: str
+    every: float
+    run: Callable[[App, int], None]
+    lease: float = DEFAULT_LEASE
+
+
+class Scheduler:
+    """Ticks every ``interval`` seconds on its own thread; ``tick(now)`` runs one round."""
+
+    def __init__(
+        self,
+        app: App,
+        jobs: Sequence[Job],
+        *,
+        clock: Callable[[], float] = time.time,
+        interval: float = TICK_SECONDS,
+        owner: str | None = None,
+    ) -> None:
+        self.app = app
+        self.jobs = tuple(jobs)
+        self._clock = clock
+        self._interval = interval
+        self._owner = owner
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def state(self) -> State:
+        return self.app.state
+
+    @property
+    def owner(self) -> str:
+        """``host:pid:scheduler``; computed late because the pid changes on fork."""
+        return self._owner or owner_id(socket.gethostname(), os.getpid(), "scheduler")
+
+    def tick(self, now: float | None = None) -> list[str]:
+        """Run every job that is due and free; returns the names of the jobs that ran."""
+        at = int(self._clock() if now is None else now)
+        # One "now" for the whole round: screens read app.now(), and a digest built at 09:00:05
+        # must not say 09:00:07 halfway through.
+        app = dataclasses.replace(self.app, clock=lambda: at)
+        ran = []
+        for job in self.jobs:
+            try:
+                if not claim_job(self.state, job, self.owner, at):
+                    continue
+            except StateError as exc:
+                log.error("scheduler: cannot claim %s: %s", job.name, exc)
+                continue
+            ran.append(job.name)
+            try:
+                job.run(app, at)
+            except AmoError as exc:
+                log.warning("job %s: amoCRM %s: %s", job.name, type(exc).__name__, exc)
+                incidents.observe(app, exc, at)
+            except Exception:  # one broken job must not stop the others or the thread
+                log.exception("job %s failed", job.name)
+            finally:
+                release_job(self.state, job, self.owner, at)
+        return ran
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("scheduler already started")
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
+        self._thread.start()
+        log.info("scheduler started: %s", ", ".join(job.name for job in self.jobs))
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Finish the current job and stop; True if the thread ended in time."""
+        self._stopping.set()
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    def wake(self) -> None:
+        """Tick now instead of at the next interval (e.g. an amoCRM webhook just arrived)."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()  # before the tick, so a wake() during it means one more tick
+            try:
+                self.tick()
+            except Exception:
+                log.exception("scheduler tick failed")
+            self._wake.wait(self._interval)
+
+
+def claim_job(state: State, job: Job, owner: str, now: float) -> bool:
+    """Take the job's lease if nobody holds it and its interval has passed."""
+    with state.transaction() as conn:
+        row = conn.execute(
+            "SELECT lease_until, last_run FROM jobs WHERE name = ?", (job.name,)
+        ).fetchone()
+        if row is None:
+            conn.execute("INSERT INTO jobs (name) VALUES (?)", (job.name,))
+            row = (0.0, None)
+        lease_until, last_run = row
+        # Bounds on both sides: a wall clock stepped back must not stall a job for hours.
+        if now < lease_until <= now + job.lease:
+            return False
+        if last_run is not None and last_run <= now < last_run + job.every:
+            return False
+        conn.execute(
+            "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE name = ?",
+            (owner, now + job.lease, job.name),
+        )
+    return True
+
+
+def release_job(state: State, job: Job, owner: str, started: float) -> None:
+    """Give the lease back; the next run is due ``every`` seconds after this one started."""
+    try:
+        with state.transaction() as conn:
+            conn.execute(
+                "UPDATE jobs SET lease_owner = NULL, lease_until = 0, last_run = ?"
+                " WHERE name = ? AND lease_owner = ?",
+                (started, job.name, owner),
+            )
+    except StateError as exc:
+        log.error("scheduler: cannot release %s (its lease will expire): %s", job.name, exc)
+
+
+def standard_jobs(app: App, *, watch_webhook: bool = False) -> list[Job]:
+    """The jobs this configuration asks for."""
+    settings = app.settings
+    jobs = [
+        Job("amo_events", 0, amoevents.process_events),
+        Job("digests", 0, digest.send_due_digests),
+        Job("amocrm_health", HEALTH_SECONDS, keepalive.check_amocrm),
+    ]
+    if settings.alerts.enabled:
+        jobs.append(Job("overdue_alerts", settings.alerts.interval_minutes * 60, alerts.run_alerts))
+    if settings.amocrm.auth == "oauth":
+        jobs.append(Job("token_keepalive", KEEPALIVE_SECONDS, keepalive.keep_tokens_alive))
+    if watch_webhook:  # only `serve` has a webhook; in `poll` getWebhookInfo says nothing
+        jobs.append(Job("webhook_watch", HEALTH_SECONDS, keepalive.watch_webhook))
+    return jobs
+
+
+def build_scheduler(
+    app: App,
+    *,
+    watch_webhook: bool = False,
+    clock: Callable[[], float] = time.time,
+    interval: float = TICK_SECONDS,
+    owner: str | None = None,
+) -> Scheduler:
+    return Scheduler(
+        app,
+        standard_jobs(app, watch_webhook=watch_webhook),
+        clock=clock,
+        interval=interval,
+        owner=owner,
+    )
