@@ -190,14 +190,8 @@ class Contact:
 
     @classmethod
     def from_v2(cls, raw: Mapping[str, Any]) -> Contact:
-        fields = raw.get("custom_fields")
-        return cls(
-            id=int(raw["id"]),
-            name=str(raw.get("name") or ""),
-            responsible_user_id=int(raw.get("responsible_user_id") or 0),
-            phones=_field_values(fields, "PHONE"),
-            emails=_field_values(fields, "EMAIL"),
-        )
+        # v2 names the list "custom_fields" and each field's "code"; _field_values reads both.
+        return cls.from_v4({**raw, "custom_fields_values": raw.get("custom_fields")})
 
 
 @dataclass(frozen=True)
