@@ -142,10 +142,14 @@ class Dispatcher:
         return not alive
 
     def wake(self) -> None:
-        """A new update is in the inbox: stop waiting for the next poll tick."""
+        """A new update is in the inbox: one idle thread stops waiting for the next poll tick.
+
+        One, not all: every woken thread tries a claim, a write transaction, and the webhook's
+        acknowledgements queue behind the write lock (bench/webhook_load.py).
+        """
         with self._cond:
             self._generation += 1
-            self._cond.notify_all()
+            self._cond.notify()
 
     def _run(self, owner: str) -> None:
         while not self._stopping:

@@ -37,6 +37,7 @@ MAX_TEXT = util.MAX_MESSAGE_LENGTH  # 4096 characters after entity parsing
 MAX_429_RETRIES = 3
 MAX_RETRY_AFTER = 60.0  # longer flood waits are not worth holding a worker thread for
 GROUP_INTERVAL = 3.0  # groups: 20 messages per minute (Bots FAQ)
+GLOBAL_RATE = 30.0  # messages per second for the whole bot, however many processes send (Bots FAQ)
 _SCOPES: dict[str, Callable[[], types.BotCommandScope]] = {
     "default": types.BotCommandScopeDefault,
     "all_private_chats": types.BotCommandScopeAllPrivateChats,
@@ -128,7 +129,7 @@ class Telegram:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         per_chat_interval: float = 1.0,
-        global_rate: float = 30,
+        global_rate: float = GLOBAL_RATE,
     ) -> None:
         use_api_url(api_url)
         self._bot = telebot.TeleBot(token, threaded=False, parse_mode="HTML")
@@ -308,8 +309,14 @@ def use_api_url(api_url: str) -> None:
     apihelper.API_URL = api_url.rstrip("/") + "/bot{0}/{1}"
 
 
-def build_telegram(settings: Settings) -> Telegram:
-    return Telegram(settings.telegram.token, settings.telegram.api_url)
+def build_telegram(settings: Settings, *, processes: int = 1) -> Telegram:
+    """The Bot API client of one process; ``processes`` is how many send for this bot at once.
+
+    Telegram's 30 messages per second is per bot, and each process throttles on its own, so
+    every one of ``processes`` (the gunicorn workers) gets an equal share.
+    """
+    rate = GLOBAL_RATE / max(processes, 1)
+    return Telegram(settings.telegram.token, settings.telegram.api_url, global_rate=rate)
 
 
 def split_text(html: str, limit: int = MAX_TEXT) -> list[str]:

@@ -9,16 +9,22 @@ query first and from a form or JSON body second. Answers follow the Bot API's
         telegram = Telegram("123:ABC", fake.url)
         ...
         assert fake.wait_for(lambda: fake.messages(42))
+
+``sent()`` returns the messages as the chat shows them (with message ids and keyboards), so a
+test can press a button on a message the bot sent; ``reject_text`` makes every send or edit of
+a matching text fail, which makes a handler raise deterministically.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 from typing import Any
@@ -45,6 +51,28 @@ TRUE_METHODS = frozenset(
     }
 )
 MAX_LONG_POLL = 5.0
+MESSAGE_METHODS = ("sendMessage", "editMessageText")
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A sendMessage or editMessageText call with the message id it produced or changed."""
+
+    method: str
+    chat_id: int
+    message_id: int
+    text: str
+    markup: dict[str, Any] | None
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback_data) of every inline button, row by row."""
+        rows = (self.markup or {}).get("inline_keyboard") or []
+        return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+    def data(self, prefix: str) -> list[str]:
+        """The callback_data of the buttons starting with ``prefix``."""
+        return [data for _, data in self.buttons if data.startswith(prefix)]
 
 
 class FakeBotAPI:
@@ -54,6 +82,8 @@ class FakeBotAPI:
         self._cond = threading.Condition()
         self._calls: list[tuple[str, dict[str, str]]] = []
         self._failures: dict[str, deque[tuple[int, dict[str, Any]]]] = {}
+        self._rejections: list[tuple[str, int, dict[str, Any]]] = []
+        self._sent: list[SentMessage] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
@@ -108,6 +138,15 @@ class FakeBotAPI:
             and (chat_id is None or params.get("chat_id") == str(chat_id))
         ]
 
+    def sent(self, chat_id: int | None = None) -> list[SentMessage]:
+        """Messages sent or edited (successfully), in order, optionally of one chat."""
+        with self._cond:
+            return [m for m in self._sent if chat_id is None or m.chat_id == chat_id]
+
+    def answers(self) -> dict[str, dict[str, str]]:
+        """answerCallbackQuery parameters by callback_query_id."""
+        return {p.get("callback_query_id", ""): p for _, p in self.calls("answerCallbackQuery")}
+
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> bool:
         """Wait until ``predicate()`` is truthy; re-checked on every call and every 50 ms."""
         deadline = time.monotonic() + timeout
@@ -125,6 +164,12 @@ class FakeBotAPI:
         with self._cond:
             self._failures.setdefault(method, deque()).append((status, body))
 
+    def reject_text(self, marker: str, status: int = 400, description: str = "") -> None:
+        """From now on, answer every send or edit whose text contains ``marker`` with an error."""
+        body = {"ok": False, "error_code": status, "description": description or f"Error {status}"}
+        with self._cond:
+            self._rejections.append((marker, status, body))
+
     def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue an Update for getUpdates; an update_id is assigned when missing."""
         update = dict(update)
@@ -138,6 +183,8 @@ class FakeBotAPI:
         with self._cond:
             self._calls.clear()
             self._failures.clear()
+            self._rejections.clear()
+            self._sent.clear()
 
     # -- the server side -----------------------------------------------------------------------
 
@@ -149,6 +196,9 @@ class FakeBotAPI:
             queued = self._failures.get(method)
             if queued:
                 return queued.popleft()
+            rejected = self._rejection(method, params)
+            if rejected is not None:
+                return rejected
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._long_poll(params)}
         result = self._result(method, params)
@@ -165,9 +215,18 @@ class FakeBotAPI:
         if method == "getWebhookInfo":
             return dict(self.webhook_info)
         if method == "sendMessage":
-            return self._message(params, next(self._message_ids))
+            return self._message(params, next(self._message_ids), method)
         if method == "editMessageText":
-            return self._message(params, int(params.get("message_id", 0)))
+            return self._message(params, int(params.get("message_id", 0)), method)
+        return None
+
+    def _rejection(self, method: str, params: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
+        if method not in MESSAGE_METHODS:
+            return None
+        text = params.get("text", "")
+        for marker, status, body in self._rejections:
+            if marker in text:
+                return status, body
         return None
 
     def _apply_webhook(self, method: str, params: dict[str, str]) -> None:
@@ -176,8 +235,14 @@ class FakeBotAPI:
         elif method == "deleteWebhook":
             self.webhook_info["url"] = ""
 
-    def _message(self, params: dict[str, str], message_id: int) -> dict[str, Any]:
+    def _message(self, params: dict[str, str], message_id: int, method: str) -> dict[str, Any]:
         chat_id = int(params.get("chat_id", 0))
+        markup = json.loads(params["reply_markup"]) if params.get("reply_markup") else None
+        with self._cond:
+            self._sent.append(
+                SentMessage(method, chat_id, message_id, params.get("text", ""), markup)
+            )
+            self._cond.notify_all()
         return {
             "message_id": message_id,
             "date": int(time.time()),
@@ -204,6 +269,11 @@ def _handler_for(fake: FakeBotAPI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stalls
+
+        def handle(self) -> None:
+            # A client that dies mid-connection (a SIGKILLed server) needs no traceback.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                super().handle()
 
         def do_GET(self) -> None:
             self._serve()

@@ -1,0 +1,92 @@
+"""`leoweb-bot poll` as a real process: the same dispatcher as `serve`, fed by getUpdates.
+
+The webhook side of server.py is covered end to end in test_e2e.py; this is the polling side,
+against the fake Bot API (which implements getUpdates with offsets) and the sandbox.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakebot import FakeBotAPI
+from tests.test_e2e import ADMIN
+from tests.test_e2e import Sandbox
+from tests.test_e2e import server_env
+from tests.test_e2e import spawn
+from tests.test_e2e import start_sandbox
+from tests.test_e2e import stop_group
+from tests.test_e2e import user
+from tests.test_e2e import wait_for_line
+
+pytestmark = pytest.mark.e2e
+
+WEBHOOK = "https://bot.example.com/telegram/webhook"
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    started = start_sandbox(tmp_path_factory.mktemp("poll-sandbox"), "sandbox", "--rate-limit", "0")
+    try:
+        yield started
+    finally:
+        stop_group(started.proc)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotAPI]:
+    with FakeBotAPI() as api:
+        yield api
+
+
+def start_poll(
+    fake: FakeBotAPI, sandbox: Sandbox, tmp_path: Path, *flags: str
+) -> tuple[subprocess.Popen[bytes], Path]:
+    log = tmp_path / "poll.log"
+    env = server_env(fake, sandbox, tmp_path / "state.sqlite3")
+    return spawn(["poll", *flags], env, log, tmp_path), log
+
+
+def test_poll_refuses_while_a_webhook_is_set(
+    fake: FakeBotAPI, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    fake.webhook_info["url"] = WEBHOOK
+    proc, log = start_poll(fake, sandbox, tmp_path)
+    try:
+        assert proc.wait(timeout=30) == 1
+    finally:
+        stop_group(proc)
+    assert "a webhook is set" in log.read_text("utf-8")
+    assert fake.webhook_info["url"] == WEBHOOK  # left alone
+    assert fake.calls("getUpdates") == []
+
+
+def test_poll_force_deletes_the_webhook_answers_and_stops_on_sigterm(
+    fake: FakeBotAPI, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    fake.webhook_info["url"] = WEBHOOK
+    proc, log = start_poll(fake, sandbox, tmp_path, "--force")
+    try:
+        wait_for_line(log, r"polling for updates", proc)
+        assert fake.webhook_info["url"] == ""
+        chat = {"id": ADMIN, "type": "private"}
+        for text in ("/whoami", "/report"):  # one chat: answered in order
+            fake.push_update({"message": {
+                "message_id": 1, "date": 1, "chat": chat, "from": user(ADMIN), "text": text,
+            }})  # fmt: skip
+        assert fake.wait_for(
+            lambda: any("<b>Просроченные задачи</b>" in m.text for m in fake.sent(ADMIN)), 30
+        )
+        texts = [m.text for m in fake.sent(ADMIN)]
+        assert "Роль: администратор" in texts[0]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        stop_group(proc)
+    # each update was confirmed by a later offset, so a restart would not see them again
+    offsets = [int(p.get("offset") or 0) for _, p in fake.calls("getUpdates")]
+    assert max(offsets) == 3
