@@ -72,7 +72,8 @@ def build_runtime(settings: Settings, *, watch_webhook: bool = False) -> Runtime
     from leoweb_bot.screens import App
 
     state = State(settings.bot.state_path)
-    telegram = build_telegram(settings)
+    # In serve mode every gunicorn worker sends for the same bot, so each takes its share.
+    telegram = build_telegram(settings, processes=settings.server.workers if watch_webhook else 1)
     client = build_client(settings.amocrm, token_store=state)
     bot = commands.build_bot(
         settings=settings, client=client, telegram=telegram, state=state, clock=time.time

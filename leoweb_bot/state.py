@@ -113,8 +113,11 @@ class State:
             )
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
-            # FULL: a committed update survives power loss, so a 200 to Telegram is a promise.
-            conn.execute("PRAGMA synchronous = FULL")
+            # NORMAL in WAL mode: a committed update survives the process being killed (SIGKILL,
+            # OOM, deploy), which is the promise behind our 200; only an OS crash or power loss
+            # may roll back the last commits. FULL fsyncs every ack and made the p99 ack latency
+            # 10x worse under load (bench/webhook_load.py, BENCHMARKS.md).
+            conn.execute("PRAGMA synchronous = NORMAL")
             migrate(conn)
         except sqlite3.Error as exc:
             if conn is not None:
@@ -210,7 +213,10 @@ class State:
             return None
         with self._transaction() as conn:
             while True:
-                row = conn.execute(_CLAIMABLE_SQL, (expired, expired)).fetchone()
+                row = (
+                    conn.execute(_EXPIRED_SQL, (expired, expired)).fetchone()
+                    or conn.execute(_PENDING_SQL, (expired,)).fetchone()
+                )
                 if row is None:
                     return None
                 update_id, chat_id, payload, attempts = row
@@ -264,7 +270,7 @@ class State:
             "SELECT update_id, owner FROM inbox WHERE status = ? AND substr(owner, 1, ?) = ?",
             (WORKING, len(prefix), prefix),
         )
-        dead = [uid for uid, owner in rows if not _pid_alive(_owner_pid(owner))]
+        dead = [uid for uid, owner in rows if not _owner_alive(owner)]
         if not dead:
             return 0
         with self._transaction() as conn:
@@ -348,9 +354,7 @@ class State:
 
 # A candidate is pending or holds an expired lease; it must be the first unfinished update of
 # its chat and that chat must have no live lease. chat_id NULL (no chat) never blocks anything.
-_CLAIMABLE_SQL = """
-SELECT c.update_id, c.chat_id, c.payload, c.attempts FROM inbox AS c
-WHERE (c.status = 'pending' OR (c.status = 'working' AND c.claimed_at <= ?))
+_BLOCKERS = """
   AND NOT EXISTS (
     SELECT 1 FROM inbox AS e
     WHERE e.chat_id = c.chat_id AND e.status IN ('pending', 'working')
@@ -362,36 +366,56 @@ WHERE (c.status = 'pending' OR (c.status = 'working' AND c.claimed_at <= ?))
 ORDER BY c.update_id
 LIMIT 1
 """
+_EXPIRED_SQL = (
+    "SELECT c.update_id, c.chat_id, c.payload, c.attempts FROM inbox AS c"
+    " WHERE c.status = 'working' AND c.claimed_at <= ?" + _BLOCKERS
+)
+_PENDING_SQL = (
+    "SELECT c.update_id, c.chat_id, c.payload, c.attempts FROM inbox AS c"
+    " WHERE c.status = 'pending'" + _BLOCKERS
+)
 
 
 def owner_id(host: str, pid: int, worker: str = "") -> str:
-    """The owner tag of a claim: ``host:pid[:worker]`` (reclaim_dead_owners parses the pid)."""
-    return f"{host}:{pid}:{worker}" if worker else f"{host}:{pid}"
+    """The owner tag of a claim: ``host:pid[@start][:worker]``.
+
+    The process start time tells a live worker from a dead one that had the same pid: a
+    restarted container keeps its hostname and its workers often get the same small pids.
+    """
+    start = _start_time(pid)
+    tag = f"{pid}@{start}" if start else str(pid)
+    return f"{host}:{tag}:{worker}" if worker else f"{host}:{tag}"
 
 
-def _owner_pid(owner: str) -> int | None:
+def _owner_alive(owner: str) -> bool:
     parts = owner.split(":")
-    return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if pid is None:
+    pid_text, _, start = parts[1].partition("@") if len(parts) >= 2 else ("", "", "")
+    if not pid_text.isdigit():
         return True  # not ours to judge; the lease expiry will reclaim it
+    pid = int(pid_text)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return not _is_zombie(pid)
+    fields = _proc_stat(pid)
+    if not fields:
+        return True  # no /proc (macOS): kill() had the last word
+    # A killed worker whose parent died too lingers as a zombie until something reaps it, and a
+    # zombie still answers kill(pid, 0); proc(5): field 3 is the state, field 22 the start time.
+    return fields[0] != "Z" and (not start or fields[19] == start)
 
 
-def _is_zombie(pid: int) -> bool:
-    """A killed worker whose parent died too lingers as a zombie until something reaps it, and
-    a zombie still answers ``kill(pid, 0)``; /proc/<pid>/stat says ``Z`` (proc(5))."""
+def _start_time(pid: int) -> str | None:
+    fields = _proc_stat(pid)
+    return fields[19] if len(fields) > 19 else None
+
+
+def _proc_stat(pid: int) -> list[str]:
+    """Fields of /proc/<pid>/stat after the command name (which may hold spaces)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
     except OSError:
-        return False  # no /proc (macOS) or already gone: kill() had the last word
-    fields = stat.rpartition(")")[2].split()  # the name in (...) may hold spaces
-    return bool(fields) and fields[0] == "Z"
+        return []
+    return stat.rpartition(")")[2].split()

@@ -16,6 +16,7 @@ from leoweb_bot.state import KEEP_DONE_SECONDS
 from leoweb_bot.state import InboxFull
 from leoweb_bot.state import State
 from leoweb_bot.state import StateUnavailable
+from leoweb_bot.state import owner_id
 
 HOST = "testhost"
 
@@ -346,3 +347,17 @@ def test_claims_of_a_zombie_worker_are_taken_back(state: State) -> None:
         assert state.inbox_status(1) == "pending"
     finally:
         child.wait()
+
+
+def test_a_reused_pid_is_not_mistaken_for_the_dead_owner(state: State) -> None:
+    # A restarted container keeps its hostname and may give a new worker the old pid: the
+    # owner tag carries the process start time, so only the very same process counts as alive.
+    me = owner_id(HOST, os.getpid())
+    assert "@" in me
+    pid, _, start = me.split(":")[1].partition("@")
+    store(state, 1, 10)
+    store(state, 2, 20)
+    state.claim_update(f"{HOST}:{pid}@{int(start) + 1}", now=0.0)  # same pid, other process
+    state.claim_update(me, now=0.0)
+    assert state.reclaim_dead_owners(HOST) == 1
+    assert [state.inbox_status(i) for i in (1, 2)] == ["pending", "working"]
