@@ -129,12 +129,20 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         # With preload this runs in the master: it must not start threads or open the database.
         return web.create_app(
-            self.settings, State(self.settings.bot.state_path), on_update=self._wake
+            self.settings,
+            State(self.settings.bot.state_path),
+            on_update=self._wake,
+            on_amo_event=self._wake_scheduler,
         )
 
     def _wake(self) -> None:
         if self.runtime is not None:
             self.runtime.dispatcher.wake()
+
+    def _wake_scheduler(self) -> None:
+        # A new lead should reach its manager within seconds, not at the next 15 s tick.
+        if self.runtime is not None:
+            self.runtime.scheduler.wake()
 
     def _start_worker(self, worker: Any) -> None:
         # post_worker_init, not post_fork: the worker's SIGTERM handler is installed by now, so a

@@ -47,9 +47,11 @@ def create_app(
     state: State | None = None,
     *,
     on_update: Callable[[], None] | None = None,
+    on_amo_event: Callable[[], None] | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Flask:
-    """The WSGI app. ``on_update`` is called after a new update is stored (wakes the dispatcher)."""
+    """The WSGI app. ``on_update`` / ``on_amo_event`` are called after a new Telegram update /
+    amoCRM event is stored (they wake the dispatcher / the scheduler)."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     inbox = state if state is not None else State(settings.bot.state_path)
@@ -86,8 +88,10 @@ def create_app(
         if not _secret_matches(secret, settings.amocrm.webhook_secret):
             return _error("forbidden", 403)
         body = request.get_data(cache=False)
-        if is_form_body(body):
-            inbox.store_amo_event(hashlib.sha256(body).hexdigest(), body.decode("utf-8"))
+        if is_form_body(body) and inbox.store_amo_event(
+            hashlib.sha256(body).hexdigest(), body.decode("utf-8")
+        ):
+            _notify(on_amo_event)
         return jsonify(ok=True), 200
 
     _install_error_handlers(app)

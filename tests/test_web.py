@@ -261,6 +261,17 @@ def test_amocrm_webhook_garbage_is_200_and_ignored(
     assert amo_events(state) == []
 
 
+def test_a_new_amocrm_event_wakes_the_scheduler_once(tmp_path: Path, state: State) -> None:
+    woken: list[int] = []
+    settings = make_settings(tmp_path / "state.sqlite3")
+    client = create_app(settings, state, on_amo_event=lambda: woken.append(1)).test_client()
+    amo_post(client, AMO_SECRET)
+    amo_post(client, AMO_SECRET)  # a replay is stored once and wakes no one
+    amo_post(client, AMO_SECRET, b"&&&")
+    amo_post(client, "wrong")
+    assert woken == [1]
+
+
 # -- fuzz ----------------------------------------------------------------------------------------
 
 json_values = st.recursive(
