@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -130,7 +131,7 @@ class State:
         """``BEGIN IMMEDIATE`` … ``COMMIT``; sqlite errors become StateUnavailable."""
         conn = self._connection()
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            _begin_immediate(conn)
         except sqlite3.Error as exc:
             raise StateUnavailable(f"state db {self.path}: {exc}") from None
         try:
@@ -374,6 +375,29 @@ _PENDING_SQL = (
     "SELECT c.update_id, c.chat_id, c.payload, c.attempts FROM inbox AS c"
     " WHERE c.status = 'pending'" + _BLOCKERS
 )
+
+
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    """Take the write lock, retrying every few milliseconds while another writer holds it.
+
+    SQLite's own busy handler backs off in steps up to 100 ms, so under load a webhook ack could
+    wait 100 ms for a lock held 1 ms; short jittered retries keep the wait near the hold time.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    delay = 0.0005
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 1.5, 0.004)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
 
 
 def owner_id(host: str, pid: int, worker: str = "") -> str:
