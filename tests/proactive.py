@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 from collections.abc import Iterator
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from leoweb_bot.state import State
 from leoweb_bot.telegram import Telegram
 from tests.botchat import FakeTime
 from tests.fakebot import FakeBotAPI
+from tests.fakebot import SentMessage
 
 TOKEN = "123456:TEST-token_for_scheduler"
 ADMIN, DIRECTOR, MANAGER, OTHER_MANAGER = 101, 201, 301, 302
@@ -58,18 +58,6 @@ def at(tz_name: str, *args: int) -> int:
 
 def utc(*args: int) -> int:
     return int(datetime.datetime(*args, tzinfo=datetime.UTC).timestamp())
-
-
-@dataclass
-class Message:
-    chat_id: int
-    text: str
-    markup: dict[str, Any] | None
-
-    @property
-    def buttons(self) -> list[tuple[str, str]]:
-        rows = (self.markup or {}).get("inline_keyboard") or []
-        return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
 
 
 @dataclass
@@ -100,16 +88,9 @@ class Rig:
         chosen = standard_jobs(app) if jobs is None else jobs
         return Scheduler(app, chosen, clock=self.clock, owner=owner)
 
-    def sent(self, chat_id: int | None = None) -> list[Message]:
-        return [
-            Message(
-                int(params["chat_id"]),
-                params.get("text", ""),
-                json.loads(params["reply_markup"]) if params.get("reply_markup") else None,
-            )
-            for _, params in self.fake.calls("sendMessage")
-            if chat_id is None or params.get("chat_id") == str(chat_id)
-        ]
+    def sent(self, chat_id: int | None = None) -> list[SentMessage]:
+        """Messages the bot sent (not edits), optionally to one chat."""
+        return [m for m in self.fake.sent(chat_id) if m.method == "sendMessage"]
 
 
 def make_settings(tz: str, **sections: dict[str, Any]) -> Settings:

@@ -19,6 +19,7 @@ from leoweb_bot.amocrm.auth import OAuth
 from leoweb_bot.amocrm.auth import SessionAuth
 from leoweb_bot.amocrm.auth import TokenAuth
 from leoweb_bot.config import AmoSettings
+from tests.fakeclock import FakeClock
 
 BASE = "https://leo.amocrm.ru"
 LOGIN_URL = f"{BASE}/private/api/auth.php"
@@ -34,22 +35,6 @@ OAUTH = {
     "client_secret": CLIENT_SECRET,
     "redirect_uri": "https://bot.leo.kz/oauth",
 }
-
-
-class FakeClock:
-    def __init__(self, now: float = NOW) -> None:
-        self.now = float(now)
-        self.slept: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class RecordingStore:
@@ -73,7 +58,7 @@ class RecordingStore:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(NOW)
 
 
 @pytest.fixture

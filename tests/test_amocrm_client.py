@@ -25,6 +25,7 @@ from leoweb_bot.amocrm import RateLimiter
 from leoweb_bot.amocrm import Unavailable
 from leoweb_bot.amocrm import build_client
 from leoweb_bot.config import AmoSettings
+from tests.fakeclock import FakeClock
 
 BASE = "https://leo.amocrm.ru"
 TOKEN = "long-lived-token-5f2a9c"
@@ -34,27 +35,9 @@ HTML_429 = "<html><head><title>429 Too Many Requests</title></head><body>nginx</
 HTML_403 = "<html><head><title>403 Forbidden</title></head><body>nginx</body></html>"
 
 
-class FakeClock:
-    """Wall clock for the client; sleeping moves it forward and is recorded."""
-
-    def __init__(self, now: float = NOW) -> None:
-        self.now = float(now)
-        self.slept: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(NOW)
 
 
 @pytest.fixture
