@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import responses
 
 
 def leoweb_env(**overrides: str) -> dict[str, str]:
@@ -53,3 +54,10 @@ def sandbox_2000() -> Iterator[dict[str, Any]]:
         yield info
     finally:
         stop(proc)
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    """HTTP faked with `responses`; a registered call that never happens fails the test."""
+    with responses.RequestsMock() as mock:
+        yield mock

@@ -61,12 +61,6 @@ def clock() -> FakeClock:
     return FakeClock(NOW)
 
 
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock() as mock:
-        yield mock
-
-
 def make_client(
     clock: FakeClock, store: RecordingStore | None = None, **settings: Any
 ) -> AmoClient:

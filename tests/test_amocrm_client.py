@@ -40,12 +40,6 @@ def clock() -> FakeClock:
     return FakeClock(NOW)
 
 
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock() as mock:
-        yield mock
-
-
 def make_client(clock: FakeClock, **settings: object) -> AmoClient:
     values = {"base_url": BASE, "auth": "token", "token": TOKEN, **settings}
     return build_client(
