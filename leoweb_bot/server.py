@@ -130,7 +130,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         # With preload this runs in the master: it must not start threads or open the database.
         return web.create_app(
             self.settings,
-            State(self.settings.bot.state_path),
+            # Acks never pay for a WAL checkpoint; the runtime's commits run them (state.py).
+            State(self.settings.bot.state_path, checkpoints=False),
             on_update=self._wake,
             on_amo_event=self._wake_scheduler,
         )

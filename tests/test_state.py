@@ -139,6 +139,44 @@ def test_store_update_dedupes_by_update_id(state: State) -> None:
     assert state.inbox_depth() == 1
 
 
+def test_concurrent_deliveries_of_one_update_store_it_once(db_path: Path) -> None:
+    # The dedupe read runs before the write lock, so deliveries race; ON CONFLICT settles it.
+    states = [State(db_path) for _ in range(4)]
+    stored: list[bool] = []
+    barrier = threading.Barrier(len(states))
+
+    def deliver(state: State) -> None:
+        barrier.wait()
+        stored.extend(store(state, update_id, update_id) for update_id in range(1, 101))
+
+    threads = [threading.Thread(target=deliver, args=(s,)) for s in states]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert stored.count(True) == 100
+    assert states[0].inbox_depth() == 100
+
+
+def wal_frames(db_path: Path) -> int:
+    """Frames in the WAL right now (a PASSIVE checkpoint reports them; it copies, never resets)."""
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+
+
+def test_acks_without_checkpoints_leave_the_wal_to_the_dispatchers(db_path: Path) -> None:
+    acks = State(db_path, checkpoints=False)
+    for update_id in range(1, 601):
+        store(acks, update_id, update_id)
+    grown = wal_frames(db_path)
+    assert grown > 1000  # SQLite's automatic checkpoint would have reset it at 1000 pages
+
+    dispatcher = State(db_path)
+    dispatcher.finish(dispatcher.claim_update("h:1", now=0).update_id)  # type: ignore[union-attr]
+    store(acks, 601, 601)
+    assert wal_frames(db_path) < grown
+
+
 def test_a_full_inbox_refuses_new_updates_but_still_acks_duplicates(db_path: Path) -> None:
     state = State(db_path, max_pending=2)
     store(state, 1, 10)
