@@ -37,6 +37,7 @@ from leoweb_bot.digest import parse_time
 from leoweb_bot.digest import save_subscription
 from leoweb_bot.digest import sent_on
 from leoweb_bot.digest import subscription_of
+from leoweb_bot.dispatcher import sender_id_of
 from leoweb_bot.replies import Reply
 from leoweb_bot.replies import error_text
 from leoweb_bot.replies import guard
@@ -52,6 +53,7 @@ from leoweb_bot.screens import leads_choice
 from leoweb_bot.screens import manager_screen
 from leoweb_bot.screens import mytasks_screen
 from leoweb_bot.screens import report_screen
+from leoweb_bot.state import InboxItem
 from leoweb_bot.state import State
 from leoweb_bot.telegram import Telegram
 from leoweb_bot.texts import Html
@@ -186,6 +188,17 @@ def other_message(app: App, message: Message) -> None:
         reply.show(t(app.lang, "no_access", id=person.telegram_id))
     else:
         reply.show(t(app.lang, "short_help"))
+
+
+def apologize(app: App, item: InboxItem) -> None:
+    """An update failed every attempt, before or outside any handler's own error message (say,
+    pyTelegramBotAPI could not parse it): tell its sender, if they may use the bot."""
+    sender = sender_id_of(item.update)
+    if item.chat_id is None or sender is None:
+        return
+    if not has_access(who(app.settings.access, sender)):
+        return  # a stranger hears nothing but the no-access line, and only from a handler
+    Reply(app.telegram, item.chat_id).send(t(app.lang, "err_internal"))
 
 
 def show(req: Request, screen: Screen) -> None:

@@ -70,6 +70,15 @@ def chat_id_of(update: Mapping[str, Any]) -> int | None:
     return None
 
 
+def sender_id_of(update: Mapping[str, Any]) -> int | None:
+    """The Telegram user who sent an update (its object's ``from``); None when it names none."""
+    for field in (*_CHAT_FIELDS, "callback_query"):
+        user = _get(update, field, "from", "id")
+        if user is not None:
+            return user
+    return None
+
+
 def _get(obj: Any, *path: str) -> int | None:
     for key in path:
         if not isinstance(obj, Mapping):
@@ -94,7 +103,10 @@ class Dispatcher:
         poll_interval: float = 0.5,
         lease: float = 120.0,
         max_attempts: int = 3,
+        on_give_up: Callable[[InboxItem], None] | None = None,
     ) -> None:
+        """``on_give_up(item)`` runs once an update has failed its last attempt (to tell the
+        sender; every earlier failure was retried instead)."""
         self._state = state
         self._process = process
         self._threads_wanted = threads
@@ -103,6 +115,7 @@ class Dispatcher:
         self._poll_interval = poll_interval
         self._lease = lease
         self._max_attempts = max_attempts
+        self._on_give_up = on_give_up
         self._cond = threading.Condition()
         self._generation = 0
         self._stopping = False
@@ -200,13 +213,20 @@ class Dispatcher:
         except StateError as exc:
             log.error("update %d: could not record the failure: %s", item.update_id, exc)
             return
-        if status == FAILED:
-            log.error(
-                "update %d (chat %s) given up after %d attempts",
-                item.update_id,
-                item.chat_id,
-                item.attempts,
-            )
+        if status != FAILED:
+            return
+        log.error(
+            "update %d (chat %s) given up after %d attempts",
+            item.update_id,
+            item.chat_id,
+            item.attempts,
+        )
+        if self._on_give_up is None:
+            return
+        try:
+            self._on_give_up(item)
+        except Exception:
+            log.exception("update %d: could not tell the sender it failed", item.update_id)
 
     def _sweep(self, force: bool = False) -> None:
         """Now and then: forget old done updates and take back those of dead local processes."""

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from types import FrameType
 from typing import Any
 
@@ -78,8 +79,13 @@ def build_runtime(settings: Settings, *, watch_webhook: bool = False) -> Runtime
     bot = commands.build_bot(
         settings=settings, client=client, telegram=telegram, state=state, clock=time.time
     )
-    dispatcher = Dispatcher(state, _processor(bot), threads=DISPATCHER_THREADS)
     app = App(settings=settings, client=client, telegram=telegram, state=state, clock=time.time)
+    dispatcher = Dispatcher(
+        state,
+        _processor(bot),
+        threads=DISPATCHER_THREADS,
+        on_give_up=partial(commands.apologize, app),
+    )
     scheduler = build_scheduler(app, watch_webhook=watch_webhook)
     return Runtime(settings, state, telegram, client, bot, dispatcher, scheduler)
 

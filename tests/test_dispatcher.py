@@ -16,6 +16,8 @@ import pytest
 from leoweb_bot.dispatcher import Dispatcher
 from leoweb_bot.dispatcher import chat_id_of
 from leoweb_bot.dispatcher import poll_updates
+from leoweb_bot.dispatcher import sender_id_of
+from leoweb_bot.state import InboxItem
 from leoweb_bot.state import State
 from leoweb_bot.telegram import Telegram
 from tests.fakebot import FakeBotAPI
@@ -110,6 +112,27 @@ def test_a_failing_chat_does_not_stop_the_others(
     assert wait_until(lambda: 5 in recorder.ids(100))
 
 
+def test_the_sender_hears_once_when_an_update_is_given_up(
+    state: State, running: list[Dispatcher], caplog: pytest.LogCaptureFixture
+) -> None:
+    given_up: list[InboxItem] = []
+
+    def tell(item: InboxItem) -> None:
+        given_up.append(item)
+        raise RuntimeError("Telegram is down too")  # logged; the thread keeps working
+
+    recorder = Recorder(poison=lambda u: u["update_id"] == 1)
+    put(state, update(1, chat_id=100))
+    put(state, update(2, chat_id=100))
+    start(running, Dispatcher(state, recorder, threads=2, poll_interval=0.02, on_give_up=tell))
+    assert wait_until(lambda: recorder.ids() == [2])
+    assert [(i.update_id, i.chat_id, i.attempts) for i in given_up] == [(1, 100, 3)]
+    assert "update 1: could not tell the sender it failed" in caplog.text
+    put(state, update(3, chat_id=100))
+    running[0].wake()
+    assert wait_until(lambda: recorder.ids() == [2, 3])
+
+
 def test_updates_of_one_chat_are_handled_in_order(state: State, running: list[Dispatcher]) -> None:
     recorder = Recorder()
     for n in range(1, 41):
@@ -172,6 +195,21 @@ def test_start_reclaims_updates_of_dead_workers(state: State, running: list[Disp
 )
 def test_chat_id_of(upd: dict[str, Any], expected: int | None) -> None:
     assert chat_id_of(upd) == expected
+
+
+@pytest.mark.parametrize(
+    ("upd", "expected"),
+    [
+        ({"update_id": 1, "message": {"from": {"id": 7}, "chat": {"id": -5}}}, 7),
+        ({"update_id": 1, "edited_message": {"from": {"id": 8}}}, 8),
+        ({"update_id": 1, "callback_query": {"from": {"id": 9}, "message": {"chat": {}}}}, 9),
+        ({"update_id": 1, "channel_post": {"chat": {"id": -5}}}, None),
+        ({"update_id": 1, "message": {"from": {"id": "7"}}}, None),
+        ({"update_id": 1}, None),
+    ],
+)
+def test_sender_id_of(upd: dict[str, Any], expected: int | None) -> None:
+    assert sender_id_of(upd) == expected
 
 
 # -- long polling --------------------------------------------------------------------------------

@@ -578,6 +578,8 @@ def test_a_failing_update_does_not_block_its_chat(stack: Stack) -> None:
     assert stack.server.post(update) == 200
     chat.say("/whoami")
     chat.expect("Роль: администратор")
+    # once given up, its sender is told too (the reply to /whoami may come first)
+    assert stack.fake.wait_for(lambda: apologies(stack.fake.sent(chat.chat_id)) == 2, REPLY_TIMEOUT)
     row = stack.server.inbox_row(update["update_id"])
     assert (row["status"], row["attempts"]) == ("failed", 3)
     assert "KeyError" in row["error"]
@@ -585,6 +587,10 @@ def test_a_failing_update_does_not_block_its_chat(stack: Stack) -> None:
     failures = re.findall(rf"update {update['update_id']} \(chat -100888\) failed on attempt", log)
     assert len(failures) == 3
     assert f"update {update['update_id']} (chat -100888) given up after 3 attempts" in log
+
+
+def apologies(messages: list[SentMessage]) -> int:
+    return sum("Что-то пошло не так" in m.text for m in messages)
 
 
 def test_sigkill_after_the_ack_still_gets_the_reply_after_restart(
