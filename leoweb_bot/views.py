@@ -174,7 +174,7 @@ def render_lead(
 ) -> Html:  # fmt: skip
     """The lead card: name, stage, pipeline, responsible, budget, contacts, open tasks, link.
 
-    ``tasks=None`` leaves the task section out (a notice should not page through all tasks).
+    ``tasks=None`` leaves the task section out (a notice saves the request for them).
     """
     stage, pipeline = stage_name(lang, pipelines, lead)
     people = ", ".join(

@@ -180,6 +180,35 @@ def test_overdue_tasks_filters_by_responsible_user(rsps, clock):
     assert [t.id for t in make_client(clock).overdue_tasks(NOW, responsible_user_id=7)] == [1]
 
 
+def test_lead_tasks_ask_for_the_leads_open_tasks_and_recheck_them(rsps, clock):
+    query = {
+        "limit": "250",
+        "filter[is_completed]": "0",
+        "filter[entity_type]": "leads",
+        "filter[entity_id][]": "101",
+        "order[complete_till]": "asc",
+    }
+    mine = {"entity_type": "leads", "entity_id": 101}
+    rsps.add(
+        responses.GET,
+        f"{BASE}/api/v4/tasks",
+        match=[matchers.query_param_matcher(query)],
+        # A server that half-ignored the filters: only 1 and 2 are this lead's open tasks.
+        json=tasks_page([
+            {**task_v4(1, NOW - 60), **mine},
+            {**task_v4(2, NOW + 60), **mine},
+            {**task_v4(3, NOW, done=True), **mine},
+            {**task_v4(4, NOW), "entity_id": 102},
+            {**task_v4(5, NOW), "entity_type": "contacts", "entity_id": 101},
+        ]),
+    )  # fmt: skip
+
+    tasks = make_client(clock).lead_tasks(101)
+
+    assert [t.id for t in tasks] == [1, 2]
+    assert "filter%5Bentity_id%5D%5B%5D=101" in rsps.calls[0].request.url
+
+
 # -- retries ---------------------------------------------------------------------------------
 
 
@@ -651,6 +680,36 @@ def test_v2_task_shapes_parse(rsps, clock):
         NOW - 100,
     )
     assert (overdue[1].entity_type, overdue[1].entity_id, overdue[1].result) == (None, None, "")
+
+
+def test_v2_lead_tasks_ask_by_element_id_and_are_sorted_and_rechecked_here(rsps, clock):
+    client = session_client(rsps, clock)
+    query = {
+        "filter[status]": "0",
+        "element_id": "456",
+        "type": "lead",
+        "limit_rows": "500",
+        "limit_offset": "0",
+    }
+    item = {"text": "t", "responsible_user_id": 7, "element_id": 456, "element_type": 2}
+    rsps.add(
+        responses.GET,
+        f"{BASE}/api/v2/tasks",
+        match=[matchers.query_param_matcher(query)],
+        json={
+            "_embedded": {
+                "items": [
+                    {**item, "id": 1, "complete_till_at": NOW + 50},
+                    {**item, "id": 2, "complete_till_at": NOW - 50},
+                    {**item, "id": 3, "element_type": 1},  # contact 456, not the lead
+                    {**item, "id": 4, "element_id": 457},
+                    {**item, "id": 5, "is_completed": True},
+                ]
+            }
+        },
+    )
+
+    assert [t.id for t in client.lead_tasks(456)] == [2, 1]
 
 
 def test_v2_paging_stops_on_a_short_page(rsps, clock):

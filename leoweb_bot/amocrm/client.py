@@ -158,31 +158,39 @@ class AmoClient:
         *,
         is_completed: bool | None = None,
         responsible_user_id: int | None = None,
+        lead_id: int | None = None,
         order_by_deadline: bool = False,
     ) -> Iterator[Task]:
-        """Tasks page by page, optionally filtered and sorted by deadline (soonest first)."""
+        """Tasks page by page, optionally filtered and sorted by deadline (soonest first).
+
+        ``lead_id`` keeps the tasks attached to that lead.
+        """
         if self._v2:
-            tasks = self._iter_tasks_v2(is_completed, responsible_user_id, order_by_deadline)
+            tasks = self._iter_tasks_v2(
+                is_completed, responsible_user_id, lead_id, order_by_deadline
+            )
         else:
-            params: dict[str, Any] = {}
-            if is_completed is not None:
-                params["filter[is_completed]"] = int(is_completed)
-            if responsible_user_id is not None:
-                params["filter[responsible_user_id]"] = responsible_user_id
-            if order_by_deadline:
-                params["order[complete_till]"] = "asc"
+            params = _task_params_v4(is_completed, responsible_user_id, lead_id, order_by_deadline)
             tasks = map(Task.from_v4, self._paginate("tasks", "tasks", params))
-        # Re-check the filter: one script reports filter[is_completed] misbehaving [reference §3.3].
-        return (t for t in tasks if is_completed is None or t.is_completed == is_completed)
+        # Re-check the filters: one script reports filter[is_completed] misbehaving [reference §3.3],
+        # and v2's element_id/type are known from client libraries only (its docs are gone, §1).
+        return (t for t in tasks if _task_matches(t, is_completed, lead_id))
 
     def _iter_tasks_v2(
-        self, is_completed: bool | None, responsible_user_id: int | None, by_deadline: bool
+        self,
+        is_completed: bool | None,
+        responsible_user_id: int | None,
+        lead_id: int | None,
+        by_deadline: bool,
     ) -> Iterator[Task]:
         params: dict[str, Any] = {}
         if is_completed is not None:
             params["filter[status]"] = int(is_completed)
         if responsible_user_id is not None:
             params["responsible_user_id"] = responsible_user_id
+        if lead_id is not None:
+            # element_id with type=lead, as the R and PHP v2 clients send them [reference §2].
+            params.update(element_id=lead_id, type="lead")
         tasks = map(Task.from_v2, self._paginate_v2("tasks", params))
         if not by_deadline:
             return tasks
@@ -203,6 +211,10 @@ class AmoClient:
     def open_tasks(self, responsible_user_id: int) -> list[Task]:
         """One user's open tasks, soonest deadline first."""
         return list(self._open_by_deadline(responsible_user_id))
+
+    def lead_tasks(self, lead_id: int) -> list[Task]:
+        """The open tasks attached to one lead, soonest deadline first."""
+        return list(self.iter_tasks(is_completed=False, lead_id=lead_id, order_by_deadline=True))
 
     def _open_by_deadline(self, responsible_user_id: int | None) -> Iterator[Task]:
         return self.iter_tasks(
@@ -412,6 +424,31 @@ class AmoClient:
             if len(items) < V2_PAGE_LIMIT:
                 return
             offset += V2_PAGE_LIMIT
+
+
+def _task_params_v4(
+    is_completed: bool | None,
+    responsible_user_id: int | None,
+    lead_id: int | None,
+    by_deadline: bool,
+) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if is_completed is not None:
+        params["filter[is_completed]"] = int(is_completed)
+    if responsible_user_id is not None:
+        params["filter[responsible_user_id]"] = responsible_user_id
+    if lead_id is not None:
+        # filter[entity_id] (int or array) works only with filter[entity_type] [D2]
+        params.update({"filter[entity_type]": "leads", "filter[entity_id][]": lead_id})
+    if by_deadline:
+        params["order[complete_till]"] = "asc"
+    return params
+
+
+def _task_matches(task: Task, is_completed: bool | None, lead_id: int | None) -> bool:
+    return (is_completed is None or task.is_completed == is_completed) and (
+        lead_id is None or (task.entity_type, task.entity_id) == ("leads", lead_id)
+    )
 
 
 def _v2_items(body: Mapping[str, Any] | None) -> list[dict[str, Any]]:
