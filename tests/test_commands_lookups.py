@@ -1,0 +1,142 @@
+"""/lead, /contact, /funnel and /amocrm through the real stack (sandbox ⇄ bot ⇄ fake Bot API)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
+
+import pytest
+
+from leoweb_bot.amocrm import build_client
+from leoweb_bot.amocrm.models import Task
+from leoweb_bot.config import AmoSettings
+from leoweb_bot.views import PAGE_SIZE
+from tests.botchat import ADMIN
+from tests.botchat import DIRECTOR
+from tests.botchat import MANAGER
+from tests.botchat import NOW
+from tests.botchat import ZELIMKHAN
+from tests.botchat import BotChat
+from tests.botchat import bot_chat
+from tests.botchat import final
+from tests.commandkit import AS_OF
+from tests.commandkit import open_task_of
+
+
+@pytest.fixture
+def chat(tmp_path: Path) -> Iterator[BotChat]:
+    with bot_chat(tmp_path) as chat:
+        yield chat
+
+
+# -- look-ups ---------------------------------------------------------------------------------
+
+
+def test_lead_by_id_shows_the_card(chat: BotChat) -> None:
+    raw = chat.sandbox.data.leads[0]
+    text = final(chat.say(MANAGER, f"/lead {raw['id']}")).text
+    assert text.startswith(f"<b>{raw['name']}</b> · сделка #{raw['id']}\nЭтап: ")
+    assert "Ответственный: " in text and "Бюджет: " in text
+    assert text.endswith(
+        f'<a href="{chat.sandbox.base_url}/leads/detail/{raw["id"]}">открыть в amoCRM</a>'
+    )
+
+
+def scan_open_tasks_of_lead(chat: BotChat, lead_id: int) -> tuple[list[Task], int]:
+    """What the card used to do: walk every open task of the account, keep the lead's."""
+    creds, before = chat.sandbox.credentials, chat.sandbox.request_count
+    settings = AmoSettings(
+        base_url=chat.sandbox.base_url or "", auth="token", token=creds.token, rate_limit=1000
+    )
+    with build_client(settings, sleep=lambda _: None) as amo:
+        tasks = amo.iter_tasks(is_completed=False, order_by_deadline=True)
+        mine = [t for t in tasks if (t.entity_type, t.entity_id) == ("leads", lead_id)]
+    return mine, chat.sandbox.request_count - before
+
+
+def test_lead_card_lists_its_open_tasks_from_one_filtered_request(chat: BotChat) -> None:
+    on_leads = (t for t in chat.sandbox.data.tasks if t["entity_type"] == "leads")
+    ((lead_id, _),) = Counter(t["entity_id"] for t in on_leads).most_common(1)
+    expected, scan_requests = scan_open_tasks_of_lead(chat, lead_id)
+    start = len(chat.sandbox.requests_log)
+
+    text = final(chat.say(MANAGER, f"/lead {lead_id}")).text
+
+    assert "<b>Открытые задачи</b>" in text
+    assert re.findall(r"^\d+\. (.+)$", text, re.M) == [t.text for t in expected][:PAGE_SIZE]
+    reads = [urlsplit(path) for _, path in chat.sandbox.requests_log[start:]]
+    task_reads = [parse_qs(r.query) for r in reads if r.path == "/api/v4/tasks"]
+    assert task_reads == [{
+        "filter[is_completed]": ["0"], "filter[entity_type]": ["leads"],
+        "filter[entity_id][]": [str(lead_id)], "order[complete_till]": ["asc"], "limit": ["250"],
+    }]  # fmt: skip
+    assert len(task_reads) < scan_requests  # 300 open tasks: the scan read 2 pages
+
+
+def test_lead_search_with_several_matches_offers_buttons(chat: BotChat) -> None:
+    sent = final(chat.say(DIRECTOR, "/lead Чехии"))
+    assert sent.text.startswith("Нашлось сделок: ")
+    assert 1 < len(sent.buttons) <= 10
+    assert all(re.fullmatch(r"ld:\d+", data) for _, data in sent.buttons)
+
+
+@pytest.mark.parametrize(("text", "reply"), [
+    ("/lead", "Формат: /lead &lt;id или текст&gt;"),
+    ("/lead 123456789012", "Сделки по запросу «123456789012» не найдены."),
+    ("/lead qwertyuiop", "Сделки по запросу «qwertyuiop» не найдены."),
+    ("/contact", "Формат: /contact &lt;имя, телефон или e-mail&gt;"),
+    ("/contact qwertyuiop", "Контакты по запросу «qwertyuiop» не найдены."),
+])  # fmt: skip
+def test_lookup_usage_and_misses(chat: BotChat, text: str, reply: str) -> None:
+    assert final(chat.say(MANAGER, text)).text == reply
+
+
+def test_contact_shows_phones_emails_responsible_and_link(chat: BotChat) -> None:
+    raw = chat.sandbox.data.contacts[0]
+    text = final(chat.say(MANAGER, f"/contact {raw['name']}")).text
+    assert f"<b>{raw['name']}</b> · контакт #{raw['id']}" in text
+    assert "Телефон: +7" in text and "E-mail: " in text and "Ответственный: " in text
+    assert f'href="{chat.sandbox.base_url}/contacts/detail/{raw["id"]}"' in text
+
+
+def test_crm_text_is_escaped(chat: BotChat) -> None:
+    task = open_task_of(chat, ZELIMKHAN)
+    chat.task(task.id)["text"] = "Позвонить <b>ООО «Рога & Копыта»</b>"
+    chat.task(task.id)["complete_till"] = NOW - 86400
+    lead = chat.sandbox.data.leads[0]
+    lead["name"] = "<script>&"
+    assert (
+        "Позвонить &lt;b&gt;ООО «Рога &amp; Копыта»&lt;/b&gt;"
+        in final(chat.say(MANAGER, "/report")).text
+    )
+    assert final(chat.say(MANAGER, f"/lead {lead['id']}")).text.startswith(
+        "<b>&lt;script&gt;&amp;</b>"
+    )
+
+
+# -- /funnel and /amocrm ----------------------------------------------------------------------
+
+
+def test_funnel_shows_open_leads_per_stage_and_this_month(chat: BotChat) -> None:
+    text = final(chat.say(DIRECTOR, "/funnel")).text
+    assert text.startswith(f"<b>Воронка</b> {AS_OF}\n\n<b>Продажи</b> — открытых сделок: ")
+    assert "• Первичный контакт: " in text
+    assert "Успешно в этом месяце: " in text and "Не реализовано в этом месяце: " in text
+
+
+def test_amocrm_shows_status_and_account_summary(chat: BotChat) -> None:
+    lines = final(chat.say(ADMIN, "/amocrm")).text.splitlines()
+    assert lines[0] == f"✅ amoCRM на связи: {chat.sandbox.base_url}"
+    assert lines[1] == "Аккаунт: <b>Leo Group Services</b> (leogroup)"
+    assert lines[2] == f"Пользователей: {len(chat.sandbox.data.users)}"
+    assert lines[3].startswith("Открытых сделок: ") and lines[4].startswith("Успешных в этом")
+
+
+def test_amocrm_reports_a_failed_connection_as_status(chat: BotChat) -> None:
+    chat.sandbox.inject(401, count=5)
+    text = final(chat.say(ADMIN, "/amocrm")).text
+    assert text.startswith("❌ amoCRM: amoCRM отозвала доступ бота.")

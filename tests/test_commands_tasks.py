@@ -1,0 +1,191 @@
+"""/report, /mytasks and /done through the real stack: sandbox amoCRM ⇄ bot ⇄ fake Bot API."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from leoweb_bot.amocrm.models import Task
+from tests.botchat import ADMIN
+from tests.botchat import DIRECTOR
+from tests.botchat import MANAGER
+from tests.botchat import MILANA
+from tests.botchat import NOW
+from tests.botchat import ZELIMKHAN
+from tests.botchat import BotChat
+from tests.botchat import bot_chat
+from tests.botchat import final
+from tests.botchat import overdue_tasks_of
+from tests.commandkit import AS_OF
+from tests.commandkit import WORKING
+from tests.commandkit import open_task_of
+
+
+@pytest.fixture
+def chat(tmp_path: Path) -> Iterator[BotChat]:
+    with bot_chat(tmp_path) as chat:
+        yield chat
+
+
+# -- /report ----------------------------------------------------------------------------------
+
+
+def test_director_report_edits_the_working_message_into_the_summary(chat: BotChat) -> None:
+    sent = chat.say(DIRECTOR, "/report")
+    assert [s.method for s in sent] == ["sendMessage", "editMessageText"]
+    assert sent[0].text == WORKING
+    assert sent[1].message_id == sent[0].message_id
+    assert chat.fake.calls("sendChatAction")
+    text = sent[1].text
+    assert text.startswith(f"<b>Просроченные задачи</b> {AS_OF}")
+    zelimkhan = overdue_tasks_of(chat.sandbox, ZELIMKHAN)
+    assert re.search(rf"\d+\. Зелимхан — <b>{len(zelimkhan)}</b>, самая старая с ", text)
+    total = sum(1 for raw in chat.sandbox.data.tasks if Task.from_v4(raw).is_overdue(NOW))
+    assert f"Всего просрочено: <b>{total}</b>" in text
+    buttons = dict((data, label) for label, data in sent[1].buttons)
+    assert buttons[f"rm:{ZELIMKHAN}:0"] == f"Зелимхан ({len(zelimkhan)})"
+    assert buttons["rr"] == "🔄 Обновить"
+    assert all(len(data.encode()) <= 64 for data in buttons)
+
+
+def test_managers_with_nothing_overdue_are_listed_as_clean(chat: BotChat) -> None:
+    for task in chat.sandbox.data.tasks:
+        if task["responsible_user_id"] == MILANA:
+            task["is_completed"] = True
+    text = final(chat.say(ADMIN, "/report")).text
+    assert text.endswith("Без просрочек: Милана")
+    assert "Администратор" not in text
+
+
+def test_manager_report_shows_only_their_own_line_and_list(chat: BotChat) -> None:
+    sent = final(chat.say(MANAGER, "/report"))
+    own = overdue_tasks_of(chat.sandbox, ZELIMKHAN)
+    assert sent.text.startswith(f"<b>Зелимхан</b> — просрочено <b>{len(own)}</b> {AS_OF}")
+    for other in ("Милана", "Сарбиназ", "Всего"):
+        assert other not in sent.text
+    assert all(data.startswith(f"rm:{ZELIMKHAN}:") for _, data in sent.buttons)
+
+
+def test_manager_cannot_ask_for_another_managers_report(chat: BotChat) -> None:
+    assert [s.text for s in chat.say(MANAGER, "/report Милана")] == [
+        "Вам доступны только ваши задачи."
+    ]
+
+
+@pytest.mark.parametrize("query", ["милана", "МИЛАН", "1387124", "#1387124"])
+def test_director_report_for_one_manager_by_name_or_id(chat: BotChat, query: str) -> None:
+    sent = final(chat.say(DIRECTOR, f"/report {query}"))
+    assert sent.text.startswith("<b>Милана</b> — ")
+    assert ("⬆ Ко всем", "rr") in sent.buttons
+
+
+def test_report_for_an_ambiguous_name_lists_the_candidates(chat: BotChat) -> None:
+    text = final(chat.say(DIRECTOR, "/report мил")).text
+    assert text.splitlines()[0] == "Под «мил» подходят несколько менеджеров."
+    assert text.splitlines()[-1] == "Менеджеры: Милана, Камила"
+
+
+def test_report_for_an_unknown_manager_shows_usage_and_names(chat: BotChat) -> None:
+    text = final(chat.say(DIRECTOR, "/report Вася")).text
+    assert text.splitlines() == [
+        "Менеджер «Вася» не найден.",
+        "Формат: /report [менеджер]",
+        "Менеджеры: Администратор, Айгерим, Асель, Данияр, Зелимхан, Камила, Милана, Нурлан, "
+        "Сарбиназ",
+    ]
+
+
+def test_long_report_is_split_with_buttons_on_the_last_part(tmp_path: Path) -> None:
+    with bot_chat(tmp_path, tasks=900, managers=120) as chat:
+        managers = [u["id"] for u in chat.sandbox.data.users if not u["rights"]["is_admin"]]
+        late = [t for t in chat.sandbox.data.tasks if Task.from_v4(t).is_overdue(NOW)]
+        for n, task in enumerate(late):  # every manager gets a line of the summary
+            task["responsible_user_id"] = managers[n % len(managers)]
+        sent = chat.say(DIRECTOR, "/report")
+    methods = [s.method for s in sent]
+    assert methods[:2] == ["sendMessage", "editMessageText"] and len(methods) >= 3
+    assert set(methods[2:]) == {"sendMessage"}
+    assert sent[1].message_id == sent[0].message_id
+    assert all(len(s.text) <= 4096 for s in sent)
+    assert [s.markup is None for s in sent[1:]] == [True] * (len(sent) - 2) + [False]
+    assert sent[1].text.startswith("<b>Просроченные задачи</b>")
+    assert f"Всего просрочено: <b>{len(late)}</b>" in sent[-1].text
+    assert ("🔄 Обновить", "rr") in sent[-1].buttons
+
+
+# -- /mytasks and /done -----------------------------------------------------------------------
+
+
+def test_mytasks_lists_overdue_and_today_with_done_buttons(chat: BotChat) -> None:
+    sent = final(chat.say(MANAGER, "/mytasks"))
+    assert sent.text.startswith(f"<b>Ваши задачи</b> {AS_OF}\n\n<b>Просрочены</b>\n1. ")
+    assert "<b>На сегодня</b>" in sent.text
+    done_buttons = [data for label, data in sent.buttons if label.startswith("✅")]
+    assert done_buttons and all(re.fullmatch(r"td:\d+", data) for data in done_buttons)
+    owners = {chat.task(int(data[3:]))["responsible_user_id"] for data in done_buttons}
+    assert owners == {ZELIMKHAN}
+    assert sent.buttons[-1] == ("🔄 Обновить", f"mt:{ZELIMKHAN}")
+
+
+def test_mytasks_explains_when_no_amocrm_user_is_linked(chat: BotChat) -> None:
+    text = final(chat.say(DIRECTOR, "/mytasks")).text
+    assert text.startswith("К вашему Telegram не привязан пользователь amoCRM")
+
+
+def test_done_closes_own_task_and_writes_the_audit_log(chat: BotChat) -> None:
+    task = open_task_of(chat, ZELIMKHAN)
+    sent = chat.say(MANAGER, f"/done {task.id} Перезвонил, <договорились> & ок")
+    assert final(sent).text == (
+        f"✅ Задача {task.id} закрыта с результатом «Перезвонил, &lt;договорились&gt; &amp; ок»."
+    )
+    stored = chat.task(task.id)
+    assert stored["is_completed"] is True
+    assert stored["result"] == {"text": "Перезвонил, <договорились> & ок"}
+    (row,) = chat.state.audit_rows(10)
+    assert (row.telegram_user_id, row.action) == (MANAGER, "complete_task")
+    assert json.loads(row.details) == {
+        "task_id": task.id,
+        "result": "Перезвонил, <договорились> & ок",
+    }
+
+
+def test_done_uses_the_default_result(chat: BotChat) -> None:
+    task = open_task_of(chat, MILANA)
+    chat.say(DIRECTOR, f"/done {task.id}")
+    assert chat.task(task.id)["result"] == {"text": "Выполнено через Telegram"}
+
+
+def test_done_result_may_start_on_the_next_line(chat: BotChat) -> None:
+    task = open_task_of(chat, ZELIMKHAN)
+    chat.say(MANAGER, f"/done #{task.id}\nДоговор подписан\nоплата завтра")
+    assert chat.task(task.id)["result"] == {"text": "Договор подписан\nоплата завтра"}
+
+
+def test_done_on_another_managers_task_is_refused(chat: BotChat) -> None:
+    task = open_task_of(chat, MILANA)
+    text = final(chat.say(MANAGER, f"/done {task.id} готово")).text
+    assert text.startswith(f"⛔ Задача {task.id} не ваша")
+    assert chat.task(task.id)["is_completed"] is False
+    (row,) = chat.state.audit_rows(10)
+    assert row.action == "complete_task_denied"
+
+
+def test_done_twice_says_already_closed(chat: BotChat) -> None:
+    task = open_task_of(chat, ZELIMKHAN)
+    chat.say(MANAGER, f"/done {task.id}")
+    assert final(chat.say(MANAGER, f"/done {task.id}")).text == f"Задача {task.id} уже закрыта."
+
+
+@pytest.mark.parametrize("text", ["/done", "/done abc", "/done 12x готово", "/done   "])
+def test_done_with_wrong_arguments_shows_usage(chat: BotChat, text: str) -> None:
+    assert [s.text for s in chat.say(MANAGER, text)] == [
+        "Формат: /done &lt;id задачи&gt; [результат]"
+    ]
+
+
+def test_done_on_a_missing_task_says_not_found(chat: BotChat) -> None:
+    assert final(chat.say(DIRECTOR, "/done 999999999")).text == "Не найдено."
