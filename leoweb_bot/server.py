@@ -8,6 +8,7 @@ work would never run (reference/telegram-bot-api.md §3, "--preload combined wit
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -155,6 +156,11 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         # post_worker_init, not post_fork: the worker's SIGTERM handler is installed by now, so a
         # stop that arrives while the runtime is being built is not lost.
         self.runtime = build_runtime(self.settings, watch_webhook=True)
+        # Everything built so far lives as long as the worker. Frozen, the collector stops
+        # walking it: a full collection of these few hundred thousand objects stopped every
+        # thread of the worker for 25-40 ms, the longest webhook acks (gc.freeze docs;
+        # bench/webhook_load.py, BENCHMARKS.md).
+        gc.freeze()
         self.runtime.start()
 
     def _worker_exit(self, server: Any, worker: Any) -> None:

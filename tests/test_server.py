@@ -6,6 +6,7 @@ against the fake Bot API (which implements getUpdates with offsets) and the sand
 
 from __future__ import annotations
 
+import gc
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from leoweb_bot import server
+from leoweb_bot.config import settings_from_mapping
 from tests.fakebot import FakeBotAPI
 from tests.test_e2e import ADMIN
 from tests.test_e2e import Sandbox
@@ -90,3 +93,19 @@ def test_poll_force_deletes_the_webhook_answers_and_stops_on_sigterm(
     # each update was confirmed by a later offset, so a restart would not see them again
     offsets = [int(p.get("offset") or 0) for _, p in fake.calls("getUpdates")]
     assert max(offsets) == 3
+
+
+def test_a_serve_worker_freezes_what_it_built_so_full_collections_skip_it(
+    fake: FakeBotAPI, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The gunicorn hook that builds a worker's runtime also freezes it (server.py, gc.freeze)."""
+    env = server_env(fake, sandbox, tmp_path / "state.sqlite3")
+    settings = settings_from_mapping({}, {k: v for k, v in env.items() if k.startswith("LEOWEB_")})
+    app = server._Gunicorn(settings, preload=False)
+    assert gc.get_freeze_count() == 0
+    try:
+        app._start_worker(worker=None)
+        assert gc.get_freeze_count() > 10_000  # the modules, the app and the runtime
+    finally:
+        app._worker_exit(server=None, worker=None)
+        gc.unfreeze()
