@@ -17,6 +17,7 @@ from leoweb_bot.state import InboxFull
 from leoweb_bot.state import State
 from leoweb_bot.state import StateUnavailable
 from leoweb_bot.state import owner_id
+from tests.fakeclock import FakeClock
 
 HOST = "testhost"
 
@@ -156,6 +157,19 @@ def test_concurrent_deliveries_of_one_update_store_it_once(db_path: Path) -> Non
         thread.join()
     assert stored.count(True) == 100
     assert states[0].inbox_depth() == 100
+
+
+def test_the_inbox_limit_sees_other_processes_acks_within_a_second(db_path: Path) -> None:
+    clock = FakeClock(1000.0)
+    mine, theirs = (State(db_path, max_pending=3, clock=clock.time) for _ in range(2))
+    store(mine, 1, 1)
+    store(theirs, 2, 2)
+    store(theirs, 3, 3)
+    assert store(mine, 4, 4) is True  # counted a moment ago, before the other's two
+    clock.advance(1.0)
+    with pytest.raises(InboxFull):
+        store(mine, 5, 5)
+    assert mine.inbox_depth() == 4
 
 
 def wal_frames(db_path: Path) -> int:
