@@ -3,12 +3,18 @@
 Starts, all on 127.0.0.1: the sandbox (`leoweb-bot sandbox --latency-ms 2000`), a counting fake
 Bot API (a child process, so its work does not share a GIL with the load generator) and
 `leoweb-bot serve` (gunicorn, 2 workers × 8 threads, state database in a temporary directory
-on disk). Then, open loop at a fixed rate with keep-alive sessions on several client threads:
+on disk). Then, open loop at a fixed rate with keep-alive connections on several client threads:
 
+0. warm-up: ``GET /healthz``, and a few updates answered before anything is measured;
 1. baseline: ``GET /healthz`` at the same rate, to show what the machine and client cost;
 2. load: ``POST /telegram/webhook``, each update a new update_id, mostly ``/start`` across many
    private chats (no amoCRM) plus a share of ``/report`` (each in a group chat of its own,
    waiting 2 s per amoCRM request): the bot waits on amoCRM, the acknowledgements must not.
+   Alongside it, ``GET /healthz`` at 30/s: what the same moments cost a request that writes
+   nothing, so a slow moment of the machine shows in both.
+
+Each phase also reports the machine's CPU use and steal (/proc/stat): a run with high steal
+measured the hypervisor's neighbours more than this program.
 
 Latency is measured per request from when it was sent and, to expose queueing in the client,
 from when it was scheduled. Afterwards it waits until every update has its reply at the fake
@@ -23,6 +29,7 @@ Usage: python bench/webhook_load.py [--rate 300] [--duration 10] [--clients 16]
 from __future__ import annotations
 
 import argparse
+import http.client
 import itertools
 import json
 import multiprocessing
@@ -41,6 +48,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 from multiprocessing.connection import Connection
@@ -56,6 +64,8 @@ SECRET = "bench-webhook-secret"
 ADMIN_BASE = 500_000_000  # private chats: user ids ADMIN_BASE + 1 … ADMIN_BASE + chats
 REPORT_CHAT_BASE = -1_000_000_000_000  # a group chat of its own for every /report
 TARGET_P99_MS = 25.0
+WARM_UPDATES = 40  # /start before the measured phases, answered before they begin
+PROBE_RATE = 30.0  # GET /healthz per second alongside the webhook load
 START_TIMEOUT = 30.0
 GREETING_RE = re.compile(r"Hello, u(\d+)!")
 BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
@@ -257,6 +267,15 @@ class Phase:
     delays: list[float]  # seconds, from the scheduled time to response
     statuses: Counter[int]
     elapsed: float  # first scheduled send to last response
+    rate_sent: float  # requests per second as scheduled
+    cpu: CpuShare | None = None  # the whole machine's CPU during the phase (Linux)
+
+    def save(self, path: Path) -> None:
+        """One line per request: when it was due (s into the phase), latency and delay (ms)."""
+        with path.open("w", encoding="utf-8") as out:
+            out.write("due_s,latency_ms,delay_ms\n")
+            for i, (latency, delay) in enumerate(zip(self.latencies, self.delays, strict=True)):
+                out.write(f"{i / self.rate_sent:.4f},{latency * 1000:.2f},{delay * 1000:.2f}\n")
 
     @property
     def rate(self) -> float:
@@ -270,7 +289,41 @@ class Phase:
             f"{self.name:<24} n={len(ms):<5} {self.rate:6.1f}/s  "
             f"p50 {pct(ms, 50):5.1f}  p90 {pct(ms, 90):5.1f}  p99 {pct(ms, 99):5.1f}  "
             f"max {ms[-1]:6.1f} ms | from schedule p99 {pct(late, 99):5.1f} ms | {statuses}"
+            + (f" | {self.cpu}" if self.cpu else "")
         )
+
+
+@dataclass(frozen=True)
+class CpuShare:
+    """The machine's CPU time over an interval, from /proc/stat: busy and stolen shares.
+
+    Steal is time the hypervisor gave to other guests: when it is high, no figure of the run
+    says much about this program.
+    """
+
+    busy: float
+    steal: float
+
+    def __str__(self) -> str:
+        return f"CPU busy {self.busy:.0%}, steal {self.steal:.1%}"
+
+
+def cpu_times() -> list[int] | None:
+    """The aggregate ``cpu`` line of /proc/stat (proc(5)), or None off Linux."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            return [int(x) for x in stat.readline().split()[1:9]]
+    except OSError:
+        return None
+
+
+def cpu_share(before: list[int] | None, after: list[int] | None) -> CpuShare | None:
+    if before is None or after is None:
+        return None
+    delta = [b - a for a, b in zip(before, after, strict=True)]
+    total = sum(delta) or 1
+    idle = delta[3] + delta[4]  # idle, iowait
+    return CpuShare(busy=(total - idle) / total, steal=delta[7] / total)
 
 
 def pct(sorted_values: list[float], p: float) -> float:
@@ -278,38 +331,59 @@ def pct(sorted_values: list[float], p: float) -> float:
     return sorted_values[index]
 
 
+Request = tuple[str, str, bytes | None, dict[str, str]]  # method, path, body, headers
+
+
 def open_loop(
-    name: str, send: Callable[[requests.Session, int], int], rate: float, count: int, clients: int
+    name: str, url: str, request: Callable[[int], Request], rate: float, count: int, clients: int
 ) -> Phase:
-    """Send request ``i`` at ``start + i / rate`` whatever the earlier ones are doing."""
+    """Send request ``i`` at ``start + i / rate`` whatever the earlier ones are doing.
+
+    Each client thread keeps one connection open, as Telegram does. The client is http.client
+    rather than requests, which costs several times the CPU per call: on two cores shared with
+    the server, a heavy load generator shows up in the very latencies it measures.
+    """
     results: list[tuple[float, float, int] | None] = [None] * count
     indexes = itertools.count()
     lock = threading.Lock()
     start = time.perf_counter() + 0.2
+    address = urlsplit(url)
+
+    def connect() -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(address.hostname, address.port, timeout=10)
 
     def client() -> None:
-        with requests.Session() as session:
-            while True:
-                with lock:
-                    i = next(indexes)
-                if i >= count:
-                    return
-                due = start + i / rate
-                if (wait := due - time.perf_counter()) > 0:
-                    time.sleep(wait)
-                sent = time.perf_counter()
-                try:
-                    status = send(session, i)
-                except requests.RequestException:
-                    status = 0
-                done = time.perf_counter()
-                results[i] = (done - sent, done - due, status)
+        conn = connect()
+        while True:
+            with lock:
+                i = next(indexes)
+            if i >= count:
+                conn.close()
+                return
+            due = start + i / rate
+            if (wait := due - time.perf_counter()) > 0:
+                time.sleep(wait)
+            method, path, body, headers = request(i)
+            sent = time.perf_counter()
+            try:
+                conn.request(method, path, body, headers)
+                reply = conn.getresponse()
+                reply.read()
+                status = reply.status
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = connect()
+                status = 0
+            done = time.perf_counter()
+            results[i] = (done - sent, done - due, status)
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
+    cpu_before = cpu_times()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    cpu = cpu_share(cpu_before, cpu_times())
     finished = [r for r in results if r is not None]
     end = max(start + i / rate + r[1] for i, r in enumerate(results) if r is not None)
     return Phase(
@@ -318,12 +392,26 @@ def open_loop(
         [r[1] for r in finished],
         Counter(r[2] for r in finished),
         end - start,
+        rate,
+        cpu,
     )
 
 
-def update_for(n: int, update_id: int, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+def post(bodies: list[bytes], i: int) -> Request:
+    """Update ``i`` delivered as Telegram does."""
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+    return "POST", "/telegram/webhook", bodies[i], headers
+
+
+def healthz(i: int) -> Request:
+    return "GET", "/healthz", None, {}
+
+
+def update_for(
+    n: int, update_id: int, args: argparse.Namespace, *, report: bool = True
+) -> tuple[dict[str, Any], str]:
     """The n-th update of the run and the reply key it must produce exactly once."""
-    report_every = round(1 / args.report_share) if args.report_share > 0 else 0
+    report_every = round(1 / args.report_share) if args.report_share > 0 and report else 0
     if report_every and n % report_every == report_every - 1:
         chat = {"id": REPORT_CHAT_BASE - n, "type": "group"}
         sender, text, key = ADMIN_BASE + 1, "/report", f"r{REPORT_CHAT_BASE - n}"
@@ -370,26 +458,39 @@ def workdir(keep: str | None) -> Iterator[Path]:
 def run(args: argparse.Namespace) -> int:
     count = int(args.rate * args.duration)
     with workdir(args.keep) as tmp, running_stack(args, tmp) as (url, bot_url):
-        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
         first_id = 10_000_000
         updates = [update_for(n, first_id + n, args) for n in range(count)]
         bodies = [json.dumps(update).encode() for update, _ in updates]
 
-        def healthz(session: requests.Session, i: int) -> int:
-            return session.get(f"{url}/healthz", timeout=10).status_code
+        # Warm-up: each dispatcher thread's first update pays for its first Bot API connection
+        # (once per process lifetime); answer a few before anything is measured.
+        warm = [update_for(n, first_id - WARM_UPDATES + n, args, report=False)
+                for n in range(WARM_UPDATES)]  # fmt: skip
+        warm_bodies = [json.dumps(update).encode() for update, _ in warm]
+        open_loop("warm-up GET /healthz", url, healthz, 100, 200, args.clients)
+        open_loop("warm-up POST", url, partial(post, warm_bodies), 50, WARM_UPDATES, args.clients)
+        wait_for_replies(bot_url, {key for _, key in warm}, args.drain_timeout)
 
-        def webhook(session: requests.Session, i: int) -> int:
-            post = session.post(
-                f"{url}/telegram/webhook", data=bodies[i], headers=headers, timeout=10
+        baseline = open_loop("baseline GET /healthz", url, healthz, args.rate, count, args.clients)
+        # While the webhook is loaded, a light probe of /healthz shows what the same moments
+        # cost a request that touches no inbox write: the machine's share of the latency.
+        probe_count = int(PROBE_RATE * args.duration)
+        probe: list[Phase] = []
+        prober = threading.Thread(
+            target=lambda: probe.append(
+                open_loop("  GET /healthz alongside", url, healthz, PROBE_RATE, probe_count, 2)
             )
-            return post.status_code
-
-        open_loop("warm-up GET /healthz", healthz, 100, 200, args.clients)
-        baseline = open_loop("baseline GET /healthz", healthz, args.rate, count, args.clients)
-        load = open_loop("POST /telegram/webhook", webhook, args.rate, count, args.clients)
+        )
+        prober.start()
+        load = open_loop("POST /telegram/webhook", url, partial(post, bodies), args.rate, count,
+                         args.clients)  # fmt: skip
+        prober.join()
         expected = {key for _, key in updates}
         keys, drain = wait_for_replies(bot_url, expected, args.drain_timeout)
         stats = requests.get(f"{bot_url}/stats", timeout=10).json()
+        if args.keep:
+            baseline.save(tmp / "healthz.csv")
+            load.save(tmp / "webhook.csv")
 
     lost = sorted(expected - keys.keys())
     duplicates = {k: n for k, n in keys.items() if n > 1}
@@ -404,8 +505,9 @@ def run(args: argparse.Namespace) -> int:
     )
     print(baseline.line())
     print(load.line())
+    print(probe[0].line())
     print(
-        f"replies: {len(keys)}/{len(expected)} updates answered, lost {len(lost)}, "
+        f"replies: {len(expected & keys.keys())}/{len(expected)} updates answered, lost {len(lost)}, "
         f"duplicates {len(duplicates)}; all answered {drain:.1f} s after the last ack; "
         f"Bot API sends peak {max(sends, default=0)}/s"
     )
@@ -431,7 +533,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--drain-timeout", type=float, default=300)
-    parser.add_argument("--keep", metavar="DIR", help="keep logs and the state database in DIR")
+    parser.add_argument(
+        "--keep", metavar="DIR", help="keep logs, the state database and per-request CSVs in DIR"
+    )
     return run(parser.parse_args())
 
 
