@@ -156,6 +156,19 @@ class State:
                 raise StateUnavailable(f"state db {self.path}: {exc}") from None
             raise
 
+    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """One statement as its own transaction (autocommit).
+
+        Lock, change and commit happen in one call into SQLite, during which Python's GIL is
+        released; in a ``_transaction`` the lock stays held between statements while the thread
+        waits for the GIL, and under load the other writers queue behind that wait.
+        """
+        conn = self._connection()
+        try:
+            return _when_unlocked(conn, sql, params)
+        except sqlite3.Error as exc:
+            raise StateUnavailable(f"state db {self.path}: {exc}") from None
+
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         conn = self._connection()
         try:
@@ -204,12 +217,11 @@ class State:
         if self._scalar("SELECT 1 FROM inbox WHERE update_id = ?", (update_id,)):
             return False
         self._check_room()
-        with self._transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO inbox (update_id, chat_id, payload, status, received_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING",
-                (update_id, chat_id, payload, PENDING, now),
-            )
+        cursor = self._write(
+            "INSERT INTO inbox (update_id, chat_id, payload, status, received_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING",
+            (update_id, chat_id, payload, PENDING, now),
+        )
         stored = cursor.rowcount == 1
         if stored:
             self._backlog.stored()
@@ -264,11 +276,10 @@ class State:
                 return InboxItem(update_id, chat_id, payload, attempts + 1, owner)
 
     def finish(self, update_id: int) -> None:
-        with self._transaction() as conn:
-            conn.execute(
-                "UPDATE inbox SET status = ?, owner = NULL, error = NULL WHERE update_id = ?",
-                (DONE, update_id),
-            )
+        self._write(
+            "UPDATE inbox SET status = ?, owner = NULL, error = NULL WHERE update_id = ?",
+            (DONE, update_id),
+        )
 
     def fail(
         self, update_id: int, error: str, max_attempts: int = 3, *, owner: str | None = None
@@ -438,7 +449,14 @@ _PENDING_SQL = (
 
 
 def _begin_immediate(conn: sqlite3.Connection) -> None:
-    """Take the write lock, retrying every few milliseconds while another writer holds it.
+    """Start a write transaction: take the write lock (see _when_unlocked)."""
+    _when_unlocked(conn, "BEGIN IMMEDIATE")
+
+
+def _when_unlocked(
+    conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()
+) -> sqlite3.Cursor:
+    """Run a statement that takes the write lock, retrying every few ms while another holds it.
 
     SQLite's own busy handler backs off in steps up to 100 ms, so under load a webhook ack could
     wait 100 ms for a lock held 1 ms; short jittered retries keep the wait near the hold time.
@@ -449,8 +467,7 @@ def _begin_immediate(conn: sqlite3.Connection) -> None:
     try:
         while True:
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
+                return conn.execute(sql, params)
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
                     raise

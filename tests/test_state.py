@@ -159,6 +159,29 @@ def test_concurrent_deliveries_of_one_update_store_it_once(db_path: Path) -> Non
     assert states[0].inbox_depth() == 100
 
 
+def test_an_ack_waits_out_another_writers_lock_instead_of_failing(db_path: Path) -> None:
+    state = State(db_path)
+    state.ping()  # schema in place before the other writer takes the lock
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    results: list[bool | Exception] = []
+    done = threading.Event()
+
+    def ack() -> None:
+        try:
+            results.append(store(state, 1, 1))
+        except Exception as exc:
+            results.append(exc)
+        done.set()
+
+    threading.Thread(target=ack).start()
+    assert not done.wait(0.2)  # still waiting for the lock, not failed
+    other.execute("COMMIT")
+    other.close()
+    assert done.wait(10)
+    assert results == [True]
+
+
 def test_the_inbox_limit_sees_other_processes_acks_within_a_second(db_path: Path) -> None:
     clock = FakeClock(1000.0)
     mine, theirs = (State(db_path, max_pending=3, clock=clock.time) for _ in range(2))
