@@ -430,6 +430,12 @@ def update_for(
     return {"update_id": update_id, "message": message}, key
 
 
+def handler_ms(server_log: Path) -> list[float]:
+    """Time inside the webhook handler (web.py logs it per request at INFO), sorted."""
+    pattern = re.compile(r"POST /telegram/webhook \d+ ([\d.]+)ms$", re.MULTILINE)
+    return sorted(float(ms) for ms in pattern.findall(server_log.read_text("utf-8", "replace")))
+
+
 def wait_for_replies(
     bot_url: str, expected: set[str], timeout: float
 ) -> tuple[dict[str, int], float]:
@@ -488,6 +494,7 @@ def run(args: argparse.Namespace) -> int:
         expected = {key for _, key in updates}
         keys, drain = wait_for_replies(bot_url, expected, args.drain_timeout)
         stats = requests.get(f"{bot_url}/stats", timeout=10).json()
+        inside = handler_ms(tmp / "serve.log")
         if args.keep:
             baseline.save(tmp / "healthz.csv")
             load.save(tmp / "webhook.csv")
@@ -506,6 +513,11 @@ def run(args: argparse.Namespace) -> int:
     print(baseline.line())
     print(load.line())
     print(probe[0].line())
+    if inside:  # the warm-up's acks are in the log too
+        print(
+            f"  inside the handler      n={len(inside):<5}          p50 {pct(inside, 50):5.1f}  "
+            f"p90 {pct(inside, 90):5.1f}  p99 {pct(inside, 99):5.1f}  max {inside[-1]:6.1f} ms"
+        )
     print(
         f"replies: {len(expected & keys.keys())}/{len(expected)} updates answered, lost {len(lost)}, "
         f"duplicates {len(duplicates)}; all answered {drain:.1f} s after the last ack; "
