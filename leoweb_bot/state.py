@@ -1,8 +1,9 @@
 """The state database: everything that must survive a restart, in one SQLite file.
 
 Several gunicorn workers (processes) and their threads share the file. WAL mode lets readers and
-one writer work at once; every write that must be atomic across processes runs in
-``BEGIN IMMEDIATE`` so the write lock is taken before anything is read. Each thread gets its own
+one writer work at once; a write of several statements runs in ``BEGIN IMMEDIATE`` so the write
+lock is taken before anything is read, and a write of one statement (the webhook's INSERT) runs
+alone in autocommit, which holds the lock for the shortest time. Each thread gets its own
 connection, and a connection is never reused across ``fork()`` (SQLite forbids it: "How To
 Corrupt An SQLite Database File", §2.6), so a forked child opens fresh ones.
 
