@@ -134,6 +134,10 @@ class State:
                 # their commits keep the WAL short instead.
                 conn.execute("PRAGMA wal_autocheckpoint = 0")
             migrate(conn)
+            # From here on every statement that can meet another connection's lock goes through
+            # _when_unlocked, which waits in short steps; SQLite's handler (used above, while the
+            # processes start together) sleeps in steps up to 100 ms.
+            conn.execute("PRAGMA busy_timeout = 0")
         except sqlite3.Error as exc:
             if conn is not None:
                 conn.close()
@@ -173,7 +177,7 @@ class State:
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         conn = self._connection()
         try:
-            return conn.execute(sql, params).fetchall()
+            return _when_unlocked(conn, sql, params).fetchall()
         except sqlite3.Error as exc:
             raise StateUnavailable(f"state db {self.path}: {exc}") from None
 
@@ -457,25 +461,22 @@ def _begin_immediate(conn: sqlite3.Connection) -> None:
 def _when_unlocked(
     conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()
 ) -> sqlite3.Cursor:
-    """Run a statement that takes the write lock, retrying every few ms while another holds it.
+    """Run a statement, retrying every few ms while another connection's lock is in its way.
 
-    SQLite's own busy handler backs off in steps up to 100 ms, so under load a webhook ack could
-    wait 100 ms for a lock held 1 ms; short jittered retries keep the wait near the hold time.
+    Connections run with ``busy_timeout = 0`` (see ``State._open``) because SQLite's own busy
+    handler backs off in steps up to 100 ms: under load a webhook ack could wait 100 ms for a
+    lock held 1 ms. Short jittered retries keep the wait near the hold time.
     """
     deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
     delay = 0.0005
-    conn.execute("PRAGMA busy_timeout = 0")
-    try:
-        while True:
-            try:
-                return conn.execute(sql, params)
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-            time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 1.5, 0.004)
-    finally:
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+    while True:
+        try:
+            return conn.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay * (0.5 + random.random()))
+        delay = min(delay * 1.5, 0.004)
 
 
 def owner_id(host: str, pid: int, worker: str = "") -> str:
