@@ -215,13 +215,16 @@ class State:
     def store_update(self, update_id: int, chat_id: int | None, payload: str, now: float) -> bool:
         """Store an update once; False when this update_id was already seen (still ack it).
 
-        Only the INSERT holds the write lock, since every ack queues behind it. The checks before
-        it read a WAL snapshot: a duplicate that slips past the first one is dropped by
-        ``ON CONFLICT``, and ``max_pending`` is a soft bound (see _Backlog).
+        One statement, and the only one holding the write lock that every ack queues behind:
+        ``ON CONFLICT`` drops a repeat. Only when the inbox is full is a repeat looked up, so that
+        it is still acknowledged; ``max_pending`` is a soft bound (see _Backlog).
         """
-        if self._scalar("SELECT 1 FROM inbox WHERE update_id = ?", (update_id,)):
-            return False
-        self._check_room()
+        try:
+            self._check_room()
+        except InboxFull:
+            if self._scalar("SELECT 1 FROM inbox WHERE update_id = ?", (update_id,)):
+                return False
+            raise
         cursor = self._write(
             "INSERT INTO inbox (update_id, chat_id, payload, status, received_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING",
@@ -401,9 +404,9 @@ class _Backlog:
 
     The count scans every open update, and a burst leaves thousands of them (replies go out at
     Telegram's 30 messages/s): at 300 acks/s, counting each time cost a twentieth of a core.
-    Between counts, at most RECOUNT_SECONDS apart, the estimate adds what this process stored;
-    near the limit every ack counts again. Other processes' acks show at the next count, so
-    the limit may be passed by about a second of their traffic.
+    Between counts, at most RECOUNT_SECONDS apart, the estimate grows by what this process
+    stores; near the limit every ack counts again. Other processes' acks show at the next
+    count, so the limit may be passed by about a second of their traffic.
     """
 
     RECOUNT_SECONDS = 1.0
@@ -412,21 +415,20 @@ class _Backlog:
         self._limit = limit
         self._lock = threading.Lock()
         self._waiting = 0
-        self._stored_since = 0
         self._counted_at = -math.inf
 
     def needs_count(self, now: float) -> bool:
         with self._lock:
             stale = not 0 <= now - self._counted_at < self.RECOUNT_SECONDS  # or clock set back
-            return stale or self._waiting + self._stored_since >= self._limit
+            return stale or self._waiting >= self._limit
 
     def counted(self, waiting: int, now: float) -> None:
         with self._lock:
-            self._waiting, self._stored_since, self._counted_at = waiting, 0, now
+            self._waiting, self._counted_at = waiting, now
 
     def stored(self) -> None:
         with self._lock:
-            self._stored_since += 1
+            self._waiting += 1
 
 
 # A candidate is pending or holds an expired lease; it must be the first unfinished update of
