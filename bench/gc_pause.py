@@ -1,9 +1,9 @@
 """Benchmark: how long a full garbage collection stops a `serve` worker, before and after freeze.
 
-Builds what a gunicorn worker holds (the web app and the runtime: amoCRM client, bot, dispatcher,
-scheduler, not started) in this process, as ``server._Gunicorn`` does. Then it times ``gc.collect()`` — what CPython runs on
-its own now and then, with every thread of the process stopped — first as is, then after
-``gc.freeze()``, which `serve` calls once the runtime is built. Same process, same objects:
+Builds what a gunicorn worker holds (the web app and the runtime: amoCRM client, bot,
+dispatcher, scheduler, not started) in this process, as ``server._Gunicorn`` does. Then it times
+``gc.collect()`` — what CPython runs on its own now and then, with every thread of the process
+stopped — first as is, then after ``gc.freeze()``, which `serve` calls once the runtime is built. Same process, same objects:
 what freezing takes off each pause is the figure.
 
 Usage: python bench/gc_pause.py [--runs 5]
@@ -45,13 +45,14 @@ def main() -> int:
             "amocrm": {"base_url": sandbox.base_url, "token": sandbox.credentials.token},
             "bot": {"state_path": str(Path(tmp) / "state.sqlite3")},
         })  # fmt: skip
-        web.create_app(settings, State(settings.bot.state_path, checkpoints=False))
+        app = web.create_app(settings, State(settings.bot.state_path, checkpoints=False))
         runtime = server.build_runtime(settings, watch_webhook=True)
         tracked = len(gc.get_objects())
         before = collect_ms(args.runs)
         gc.freeze()
         after = collect_ms(args.runs)
         runtime.close()
+        app.extensions["leoweb_state"].close()
 
     median_before, median_after = statistics.median(before), statistics.median(after)
     print(f"command: {' '.join([sys.executable, *sys.argv])}")
