@@ -23,6 +23,7 @@ from leoweb_bot.access import can_see_manager
 from leoweb_bot.access import has_access
 from leoweb_bot.access import may_use
 from leoweb_bot.access import who
+from leoweb_bot.ids import parse_id
 from leoweb_bot.replies import Reply
 from leoweb_bot.replies import guard
 from leoweb_bot.screens import App
@@ -71,10 +72,10 @@ class Press:
             self.answer(text, alert=True)  # error texts are plain words, no markup
 
     def number(self, index: int) -> int:
-        value = self.args[index] if index < len(self.args) else ""
-        if not value.isdigit() or len(value) > 18:
-            raise Malformed(value)
-        return int(value)
+        value = parse_id(self.args[index]) if index < len(self.args) else None
+        if value is None:
+            raise Malformed(f"argument {index}")
+        return value
 
     def show(self, screen: Screen) -> None:
         self.reply.typing()

@@ -23,7 +23,7 @@ import pytz
 
 SECRET_KEYS = frozenset({"token", "webhook_secret", "api_key", "client_secret", "auth_code"})
 WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-HHMM_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+HHMM_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")  # ASCII: \d takes any script's digits
 AUTH_MODES = ("token", "oauth", "session")
 LANGUAGES = ("ru", "en")
 

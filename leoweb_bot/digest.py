@@ -38,7 +38,7 @@ from leoweb_bot.texts import t
 log = logging.getLogger(__name__)
 
 Tz = datetime.tzinfo
-TIME_RE = re.compile(r"([01]?\d|2[0-3])[:.]([0-5]\d)")
+TIME_RE = re.compile(r"([01]?[0-9]|2[0-3])[:.]([0-5][0-9])")  # ASCII: \d takes any script's digits
 LATE_AFTER = 600  # seconds after the set time; ticks are 15 s apart, so only downtime gets here
 RETRY_AFTER = 300  # amoCRM failed while building the digest: try again in 5 minutes
 MAX_ATTEMPTS = 12  # about an hour of retries, then the day's digest is given up

@@ -15,6 +15,7 @@ from leoweb_bot.reports import is_all_day
 from leoweb_bot.reports import local
 
 LANGUAGES = ("ru", "en")
+ECHO_LIMIT = 40  # characters of a query quoted back in "not found" answers
 DEFAULT_RESULT = {"ru": "Выполнено через Telegram", "en": "Done via Telegram"}
 
 
@@ -405,3 +406,8 @@ def shorten(text: str, limit: int) -> str:
     """Cut CRM text to ``limit`` characters so one page always fits in a Telegram message."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def echo(query: str) -> str:
+    """What someone typed, as quoted back to them: a pasted page is not sent back whole."""
+    return shorten(query, ECHO_LIMIT)

@@ -204,3 +204,59 @@ def test_english_texts(tmp_path: Path) -> None:
     assert done == "Usage: /done &lt;task id&gt; [result]"
     assert stranger.startswith("⛔ No access. Your Telegram id is <code>999</code>")
     assert outage == "amoCRM is not answering, try again in a minute."
+
+
+# -- telling people what went wrong -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["12345", "#12345", "²", "٣"])
+def test_report_for_an_unknown_id_says_not_found(chat: BotChat, query: str) -> None:
+    text = final(chat.say(DIRECTOR, f"/report {query}")).text
+    assert text.splitlines()[:2] == [f"Менеджер «{query}» не найден.", "Формат: /report [менеджер]"]
+
+
+def test_report_for_an_exact_name_wins_over_longer_names(chat: BotChat) -> None:
+    camila = next(u for u in chat.sandbox.data.users if u["name"] == "Камила")
+    camila["name"] = "Милана Ким"
+    assert final(chat.say(DIRECTOR, "/report милана")).text.startswith("<b>Милана</b> — ")
+    assert final(chat.say(DIRECTOR, "/report Милана Ким")).text.startswith("<b>Милана Ким</b> — ")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["/done ²", "/done ①", "/done ٣", "/done １２", "/done 12²", "/done 9999999999999999999"],
+)
+def test_done_takes_only_ascii_digits(chat: BotChat, text: str) -> None:
+    assert [s.text for s in chat.say(DIRECTOR, text)] == [
+        "Формат: /done &lt;id задачи&gt; [результат]"
+    ]
+
+
+@pytest.mark.parametrize("query", ["²", "①", "٣", "#²"])
+def test_lead_with_unicode_digits_is_a_text_search(chat: BotChat, query: str) -> None:
+    assert final(chat.say(DIRECTOR, f"/lead {query}")).text == (
+        f"Сделки по запросу «{query}» не найдены."
+    )
+
+
+@pytest.mark.parametrize("data", ["td:²", "td:①", "td:٣", "ld:²", "mt:²", "rm:²:0", "rm:1387123:²"])
+def test_a_button_with_unicode_digits_is_outdated_not_an_error(chat: BotChat, data: str) -> None:
+    on = final(chat.say(DIRECTOR, "/report"))
+    before = chat.sandbox.request_count
+    assert chat.press(DIRECTOR, data, on) == []
+    assert chat.answers()[-1]["text"] == "Кнопка устарела — отправьте команду заново"
+    assert chat.sandbox.request_count == before
+
+
+@pytest.mark.parametrize(
+    ("command", "answer"),
+    [
+        ("/lead", "Сделки по запросу «{}» не найдены."),
+        ("/contact", "Контакты по запросу «{}» не найдены."),
+        ("/report", "Менеджер «{}» не найден."),
+    ],
+)
+def test_a_long_query_is_not_echoed_whole(chat: BotChat, command: str, answer: str) -> None:
+    query = "Очень длинный запрос, " * 30
+    first = final(chat.say(DIRECTOR, f"{command} {query}")).text.splitlines()[0]
+    assert first == answer.format(query[:39] + "…")

@@ -86,7 +86,7 @@ def test_director_report_for_one_manager_by_name_or_id(chat: BotChat, query: str
 def test_report_for_an_ambiguous_name_lists_the_candidates(chat: BotChat) -> None:
     text = final(chat.say(DIRECTOR, "/report мил")).text
     assert text.splitlines()[0] == "Под «мил» подходят несколько менеджеров."
-    assert text.splitlines()[-1] == "Менеджеры: Милана, Камила"
+    assert text.splitlines()[-1] == "Менеджеры: Камила, Милана"
 
 
 def test_report_for_an_unknown_manager_shows_usage_and_names(chat: BotChat) -> None:
