@@ -26,6 +26,7 @@ from leoweb_bot.access import who
 from leoweb_bot.ids import parse_id
 from leoweb_bot.replies import Reply
 from leoweb_bot.replies import guard
+from leoweb_bot.replies import no_access_text
 from leoweb_bot.screens import App
 from leoweb_bot.screens import Screen
 from leoweb_bot.screens import close_task
@@ -119,7 +120,7 @@ def run_button(
     try:
         if not has_access(person):
             log.info("refused button %s: user %s has no access", prefix, person.telegram_id)
-            press.answer(t(app.lang, "cb_no_access", id=person.telegram_id), alert=True)
+            press.answer(no_access_text(app.lang, person.telegram_id, alert=True), alert=True)
             return
         with guard(app.lang, press.notify, f"button {prefix}", chat_id):
             try:

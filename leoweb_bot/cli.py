@@ -173,7 +173,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from leoweb_bot import server
 
-    settings = load(args, "telegram", "amocrm", "bot", "digest", "alerts", "server")
+    settings = load(args, "telegram", "amocrm", "bot", "access", "digest", "alerts", "server")
     # amocrm.rate_limit is the account's budget; each gunicorn worker gets its share, because
     # the limiter is shared by the threads of one process only.
     share = settings.amocrm.rate_limit / settings.server.workers
@@ -183,7 +183,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_poll(args: argparse.Namespace) -> int:
     from leoweb_bot import server
 
-    settings = load(args, "amocrm", "bot", "digest", "alerts")
+    settings = load(args, "amocrm", "bot", "access", "digest", "alerts")
     if not settings.telegram.token:
         raise ConfigError("telegram.token: missing (LEOWEB_TELEGRAM_TOKEN)")
     return server.poll(settings, force=args.force)
@@ -192,7 +192,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 def cmd_set_webhook(args: argparse.Namespace) -> int:
     from leoweb_bot import webhook_admin
 
-    return webhook_admin.set_webhook(load(args, "telegram", "bot"))
+    return webhook_admin.set_webhook(load(args, "telegram", "bot", "access"))
 
 
 def cmd_delete_webhook(args: argparse.Namespace) -> int:

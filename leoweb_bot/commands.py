@@ -42,6 +42,7 @@ from leoweb_bot.ids import typed_id
 from leoweb_bot.replies import Reply
 from leoweb_bot.replies import error_text
 from leoweb_bot.replies import guard
+from leoweb_bot.replies import no_access_text
 from leoweb_bot.reports import by_name
 from leoweb_bot.reports import local
 from leoweb_bot.reports import match_managers
@@ -161,7 +162,7 @@ def run_command(app: App, name: str, handler: Callable[[Request], None], message
     person = who(app.settings.access, message.from_user.id)
     if not has_access(person):
         log.info("refused /%s: user %s has no access", name, person.telegram_id)
-        reply.show(t(app.lang, "no_access", id=person.telegram_id))
+        reply.show(no_access_text(app.lang, person.telegram_id))
         return
     if not may_use(person, name):
         reply.show(t(app.lang, "not_allowed"))
@@ -188,7 +189,7 @@ def other_message(app: App, message: Message) -> None:
     person = who(app.settings.access, message.from_user.id)
     reply = Reply(app.telegram, message.chat.id)
     if not has_access(person):
-        reply.show(t(app.lang, "no_access", id=person.telegram_id))
+        reply.show(no_access_text(app.lang, person.telegram_id))
     else:
         reply.show(t(app.lang, "short_help"))
 

@@ -26,6 +26,8 @@ class Html(str):
 RU: dict[str, str] = {
     # access and help
     "no_access": "⛔ Нет доступа. Ваш Telegram id: <code>{id}</code> — отправьте его администратору бота.",
+    "no_access_service": "⛔ Вы пишете от имени группы или канала, и бот не знает, кто вы. "
+    "Напишите от своего имени.",
     "greeting": "Здравствуйте, {name}! Я показываю задачи и клиентов из amoCRM.",
     "help_title": "<b>Команды</b>",
     "short_help": "Не понял. Список команд — /help",
@@ -186,6 +188,8 @@ RU: dict[str, str] = {
 
 EN: dict[str, str] = {
     "no_access": "⛔ No access. Your Telegram id is <code>{id}</code> — send it to the bot's admin.",
+    "no_access_service": "⛔ You are writing on behalf of a group or channel, so the bot cannot "
+    "tell who you are. Write as yourself.",
     "greeting": "Hello, {name}! I show tasks and clients from amoCRM.",
     "help_title": "<b>Commands</b>",
     "short_help": "I did not understand that. Commands: /help",

@@ -24,6 +24,7 @@ from tests.botchat import OTHER_MANAGER
 from tests.botchat import STRANGER
 from tests.botchat import TOKEN
 from tests.botchat import BotChat
+from tests.botchat import Sent
 from tests.botchat import bot_chat
 from tests.botchat import final
 from tests.botchat import settings_for
@@ -208,6 +209,12 @@ def test_english_texts(tmp_path: Path) -> None:
 
 # -- telling people what went wrong -----------------------------------------------------------
 
+SERVICE = (
+    "⛔ Вы пишете от имени группы или канала, и бот не знает, кто вы. Напишите от своего имени."
+)
+# Telegram's shared senders: anonymous group admins, channel posts, Telegram itself.
+SERVICE_IDS = [1087968824, 136817688, 777000]
+
 
 @pytest.mark.parametrize("query", ["12345", "#12345", "²", "٣"])
 def test_report_for_an_unknown_id_says_not_found(chat: BotChat, query: str) -> None:
@@ -220,6 +227,18 @@ def test_report_for_an_exact_name_wins_over_longer_names(chat: BotChat) -> None:
     camila["name"] = "Милана Ким"
     assert final(chat.say(DIRECTOR, "/report милана")).text.startswith("<b>Милана</b> — ")
     assert final(chat.say(DIRECTOR, "/report Милана Ким")).text.startswith("<b>Милана Ким</b> — ")
+
+
+@pytest.mark.parametrize("service_id", SERVICE_IDS)
+def test_a_service_account_is_told_to_write_as_themselves(chat: BotChat, service_id: int) -> None:
+    before = chat.sandbox.request_count
+    in_group = chat.say(service_id, "/report@leoweb_test_bot", chat=GROUP, chat_type="supergroup")
+    in_private = chat.say(service_id, "привет")
+    assert [s.text for s in in_group + in_private] == [SERVICE, SERVICE]
+    on = Sent("sendMessage", GROUP, "…", 1, None)
+    chat.press(service_id, "rr", on)
+    assert chat.answers()[-1]["text"] == SERVICE  # no id to send anyone
+    assert chat.sandbox.request_count == before
 
 
 @pytest.mark.parametrize(
