@@ -23,6 +23,7 @@ from leoweb_bot.access import can_see_manager
 from leoweb_bot.access import has_access
 from leoweb_bot.access import may_use
 from leoweb_bot.access import who
+from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.ids import parse_id
 from leoweb_bot.replies import Reply
 from leoweb_bot.replies import guard
@@ -177,7 +178,11 @@ def task_done(press: Press) -> None:
     if not may_use(press.person, "done"):
         press.deny("done")
         return
-    closing = close_task(press.app, press.person, task_id, None)
+    try:
+        closing = close_task(press.app, press.person, task_id, None)
+    except NotFound:
+        press.answer(t(press.app.lang, "cb_task_gone"), alert=True)
+        return
     if closing.outcome == "denied":
         press.deny(f"close task {task_id}")
         return
@@ -191,6 +196,11 @@ def lead_card(press: Press) -> None:
     if not can_look_up(press.person):
         press.deny("lead")
         return
+    try:
+        found = press.app.client.lead(lead_id)
+    except NotFound:
+        press.answer(t(press.app.lang, "cb_lead_gone"), alert=True)
+        return
     press.answer()
-    screen = lead_screen(press.app, press.app.client.lead(lead_id))
+    screen = lead_screen(press.app, found)
     press.reply.send(screen.html, screen.markup)

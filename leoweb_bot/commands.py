@@ -27,6 +27,7 @@ from leoweb_bot.access import may_use
 from leoweb_bot.access import who
 from leoweb_bot.amocrm.client import AmoClient
 from leoweb_bot.amocrm.errors import AmoError
+from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.amocrm.models import User
 from leoweb_bot.callbacks import register_callbacks
 from leoweb_bot.config import Settings
@@ -36,6 +37,7 @@ from leoweb_bot.digest import next_digest
 from leoweb_bot.digest import parse_time
 from leoweb_bot.digest import save_subscription
 from leoweb_bot.digest import sent_on
+from leoweb_bot.digest import subscriber_name
 from leoweb_bot.digest import subscription_of
 from leoweb_bot.dispatcher import sender_id_of
 from leoweb_bot.ids import typed_id
@@ -274,7 +276,11 @@ def done(req: Request) -> None:
         req.reply.show(usage(req.lang, "done"))
         return
     req.reply.working(t(req.lang, "working"))
-    closing = close_task(req.app, req.person, task_id, "".join(result) or None)
+    try:
+        closing = close_task(req.app, req.person, task_id, "".join(result) or None)
+    except NotFound:
+        req.reply.show(t(req.lang, "done_not_found", id=task_id))
+        return
     key = {"closed": "done_ok", "already": "done_already", "denied": "done_not_yours"}
     req.reply.show(t(req.lang, key[closing.outcome], id=closing.task_id, result=closing.result))
 
@@ -336,7 +342,8 @@ def subscribe(req: Request) -> None:
     """Send the report to this chat every (working) day at HH:MM company time."""
     at = parse_time(req.args or req.app.settings.digest.time)
     if at is None:
-        req.reply.show(usage(req.lang, "subscribe"))
+        bad_time = t(req.lang, "subscribe_bad_time", text=echo(req.args))
+        req.reply.show(join([bad_time, usage(req.lang, "subscribe")]))
         return
     app, chat_id = req.app, req.reply.chat_id
     current = subscription_of(app.state, chat_id)
@@ -371,10 +378,8 @@ def subscriptions(req: Request) -> None:
     if current is None:
         req.reply.show(t(req.lang, "subscription_none"))
         return
-    text = t(
-        req.lang, "subscription_show", id=current.telegram_user_id, **digest_terms(req, current)
-    )
-    req.reply.show(text)
+    name = subscriber_name(req.app, req.person.telegram_id, current.telegram_user_id)
+    req.reply.show(t(req.lang, "subscription_show", name=name, **digest_terms(req, current)))
 
 
 def digest_terms(req: Request, sub: Subscription) -> dict[str, object]:

@@ -32,6 +32,7 @@ from leoweb_bot.screens import report_screen
 from leoweb_bot.state import State
 from leoweb_bot.telegram import TelegramError
 from leoweb_bot.texts import Html
+from leoweb_bot.texts import escape
 from leoweb_bot.texts import join
 from leoweb_bot.texts import t
 
@@ -117,6 +118,23 @@ def next_digest(
 
 
 # -- subscriptions ----------------------------------------------------------------------------
+
+
+def subscriber_name(app: App, asking: int, subscriber: int) -> Html:
+    """Who set a chat's digest up, as the one asking knows them: "you", a linked manager's
+    amoCRM name, else the role and Telegram id (the bot knows nothing more about a director)."""
+    if asking == subscriber:
+        return t(app.lang, "subscriber_you")
+    person = who(app.settings.access, subscriber)
+    if person.amocrm_user_id is not None:
+        try:
+            user = app.client.users().get(person.amocrm_user_id)
+        except AmoError:
+            user = None  # the role and id still say who it is
+        if user is not None:
+            return escape(user.name)
+    role = t(app.lang, f"role_{person.role.value}")
+    return t(app.lang, "subscriber_role", role=role, id=subscriber)
 
 
 def save_subscription(

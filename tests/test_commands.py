@@ -268,6 +268,21 @@ def test_a_button_with_unicode_digits_is_outdated_not_an_error(chat: BotChat, da
 
 
 @pytest.mark.parametrize(
+    ("data", "alert"),
+    [
+        ("td:999999999", "Этой задачи больше нет в amoCRM"),
+        ("ld:999999999", "Этой сделки больше нет в amoCRM"),
+    ],
+)
+def test_a_button_for_something_deleted_says_what_is_gone(
+    chat: BotChat, data: str, alert: str
+) -> None:
+    on = final(chat.say(DIRECTOR, "/report"))
+    assert chat.press(DIRECTOR, data, on) == []
+    assert (chat.answers()[-1]["text"], chat.answers()[-1]["show_alert"]) == (alert, "True")
+
+
+@pytest.mark.parametrize(
     ("command", "answer"),
     [
         ("/lead", "Сделки по запросу «{}» не найдены."),

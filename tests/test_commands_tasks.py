@@ -188,4 +188,5 @@ def test_done_with_wrong_arguments_shows_usage(chat: BotChat, text: str) -> None
 
 
 def test_done_on_a_missing_task_says_not_found(chat: BotChat) -> None:
-    assert final(chat.say(DIRECTOR, "/done 999999999")).text == "Не найдено."
+    text = final(chat.say(DIRECTOR, "/done 999999999")).text
+    assert text == "Задачи 999999999 нет в amoCRM: проверьте номер."
