@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass
 
 from leoweb_bot.amocrm.models import Task
+from leoweb_bot.config import SERVICE_ACCOUNTS
 from leoweb_bot.config import AccessSettings
 
 
@@ -44,7 +45,13 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
 
 
 def who(access: AccessSettings, telegram_user_id: int) -> Person:
-    """Resolve a Telegram user to a role; the highest role wins (an admin listed as manager stays admin)."""
+    """Resolve a Telegram user to a role; the highest role wins (an admin listed as manager stays admin).
+
+    A service account gets no role even if listed: it stands for every anonymous admin of every
+    group (or every channel), not for one person.
+    """
+    if is_service_account(telegram_user_id):
+        return Person(telegram_id=telegram_user_id, role=Role.NONE, amocrm_user_id=None)
     amocrm_user_id = access.managers.get(telegram_user_id)
     if telegram_user_id in access.admins:
         role = Role.ADMIN
@@ -55,6 +62,11 @@ def who(access: AccessSettings, telegram_user_id: int) -> Person:
     else:
         role = Role.NONE
     return Person(telegram_id=telegram_user_id, role=role, amocrm_user_id=amocrm_user_id)
+
+
+def is_service_account(telegram_user_id: int) -> bool:
+    """Telegram's shared senders (anonymous group admins, channels, Telegram itself)."""
+    return telegram_user_id in SERVICE_ACCOUNTS
 
 
 def has_access(person: Person) -> bool:

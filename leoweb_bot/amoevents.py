@@ -35,6 +35,7 @@ from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.amocrm.models import LOST_STATUS
 from leoweb_bot.amocrm.models import WON_STATUS
 from leoweb_bot.amocrm.models import Lead
+from leoweb_bot.ids import parse_id
 from leoweb_bot.screens import App
 from leoweb_bot.screens import lead_card
 from leoweb_bot.state import State
@@ -111,12 +112,13 @@ def lead_events(form: Mapping[str, Any]) -> tuple[list[LeadEvent], list[str]]:
             ignored.append(f"leads[{kind}]")
             continue
         for item in items.values():
-            lead_id = item.get("id") if isinstance(item, dict) else None
-            if not isinstance(lead_id, str) or not lead_id.isdigit() or len(lead_id) > 18:
+            raw_id = item.get("id") if isinstance(item, dict) else None
+            lead_id = parse_id(raw_id) if isinstance(raw_id, str) else None
+            if lead_id is None:
                 ignored.append(f"leads[{kind}] item without an id")
                 continue
             flat = {k: v for k, v in item.items() if isinstance(v, str)}
-            events.append(LeadEvent(kind, int(lead_id), flat))
+            events.append(LeadEvent(kind, lead_id, flat))
     return events, ignored
 
 

@@ -23,8 +23,11 @@ from leoweb_bot.access import can_see_manager
 from leoweb_bot.access import has_access
 from leoweb_bot.access import may_use
 from leoweb_bot.access import who
+from leoweb_bot.amocrm.errors import NotFound
+from leoweb_bot.ids import parse_id
 from leoweb_bot.replies import Reply
 from leoweb_bot.replies import guard
+from leoweb_bot.replies import no_access_text
 from leoweb_bot.screens import App
 from leoweb_bot.screens import Screen
 from leoweb_bot.screens import close_task
@@ -71,10 +74,10 @@ class Press:
             self.answer(text, alert=True)  # error texts are plain words, no markup
 
     def number(self, index: int) -> int:
-        value = self.args[index] if index < len(self.args) else ""
-        if not value.isdigit() or len(value) > 18:
-            raise Malformed(value)
-        return int(value)
+        value = parse_id(self.args[index]) if index < len(self.args) else None
+        if value is None:
+            raise Malformed(f"argument {index}")
+        return value
 
     def show(self, screen: Screen) -> None:
         self.reply.typing()
@@ -118,7 +121,7 @@ def run_button(
     try:
         if not has_access(person):
             log.info("refused button %s: user %s has no access", prefix, person.telegram_id)
-            press.answer(t(app.lang, "cb_no_access", id=person.telegram_id), alert=True)
+            press.answer(no_access_text(app.lang, person.telegram_id, alert=True), alert=True)
             return
         with guard(app.lang, press.notify, f"button {prefix}", chat_id):
             try:
@@ -175,7 +178,11 @@ def task_done(press: Press) -> None:
     if not may_use(press.person, "done"):
         press.deny("done")
         return
-    closing = close_task(press.app, press.person, task_id, None)
+    try:
+        closing = close_task(press.app, press.person, task_id, None)
+    except NotFound:
+        press.answer(t(press.app.lang, "cb_task_gone"), alert=True)
+        return
     if closing.outcome == "denied":
         press.deny(f"close task {task_id}")
         return
@@ -189,6 +196,11 @@ def lead_card(press: Press) -> None:
     if not can_look_up(press.person):
         press.deny("lead")
         return
+    try:
+        found = press.app.client.lead(lead_id)
+    except NotFound:
+        press.answer(t(press.app.lang, "cb_lead_gone"), alert=True)
+        return
     press.answer()
-    screen = lead_screen(press.app, press.app.client.lead(lead_id))
+    screen = lead_screen(press.app, found)
     press.reply.send(screen.html, screen.markup)

@@ -35,7 +35,7 @@ def _guard(label: str, fn: Callable[[], str]) -> Check:
 def check_config(settings: Settings) -> list[Check]:
     return [
         _guard(f"config [{section}]", lambda s=section: _require(settings, s))
-        for section in ("amocrm", "telegram", "bot", "digest", "server")
+        for section in ("amocrm", "telegram", "bot", "access", "digest", "server")
     ]
 
 

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from collections.abc import Iterator
+from collections.abc import Mapping
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -16,14 +17,18 @@ from functools import partial
 
 from leoweb_bot import __version__
 from leoweb_bot.amocrm.errors import AmoError
+from leoweb_bot.amocrm.models import User
 from leoweb_bot.config import ConfigError
 from leoweb_bot.config import Settings
 from leoweb_bot.config import load_settings
 from leoweb_bot.logs import setup_logging
 from leoweb_bot.reports import OverdueReport
+from leoweb_bot.reports import by_name
 from leoweb_bot.reports import days_overdue
 from leoweb_bot.reports import local
+from leoweb_bot.reports import match_managers
 from leoweb_bot.reports import overdue_by_manager
+from leoweb_bot.texts import echo
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -84,14 +89,12 @@ def print_report(settings: Settings, args: argparse.Namespace) -> int:
     with build_client(settings.amocrm, token_store=token_store(settings)) as client:
         users = client.users()
         manager_id = None
-        if args.manager:
-            manager_id = find_manager(args.manager, users)
-            if manager_id is None:
-                names = ", ".join(sorted(u.name for u in users.values()))
-                print(
-                    f"error: no manager matches {args.manager!r}; known: {names}", file=sys.stderr
-                )
+        if args.manager is not None:
+            found = match_managers(args.manager, users)
+            if len(found) != 1:
+                print(f"error: {no_single_manager(args.manager, found, users)}", file=sys.stderr)
                 return 2
+            manager_id = found[0].id
         tasks = client.overdue_tasks(now, responsible_user_id=manager_id)
     report = overdue_by_manager(tasks, users, now, tz)
     if args.json:
@@ -101,12 +104,14 @@ def print_report(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def find_manager(query: str, users: dict) -> int | None:
-    """An amoCRM user id, or the one user whose name contains ``query`` (case-insensitive)."""
-    if query.lstrip("#").isdigit():
-        return int(query.lstrip("#"))
-    matches = [u.id for u in users.values() if query.casefold() in u.name.casefold()]
-    return matches[0] if len(matches) == 1 else None
+def no_single_manager(query: str, found: list[User], users: Mapping[int, User]) -> str:
+    """Why ``--manager`` picked nobody: no query, several candidates, or no match at all."""
+    if not query.strip():
+        return "--manager needs a manager's name or amoCRM user id"
+    if found:
+        return f"several managers match {echo(query)!r}: {', '.join(u.name for u in found)}"
+    known = ", ".join(u.name for u in by_name(users.values()))
+    return f"no manager matches {echo(query)!r}; known: {known}"
 
 
 def report_table(report: OverdueReport, now: int) -> str:
@@ -168,7 +173,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from leoweb_bot import server
 
-    settings = load(args, "telegram", "amocrm", "bot", "digest", "alerts", "server")
+    settings = load(args, "telegram", "amocrm", "bot", "access", "digest", "alerts", "server")
     # amocrm.rate_limit is the account's budget; each gunicorn worker gets its share, because
     # the limiter is shared by the threads of one process only.
     share = settings.amocrm.rate_limit / settings.server.workers
@@ -178,7 +183,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_poll(args: argparse.Namespace) -> int:
     from leoweb_bot import server
 
-    settings = load(args, "amocrm", "bot", "digest", "alerts")
+    settings = load(args, "amocrm", "bot", "access", "digest", "alerts")
     if not settings.telegram.token:
         raise ConfigError("telegram.token: missing (LEOWEB_TELEGRAM_TOKEN)")
     return server.poll(settings, force=args.force)
@@ -187,7 +192,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 def cmd_set_webhook(args: argparse.Namespace) -> int:
     from leoweb_bot import webhook_admin
 
-    return webhook_admin.set_webhook(load(args, "telegram", "bot"))
+    return webhook_admin.set_webhook(load(args, "telegram", "bot", "access"))
 
 
 def cmd_delete_webhook(args: argparse.Namespace) -> int:

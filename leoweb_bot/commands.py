@@ -27,6 +27,7 @@ from leoweb_bot.access import may_use
 from leoweb_bot.access import who
 from leoweb_bot.amocrm.client import AmoClient
 from leoweb_bot.amocrm.errors import AmoError
+from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.amocrm.models import User
 from leoweb_bot.callbacks import register_callbacks
 from leoweb_bot.config import Settings
@@ -36,12 +37,17 @@ from leoweb_bot.digest import next_digest
 from leoweb_bot.digest import parse_time
 from leoweb_bot.digest import save_subscription
 from leoweb_bot.digest import sent_on
+from leoweb_bot.digest import subscriber_name
 from leoweb_bot.digest import subscription_of
 from leoweb_bot.dispatcher import sender_id_of
+from leoweb_bot.ids import typed_id
 from leoweb_bot.replies import Reply
 from leoweb_bot.replies import error_text
 from leoweb_bot.replies import guard
+from leoweb_bot.replies import no_access_text
+from leoweb_bot.reports import by_name
 from leoweb_bot.reports import local
+from leoweb_bot.reports import match_managers
 from leoweb_bot.screens import SEARCH_LIMIT
 from leoweb_bot.screens import App
 from leoweb_bot.screens import Screen
@@ -57,6 +63,7 @@ from leoweb_bot.state import InboxItem
 from leoweb_bot.state import State
 from leoweb_bot.telegram import Telegram
 from leoweb_bot.texts import Html
+from leoweb_bot.texts import echo
 from leoweb_bot.texts import format_when
 from leoweb_bot.texts import join
 from leoweb_bot.texts import t
@@ -69,7 +76,6 @@ log = logging.getLogger(__name__)
 
 # Bot API BotCommand: 1-32 characters of a-z, 0-9 and _; we also accept upper case (/REPORT).
 COMMAND_RE = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?", re.DOTALL)
-ID_RE = re.compile(r"#?(\d{1,18})")
 
 
 @dataclass(frozen=True)
@@ -158,7 +164,7 @@ def run_command(app: App, name: str, handler: Callable[[Request], None], message
     person = who(app.settings.access, message.from_user.id)
     if not has_access(person):
         log.info("refused /%s: user %s has no access", name, person.telegram_id)
-        reply.show(t(app.lang, "no_access", id=person.telegram_id))
+        reply.show(no_access_text(app.lang, person.telegram_id))
         return
     if not may_use(person, name):
         reply.show(t(app.lang, "not_allowed"))
@@ -185,7 +191,7 @@ def other_message(app: App, message: Message) -> None:
     person = who(app.settings.access, message.from_user.id)
     reply = Reply(app.telegram, message.chat.id)
     if not has_access(person):
-        reply.show(t(app.lang, "no_access", id=person.telegram_id))
+        reply.show(no_access_text(app.lang, person.telegram_id))
     else:
         reply.show(t(app.lang, "short_help"))
 
@@ -240,26 +246,17 @@ def report(req: Request) -> None:
         show(req, report_screen(req.app, req.person))
         return
     users = req.app.client.users()
-    found = find_managers(req.args, users)
+    found = match_managers(req.args, users)
     if len(found) == 1:
-        show(req, manager_screen(req.app, found[0], 0, back=True))
+        show(req, manager_screen(req.app, found[0].id, 0, back=True))
         return
     problem = "report_ambiguous" if found else "report_no_match"
-    names = [users[i].name for i in found] if found else sorted(u.name for u in users.values())
+    names = ", ".join(u.name for u in found or by_name(users.values()))
     req.reply.show(join([
-        t(req.lang, problem, query=req.args),
+        t(req.lang, problem, query=echo(req.args)),
         usage(req.lang, "report"),
-        t(req.lang, "report_names", names=", ".join(names)),
+        t(req.lang, "report_names", names=names),
     ]))  # fmt: skip
-
-
-def find_managers(query: str, users: Mapping[int, User]) -> list[int]:
-    """amoCRM user ids matching an id, an exact name, or else a part of a name (any case)."""
-    if match := ID_RE.fullmatch(query):
-        return [int(match.group(1))]
-    wanted = query.casefold()
-    exact = [u.id for u in users.values() if u.name.casefold() == wanted]
-    return exact or sorted(u.id for u in users.values() if wanted in u.name.casefold())
 
 
 def mytasks(req: Request) -> None:
@@ -274,12 +271,16 @@ def mytasks(req: Request) -> None:
 def done(req: Request) -> None:
     """Close a task with a result text; managers may close only their own tasks."""
     task_arg, *result = req.args.split(None, 1) or [""]
-    match = ID_RE.fullmatch(task_arg)
-    if not match:
+    task_id = typed_id(task_arg)
+    if task_id is None:
         req.reply.show(usage(req.lang, "done"))
         return
     req.reply.working(t(req.lang, "working"))
-    closing = close_task(req.app, req.person, int(match.group(1)), "".join(result) or None)
+    try:
+        closing = close_task(req.app, req.person, task_id, "".join(result) or None)
+    except NotFound:
+        req.reply.show(t(req.lang, "done_not_found", id=task_id))
+        return
     key = {"closed": "done_ok", "already": "done_already", "denied": "done_not_yours"}
     req.reply.show(t(req.lang, key[closing.outcome], id=closing.task_id, result=closing.result))
 
@@ -291,11 +292,10 @@ def lead(req: Request) -> None:
         return
     req.reply.working(t(req.lang, "working"))
     # An all-digit query is tried as an id first, then as text (a phone number, say).
-    match = ID_RE.fullmatch(req.args)
-    query = match.group(1) if match else req.args
+    query = req.args.removeprefix("#") if typed_id(req.args) is not None else req.args
     found = req.app.client.search_leads(query, limit=SEARCH_LIMIT)
     if not found:
-        req.reply.show(t(req.lang, "lead_none", query=req.args))
+        req.reply.show(t(req.lang, "lead_none", query=echo(req.args)))
     elif len(found) == 1:
         show(req, lead_screen(req.app, found[0]))
     else:
@@ -310,7 +310,7 @@ def contact(req: Request) -> None:
     req.reply.working(t(req.lang, "working"))
     found = req.app.client.search_contacts(req.args, limit=SEARCH_LIMIT)
     if not found:
-        req.reply.show(t(req.lang, "contact_none", query=req.args))
+        req.reply.show(t(req.lang, "contact_none", query=echo(req.args)))
         return
     users = req.app.client.users()
     app = req.app
@@ -342,7 +342,8 @@ def subscribe(req: Request) -> None:
     """Send the report to this chat every (working) day at HH:MM company time."""
     at = parse_time(req.args or req.app.settings.digest.time)
     if at is None:
-        req.reply.show(usage(req.lang, "subscribe"))
+        bad_time = t(req.lang, "subscribe_bad_time", text=echo(req.args))
+        req.reply.show(join([bad_time, usage(req.lang, "subscribe")]))
         return
     app, chat_id = req.app, req.reply.chat_id
     current = subscription_of(app.state, chat_id)
@@ -377,10 +378,8 @@ def subscriptions(req: Request) -> None:
     if current is None:
         req.reply.show(t(req.lang, "subscription_none"))
         return
-    text = t(
-        req.lang, "subscription_show", id=current.telegram_user_id, **digest_terms(req, current)
-    )
-    req.reply.show(text)
+    name = subscriber_name(req.app, req.person.telegram_id, current.telegram_user_id)
+    req.reply.show(t(req.lang, "subscription_show", name=name, **digest_terms(req, current)))
 
 
 def digest_terms(req: Request, sub: Subscription) -> dict[str, object]:

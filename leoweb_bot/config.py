@@ -23,9 +23,17 @@ import pytz
 
 SECRET_KEYS = frozenset({"token", "webhook_secret", "api_key", "client_secret", "auth_code"})
 WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-HHMM_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+HHMM_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")  # ASCII: \d takes any script's digits
 AUTH_MODES = ("token", "oauth", "session")
 LANGUAGES = ("ru", "en")
+# Telegram's shared senders, not people: a message sent on behalf of a chat carries a fake
+# sender user (https://core.telegram.org/bots/api#message, "from"). Whoever writes as one of
+# them is unknown, so these ids never get access, whatever the config lists.
+SERVICE_ACCOUNTS: Mapping[int, str] = {
+    1087968824: "Telegram's shared account of anonymous group admins (GroupAnonymousBot)",
+    136817688: "Telegram's shared account of posts on behalf of a channel (Channel_Bot)",
+    777000: "Telegram's own service account",
+}
 
 
 class ConfigError(Exception):
@@ -328,7 +336,16 @@ def _check_server(s: Settings) -> None:
 
 
 def _check_access(s: Settings) -> None:
-    """Access lists are already typed by coercion; nothing else can be wrong."""
+    """No service account in a list: granting one would grant everyone who writes as it."""
+    access = s.access
+    lists = (("admins", access.admins), ("directors", access.directors))
+    for key, ids in (*lists, ("managers", access.managers)):  # managers: the Telegram ids
+        for telegram_id in ids:
+            if telegram_id in SERVICE_ACCOUNTS:
+                raise ConfigError(
+                    f"access.{key}: {telegram_id} is {SERVICE_ACCOUNTS[telegram_id]}, not a "
+                    "person; list each person's own id (/whoami shows it, sent as themselves)"
+                )
 
 
 _CHECKS = {

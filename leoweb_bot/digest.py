@@ -32,13 +32,14 @@ from leoweb_bot.screens import report_screen
 from leoweb_bot.state import State
 from leoweb_bot.telegram import TelegramError
 from leoweb_bot.texts import Html
+from leoweb_bot.texts import escape
 from leoweb_bot.texts import join
 from leoweb_bot.texts import t
 
 log = logging.getLogger(__name__)
 
 Tz = datetime.tzinfo
-TIME_RE = re.compile(r"([01]?\d|2[0-3])[:.]([0-5]\d)")
+TIME_RE = re.compile(r"([01]?[0-9]|2[0-3])[:.]([0-5][0-9])")  # ASCII: \d takes any script's digits
 LATE_AFTER = 600  # seconds after the set time; ticks are 15 s apart, so only downtime gets here
 RETRY_AFTER = 300  # amoCRM failed while building the digest: try again in 5 minutes
 MAX_ATTEMPTS = 12  # about an hour of retries, then the day's digest is given up
@@ -117,6 +118,23 @@ def next_digest(
 
 
 # -- subscriptions ----------------------------------------------------------------------------
+
+
+def subscriber_name(app: App, asking: int, subscriber: int) -> Html:
+    """Who set a chat's digest up, as the one asking knows them: "you", a linked manager's
+    amoCRM name, else the role and Telegram id (the bot knows nothing more about a director)."""
+    if asking == subscriber:
+        return t(app.lang, "subscriber_you")
+    person = who(app.settings.access, subscriber)
+    if person.amocrm_user_id is not None:
+        try:
+            user = app.client.users().get(person.amocrm_user_id)
+        except AmoError:
+            user = None  # the role and id still say who it is
+        if user is not None:
+            return escape(user.name)
+    role = t(app.lang, f"role_{person.role.value}")
+    return t(app.lang, "subscriber_role", role=role, id=subscriber)
 
 
 def save_subscription(

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from telebot.types import InlineKeyboardMarkup
 
+from leoweb_bot.access import is_service_account
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.errors import AuthError
 from leoweb_bot.amocrm.errors import BadRequest
@@ -34,6 +35,15 @@ ERROR_KEYS: dict[type[AmoError], str] = {
     NotFound: "err_not_found",
     BadRequest: "err_bad_request",
 }
+
+
+def no_access_text(lang: str, telegram_id: int, *, alert: bool = False) -> Html:
+    """The answer to someone without access: their id, to send to the admin. A service account
+    (an anonymous group admin, a channel) is told to write as themselves instead: that id is
+    shared by strangers, so sending it to the admin must never be the advice."""
+    if is_service_account(telegram_id):
+        return t(lang, "no_access_service")  # plain text: also fits a button's alert
+    return t(lang, "cb_no_access" if alert else "no_access", id=telegram_id)
 
 
 def error_text(lang: str, exc: AmoError) -> Html:

@@ -21,6 +21,7 @@ from leoweb_bot.amocrm.models import Pipeline
 from leoweb_bot.amocrm.models import Stage
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
+from leoweb_bot.ids import typed_id
 
 Tz = datetime.tzinfo
 
@@ -67,6 +68,27 @@ def user_name(users: Mapping[int, User], user_id: int) -> str:
     """The manager's name, or ``#<id>`` for a deleted or unknown user."""
     user = users.get(user_id)
     return user.name if user else f"#{user_id}"
+
+
+def match_managers(query: str, users: Mapping[int, User]) -> list[User]:
+    """The amoCRM users that ``/report <query>`` and ``report --manager <query>`` mean, by name.
+
+    An id (``123`` or ``#123``) means that user if amoCRM has one, else nobody: an unknown id is
+    "not found", like an unknown name, never a manager with nothing overdue. A name that
+    matches exactly (any case) wins; else every name containing the query is a candidate.
+    """
+    wanted = " ".join(query.split()).casefold()
+    if not wanted:
+        return []
+    user_id = typed_id(wanted)
+    if user_id is not None:
+        return [users[user_id]] if user_id in users else []
+    exact = [u for u in users.values() if u.name.casefold() == wanted]
+    return by_name(exact or [u for u in users.values() if wanted in u.name.casefold()])
+
+
+def by_name(users: Iterable[User]) -> list[User]:
+    return sorted(users, key=lambda u: (u.name.casefold(), u.id))
 
 
 @dataclass(frozen=True)

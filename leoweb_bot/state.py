@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from leoweb_bot.ids import parse_id
 from leoweb_bot.schema import migrate
 from leoweb_bot.schema import rollback
 
@@ -495,9 +496,9 @@ def owner_id(host: str, pid: int, worker: str = "") -> str:
 def _owner_alive(owner: str) -> bool:
     parts = owner.split(":")
     pid_text, _, start = parts[1].partition("@") if len(parts) >= 2 else ("", "", "")
-    if not pid_text.isdigit():
+    pid = parse_id(pid_text)
+    if pid is None:
         return True  # not ours to judge; the lease expiry will reclaim it
-    pid = int(pid_text)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

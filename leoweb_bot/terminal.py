@@ -22,6 +22,8 @@ from typing import TextIO
 import telebot
 from telebot import types
 
+from leoweb_bot.ids import parse_id
+
 log = logging.getLogger(__name__)
 
 # Made-up Telegram ids of the demo's two people; [access] maps them to their roles.
@@ -284,8 +286,8 @@ class TerminalChat:
         role = text.split()
         if len(role) == 2 and role[0].casefold() == "role":
             self.set_role(role[1].casefold())
-        elif text.isdigit():
-            self.press(int(text))
+        elif (number := parse_id(text)) is not None:
+            self.press(number)
         else:
             self.process(self.message_update(text))
         return True

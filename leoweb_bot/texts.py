@@ -15,6 +15,7 @@ from leoweb_bot.reports import is_all_day
 from leoweb_bot.reports import local
 
 LANGUAGES = ("ru", "en")
+ECHO_LIMIT = 40  # characters of a query quoted back in "not found" answers
 DEFAULT_RESULT = {"ru": "Выполнено через Telegram", "en": "Done via Telegram"}
 
 
@@ -25,6 +26,8 @@ class Html(str):
 RU: dict[str, str] = {
     # access and help
     "no_access": "⛔ Нет доступа. Ваш Telegram id: <code>{id}</code> — отправьте его администратору бота.",
+    "no_access_service": "⛔ Вы пишете от имени группы или канала, и бот не знает, кто вы. "
+    "Напишите от своего имени.",
     "greeting": "Здравствуйте, {name}! Я показываю задачи и клиентов из amoCRM.",
     "help_title": "<b>Команды</b>",
     "short_help": "Не понял. Список команд — /help",
@@ -32,6 +35,7 @@ RU: dict[str, str] = {
     "role_admin": "администратор",
     "role_director": "руководитель",
     "role_manager": "менеджер",
+    "role_none": "без доступа",
     "whoami": "Telegram id: <code>{id}</code>\nРоль: {role}\nПользователь amoCRM: {amo_user}",
     "amo_user_none": "не привязан",
     "cmd_start": "приветствие",
@@ -91,6 +95,9 @@ RU: dict[str, str] = {
     "done_ok": "✅ Задача {id} закрыта с результатом «{result}».",
     "done_already": "Задача {id} уже закрыта.",
     "done_not_yours": "⛔ Задача {id} не ваша: закрыть её может ответственный или руководитель.",
+    "done_not_found": "Задачи {id} нет в amoCRM: проверьте номер.",
+    "cb_task_gone": "Этой задачи больше нет в amoCRM",
+    "cb_lead_gone": "Этой сделки больше нет в amoCRM",
     "cb_done": "✅ Задача закрыта",
     "cb_already": "Задача уже закрыта",
     "cb_denied": "⛔ Нет доступа",
@@ -140,8 +147,11 @@ RU: dict[str, str] = {
     "digest_daily": "каждый день",
     "subscribed": "✅ Сводка подключена: {what}, {days} в {time} ({tz}).\nБлижайшая: {next}.",
     "subscription_show": "В этот чат приходит сводка: {what}, {days} в {time} ({tz}).\n"
-    "Подключил: <code>{id}</code>. Отключить — /unsubscribe",
+    "Кто подключил: {name}. Отключить — /unsubscribe",
+    "subscriber_you": "вы",
+    "subscriber_role": "{role}, Telegram id <code>{id}</code>",
     "subscription_none": "В этот чат сводка не приходит. Подключить — /subscribe [ЧЧ:ММ]",
+    "subscribe_bad_time": "«{text}» — не время суток: от 00:00 до 23:59.",
     "unsubscribed": "Сводка в этот чат больше не придёт.",
     "subscription_taken": "⛔ Сводку в этом чате подключил другой пользователь; "
     "изменить её может он или руководитель.",
@@ -185,6 +195,8 @@ RU: dict[str, str] = {
 
 EN: dict[str, str] = {
     "no_access": "⛔ No access. Your Telegram id is <code>{id}</code> — send it to the bot's admin.",
+    "no_access_service": "⛔ You are writing on behalf of a group or channel, so the bot cannot "
+    "tell who you are. Write as yourself.",
     "greeting": "Hello, {name}! I show tasks and clients from amoCRM.",
     "help_title": "<b>Commands</b>",
     "short_help": "I did not understand that. Commands: /help",
@@ -192,6 +204,7 @@ EN: dict[str, str] = {
     "role_admin": "admin",
     "role_director": "director",
     "role_manager": "manager",
+    "role_none": "no access",
     "whoami": "Telegram id: <code>{id}</code>\nRole: {role}\namoCRM user: {amo_user}",
     "amo_user_none": "not linked",
     "cmd_start": "greeting",
@@ -248,6 +261,9 @@ EN: dict[str, str] = {
     "done_ok": "✅ Task {id} closed with result “{result}”.",
     "done_already": "Task {id} is already closed.",
     "done_not_yours": "⛔ Task {id} is not yours: only its owner or a director can close it.",
+    "done_not_found": "There is no task {id} in amoCRM: check the number.",
+    "cb_task_gone": "This task is no longer in amoCRM",
+    "cb_lead_gone": "This lead is no longer in amoCRM",
     "cb_done": "✅ Task closed",
     "cb_already": "Task is already closed",
     "cb_denied": "⛔ No access",
@@ -294,8 +310,11 @@ EN: dict[str, str] = {
     "digest_daily": "every day",
     "subscribed": "✅ Digest on: {what}, {days} at {time} ({tz}).\nNext one: {next}.",
     "subscription_show": "This chat receives a digest: {what}, {days} at {time} ({tz}).\n"
-    "Set up by <code>{id}</code>. To stop it: /unsubscribe",
+    "Set up by {name}. To stop it: /unsubscribe",
+    "subscriber_you": "you",
+    "subscriber_role": "{role}, Telegram id <code>{id}</code>",
     "subscription_none": "This chat receives no digest. To start one: /subscribe [HH:MM]",
+    "subscribe_bad_time": "“{text}” is not a time of day: 00:00 to 23:59.",
     "unsubscribed": "No more digests in this chat.",
     "subscription_taken": "⛔ Another user set up the digest in this chat; "
     "only they or a director can change it.",
@@ -405,3 +424,8 @@ def shorten(text: str, limit: int) -> str:
     """Cut CRM text to ``limit`` characters so one page always fits in a Telegram message."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def echo(query: str) -> str:
+    """What someone typed, as quoted back to them: a pasted page is not sent back whole."""
+    return shorten(query, ECHO_LIMIT)

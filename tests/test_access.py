@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from leoweb_bot.access import Person
@@ -15,7 +19,11 @@ from leoweb_bot.access import has_access
 from leoweb_bot.access import may_use
 from leoweb_bot.access import who
 from leoweb_bot.amocrm.models import Task
+from leoweb_bot.checks import check_config
 from leoweb_bot.config import AccessSettings
+from leoweb_bot.config import ConfigError
+from leoweb_bot.config import settings_from_mapping
+from tests.conftest import leoweb_env
 
 ACCESS = AccessSettings(
     admins=(1, 5),
@@ -105,3 +113,44 @@ def test_a_chats_digest_is_changed_by_its_subscriber_or_a_director() -> None:
     assert not can_change_subscription(who(ACCESS, 4), subscriber_id=3)
     assert can_change_subscription(who(ACCESS, 2), subscriber_id=3)
     assert can_change_subscription(who(ACCESS, 1), subscriber_id=2)
+
+
+# Telegram's shared senders: anonymous group admins, channel posts, Telegram's own messages.
+SERVICE_IDS = [1087968824, 136817688, 777000]
+
+
+@pytest.mark.parametrize("service_id", SERVICE_IDS)
+def test_a_service_account_never_gets_access_even_if_listed(service_id: int) -> None:
+    listed = AccessSettings(
+        admins=(service_id,), directors=(service_id,), managers={service_id: 1387123}
+    )
+    assert who(listed, service_id) == Person(service_id, Role.NONE, None)
+
+
+@pytest.mark.parametrize("service_id", SERVICE_IDS)
+@pytest.mark.parametrize("key", ["admins", "directors", "managers"])
+def test_the_config_refuses_a_service_account_in_any_list(key: str, service_id: int) -> None:
+    value = {str(service_id): 1387123} if key == "managers" else [7, service_id]
+    settings = settings_from_mapping({"access": {key: value}})
+    with pytest.raises(
+        ConfigError, match=rf"^access\.{key}: {service_id} is Telegram's .*not a person"
+    ):
+        settings.require("access")
+
+
+def test_commands_that_grant_access_refuse_such_a_config(tmp_path: Path) -> None:
+    env = leoweb_env(
+        LEOWEB_TELEGRAM_TOKEN="123456:AccessTestTokenValue",
+        LEOWEB_TELEGRAM_WEBHOOK_SECRET="hook_secret",
+        LEOWEB_TELEGRAM_PUBLIC_URL="https://bot.example.com",
+        LEOWEB_ACCESS_DIRECTORS="201 1087968824",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "leoweb_bot", "set-webhook"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2  # before anything is sent to Telegram
+    assert result.stderr.startswith("config error: access.directors: 1087968824 is Telegram's")
+    settings = settings_from_mapping({}, env)
+    ok, line = next(r for r in check_config(settings) if r[1].startswith("config [access]"))
+    assert not ok and "anonymous group admins" in line

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from tests.botchat import DIRECTOR
 from tests.botchat import GROUP
 from tests.botchat import STRANGER
 from tests.botchat import BotChat
@@ -93,8 +94,32 @@ def test_a_strangers_button_presses_are_answered_and_refused(chat: BotChat, data
 
 def test_fuzz_module_uses_a_real_sandbox(chat: BotChat) -> None:
     # Guard against a vacuous fuzz: the same bot does reach amoCRM for a known director.
-    from tests.botchat import DIRECTOR
-
     before = chat.sandbox.request_count
     chat.say(DIRECTOR, "/report")
     assert chat.sandbox.request_count > before
+
+
+# -- ids in any script: "²" and "①" pass str.isdigit(), "٣" and "１" pass int() -----------------
+
+INTERNAL = "Что-то пошло не так"
+digit_soup = st.text(alphabet="0123456789²①٣１#", min_size=1, max_size=12)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(command=st.sampled_from(["/done", "/lead", "/report", "/subscribe"]), arg=digit_soup)
+def test_ids_in_any_script_never_break_a_command(chat: BotChat, command: str, arg: str) -> None:
+    sent = chat.say(DIRECTOR, f"{command} {arg}")
+    assert sent and not any(s.text.startswith(INTERNAL) for s in sent), [s.text for s in sent]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(prefix=st.sampled_from(["rm", "mt", "td", "ld"]), ids=st.lists(digit_soup, max_size=2))
+def test_ids_in_any_script_never_break_a_button(chat: BotChat, prefix: str, ids: list[str]) -> None:
+    on = Sent("sendMessage", DIRECTOR, "…", 1, None)
+    sent = chat.press(DIRECTOR, ":".join([prefix, *ids]), on)
+    told = [chat.answers()[-1].get("text") or "", *(s.text for s in sent)]
+    assert not any(text.startswith(INTERNAL) for text in told), told

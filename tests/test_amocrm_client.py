@@ -849,3 +849,12 @@ def test_v2_open_tasks_are_sorted_by_deadline_here_since_v2_cannot(rsps, clock):
     )
 
     assert [t.id for t in client.open_tasks(7)] == [3, 1, 2]
+
+
+def test_a_retry_after_in_other_digits_is_ignored_not_a_crash(rsps, clock):
+    # A header is latin-1: "²" can arrive, and str.isdigit() accepts what float() rejects.
+    rsps.add(responses.GET, f"{BASE}/api/v4/account", status=429, headers={"Retry-After": "²"})
+    rsps.add(responses.GET, f"{BASE}/api/v4/account", json={"id": 1, "name": "Leo"})
+
+    assert make_client(clock).account().name == "Leo"
+    assert len(clock.slept) == 1

@@ -105,6 +105,8 @@ def test_php_style_keys_become_nested_events() -> None:
         "leads[add]=1",
         "leads[add][0]=x",
         "leads[add][0][id]=abc",
+        "leads[add][0][id]=%C2%B2",  # "²": str.isdigit() says yes, int() says no
+        "leads[add][0][id]=%D9%A3",  # "٣": int() reads it as 3
         "[]=1",
         "leads[add][0][id]=1[",
         "x[y]][z]=1",

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytz
 
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.reports import is_overdue
+from leoweb_bot.sandbox import Sandbox
 from leoweb_bot.sandbox import generate
 from tests.conftest import leoweb_env
 
@@ -130,3 +132,60 @@ def test_wrong_token_is_a_clear_error_without_the_token(sandbox_2000: dict, tmp_
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "wrong-token-value-123" not in result.stderr + result.stdout
+
+
+# -- report --manager: the same matching as /report in the bot ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_milanas() -> Iterator[Sandbox]:
+    """A sandbox where one name ("Милана") is part of another ("Милана Ким")."""
+    with Sandbox(seed=1, tasks=300, managers=8, rate_limit=0) as sandbox:
+        next(u for u in sandbox.data.users if u["name"] == "Камила")["name"] = "Милана Ким"
+        yield sandbox
+
+
+def report_for(sandbox: Sandbox, tmp_path: Path, manager: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "LEOWEB_AMOCRM_BASE_URL": sandbox.base_url or "",
+        "LEOWEB_AMOCRM_TOKEN": sandbox.credentials.token,
+        "LEOWEB_BOT_STATE_PATH": str(tmp_path / "state.sqlite3"),
+    }
+    return run_cli("report", "--manager", manager, cwd=tmp_path, **env)
+
+
+KNOWN = "Администратор, Айгерим, Асель, Данияр, Зелимхан, Милана, Милана Ким, Нурлан, Сарбиназ"
+
+
+def test_manager_exact_name_wins(two_milanas: Sandbox, tmp_path: Path) -> None:
+    result = report_for(two_milanas, tmp_path, "милана")
+    assert result.returncode == 0, result.stderr
+    assert "Милана " in result.stdout and "Милана Ким" not in result.stdout
+
+
+@pytest.mark.parametrize("query", ["12345", "#12345", "²", "٣", "Вася"])
+def test_manager_unknown_id_or_name_is_not_found(
+    two_milanas: Sandbox, tmp_path: Path, query: str
+) -> None:
+    result = report_for(two_milanas, tmp_path, query)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"error: no manager matches {query!r}; known: {KNOWN}\n"
+
+
+def test_manager_ambiguous_lists_the_candidates(two_milanas: Sandbox, tmp_path: Path) -> None:
+    result = report_for(two_milanas, tmp_path, "мил")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "error: several managers match 'мил': Милана, Милана Ким\n"
+
+
+@pytest.mark.parametrize("query", ["", "   "])
+def test_manager_empty_is_an_error(two_milanas: Sandbox, tmp_path: Path, query: str) -> None:
+    result = report_for(two_milanas, tmp_path, query)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "error: --manager needs a manager's name or amoCRM user id\n"
+
+
+def test_manager_long_query_is_not_echoed_whole(two_milanas: Sandbox, tmp_path: Path) -> None:
+    result = report_for(two_milanas, tmp_path, "x" * 300)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: no manager matches '{'x' * 39}…'; known: ")

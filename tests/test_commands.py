@@ -24,6 +24,7 @@ from tests.botchat import OTHER_MANAGER
 from tests.botchat import STRANGER
 from tests.botchat import TOKEN
 from tests.botchat import BotChat
+from tests.botchat import Sent
 from tests.botchat import bot_chat
 from tests.botchat import final
 from tests.botchat import settings_for
@@ -204,3 +205,92 @@ def test_english_texts(tmp_path: Path) -> None:
     assert done == "Usage: /done &lt;task id&gt; [result]"
     assert stranger.startswith("⛔ No access. Your Telegram id is <code>999</code>")
     assert outage == "amoCRM is not answering, try again in a minute."
+
+
+# -- telling people what went wrong -----------------------------------------------------------
+
+SERVICE = (
+    "⛔ Вы пишете от имени группы или канала, и бот не знает, кто вы. Напишите от своего имени."
+)
+# Telegram's shared senders: anonymous group admins, channel posts, Telegram itself.
+SERVICE_IDS = [1087968824, 136817688, 777000]
+
+
+@pytest.mark.parametrize("query", ["12345", "#12345", "²", "٣"])
+def test_report_for_an_unknown_id_says_not_found(chat: BotChat, query: str) -> None:
+    text = final(chat.say(DIRECTOR, f"/report {query}")).text
+    assert text.splitlines()[:2] == [f"Менеджер «{query}» не найден.", "Формат: /report [менеджер]"]
+
+
+def test_report_for_an_exact_name_wins_over_longer_names(chat: BotChat) -> None:
+    camila = next(u for u in chat.sandbox.data.users if u["name"] == "Камила")
+    camila["name"] = "Милана Ким"
+    assert final(chat.say(DIRECTOR, "/report милана")).text.startswith("<b>Милана</b> — ")
+    assert final(chat.say(DIRECTOR, "/report Милана Ким")).text.startswith("<b>Милана Ким</b> — ")
+
+
+@pytest.mark.parametrize("service_id", SERVICE_IDS)
+def test_a_service_account_is_told_to_write_as_themselves(chat: BotChat, service_id: int) -> None:
+    before = chat.sandbox.request_count
+    in_group = chat.say(service_id, "/report@leoweb_test_bot", chat=GROUP, chat_type="supergroup")
+    in_private = chat.say(service_id, "привет")
+    assert [s.text for s in in_group + in_private] == [SERVICE, SERVICE]
+    on = Sent("sendMessage", GROUP, "…", 1, None)
+    chat.press(service_id, "rr", on)
+    assert chat.answers()[-1]["text"] == SERVICE  # no id to send anyone
+    assert chat.sandbox.request_count == before
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["/done ²", "/done ①", "/done ٣", "/done １２", "/done 12²", "/done 9999999999999999999"],
+)
+def test_done_takes_only_ascii_digits(chat: BotChat, text: str) -> None:
+    assert [s.text for s in chat.say(DIRECTOR, text)] == [
+        "Формат: /done &lt;id задачи&gt; [результат]"
+    ]
+
+
+@pytest.mark.parametrize("query", ["²", "①", "٣", "#²"])
+def test_lead_with_unicode_digits_is_a_text_search(chat: BotChat, query: str) -> None:
+    assert final(chat.say(DIRECTOR, f"/lead {query}")).text == (
+        f"Сделки по запросу «{query}» не найдены."
+    )
+
+
+@pytest.mark.parametrize("data", ["td:²", "td:①", "td:٣", "ld:²", "mt:²", "rm:²:0", "rm:1387123:²"])
+def test_a_button_with_unicode_digits_is_outdated_not_an_error(chat: BotChat, data: str) -> None:
+    on = final(chat.say(DIRECTOR, "/report"))
+    before = chat.sandbox.request_count
+    assert chat.press(DIRECTOR, data, on) == []
+    assert chat.answers()[-1]["text"] == "Кнопка устарела — отправьте команду заново"
+    assert chat.sandbox.request_count == before
+
+
+@pytest.mark.parametrize(
+    ("data", "alert"),
+    [
+        ("td:999999999", "Этой задачи больше нет в amoCRM"),
+        ("ld:999999999", "Этой сделки больше нет в amoCRM"),
+    ],
+)
+def test_a_button_for_something_deleted_says_what_is_gone(
+    chat: BotChat, data: str, alert: str
+) -> None:
+    on = final(chat.say(DIRECTOR, "/report"))
+    assert chat.press(DIRECTOR, data, on) == []
+    assert (chat.answers()[-1]["text"], chat.answers()[-1]["show_alert"]) == (alert, "True")
+
+
+@pytest.mark.parametrize(
+    ("command", "answer"),
+    [
+        ("/lead", "Сделки по запросу «{}» не найдены."),
+        ("/contact", "Контакты по запросу «{}» не найдены."),
+        ("/report", "Менеджер «{}» не найден."),
+    ],
+)
+def test_a_long_query_is_not_echoed_whole(chat: BotChat, command: str, answer: str) -> None:
+    query = "Очень длинный запрос, " * 30
+    first = final(chat.say(DIRECTOR, f"{command} {query}")).text.splitlines()[0]
+    assert first == answer.format(query[:39] + "…")

@@ -48,11 +48,14 @@ def test_subscribe_says_what_comes_and_when(
     assert shown.startswith(
         f"В этот чат приходит сводка: просроченные задачи по менеджерам, по будням в {time}"
     )
-    assert f"<code>{DIRECTOR}</code>" in shown
+    assert "Кто подключил: вы." in shown
 
 
-def test_subscribe_with_a_bad_time_shows_the_format(chat: BotChat) -> None:
-    assert final(chat.say(MANAGER, "/subscribe 25:00")).text == "Формат: /subscribe [ЧЧ:ММ]"
+@pytest.mark.parametrize("time", ["25:00", "25:99", "9:60", "٠٩:٠٠", "09:٣٠", "²:00", "завтра"])
+def test_subscribe_with_a_bad_time_says_so_and_shows_the_format(chat: BotChat, time: str) -> None:
+    assert final(chat.say(MANAGER, f"/subscribe {time}")).text == (
+        f"«{time}» — не время суток: от 00:00 до 23:59.\nФормат: /subscribe [ЧЧ:ММ]"
+    )
     assert final(chat.say(MANAGER, "/subscriptions")).text.startswith(
         "В этот чат сводка не приходит"
     )
@@ -79,3 +82,21 @@ def test_in_a_group_a_manager_cannot_take_over_the_directors_digest(chat: BotCha
 def test_strangers_cannot_subscribe(chat: BotChat) -> None:
     assert final(chat.say(STRANGER, "/subscribe")).text.startswith("⛔ Нет доступа")
     assert chat.state.query("SELECT count(*) FROM subscriptions") == [(0,)]
+
+
+def test_subscriptions_names_who_set_the_digest_up(chat: BotChat) -> None:
+    def say(user: int, text: str) -> str:
+        return final(chat.say(user, text, chat=GROUP, chat_type="group")).text
+
+    say(MANAGER, "/subscribe 08:30")
+    assert "Кто подключил: вы." in say(MANAGER, "/subscriptions")
+    assert "Кто подключил: Зелимхан." in say(DIRECTOR, "/subscriptions")  # the amoCRM name
+    say(DIRECTOR, "/subscribe 09:15")
+    # A director linked to no amoCRM user: the bot knows only the role and the Telegram id.
+    shown = say(MANAGER, "/subscriptions")
+    assert f"Кто подключил: руководитель, Telegram id <code>{DIRECTOR}</code>." in shown
+
+
+def test_a_long_bad_time_is_not_echoed_whole(chat: BotChat) -> None:
+    first = final(chat.say(MANAGER, "/subscribe " + "9" * 500)).text.splitlines()[0]
+    assert first == f"«{'9' * 39}…» — не время суток: от 00:00 до 23:59."

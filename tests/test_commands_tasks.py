@@ -86,7 +86,7 @@ def test_director_report_for_one_manager_by_name_or_id(chat: BotChat, query: str
 def test_report_for_an_ambiguous_name_lists_the_candidates(chat: BotChat) -> None:
     text = final(chat.say(DIRECTOR, "/report мил")).text
     assert text.splitlines()[0] == "Под «мил» подходят несколько менеджеров."
-    assert text.splitlines()[-1] == "Менеджеры: Милана, Камила"
+    assert text.splitlines()[-1] == "Менеджеры: Камила, Милана"
 
 
 def test_report_for_an_unknown_manager_shows_usage_and_names(chat: BotChat) -> None:
@@ -188,4 +188,5 @@ def test_done_with_wrong_arguments_shows_usage(chat: BotChat, text: str) -> None
 
 
 def test_done_on_a_missing_task_says_not_found(chat: BotChat) -> None:
-    assert final(chat.say(DIRECTOR, "/done 999999999")).text == "Не найдено."
+    text = final(chat.say(DIRECTOR, "/done 999999999")).text
+    assert text == "Задачи 999999999 нет в amoCRM: проверьте номер."

@@ -96,6 +96,7 @@ def test_access_managers_table() -> None:
             "telegram.webhook_secret",
         ),
         ({"digest": {"time": "9:00"}}, ("digest",), "digest.time"),
+        ({"digest": {"time": "09:5٩"}}, ("digest",), "digest.time"),  # an Arabic-Indic 9
         ({"alerts": {"quiet_hours": "21-9"}}, ("alerts",), "alerts.quiet_hours"),
         ({"alerts": {"enabled": "maybe"}}, (), "alerts.enabled"),
         ({"server": {"port": 70000}}, ("server",), "server.port"),

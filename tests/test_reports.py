@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 
+import pytest
 import pytz
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from leoweb_bot.amocrm.models import User
 from leoweb_bot.reports import days_overdue
 from leoweb_bot.reports import funnel
 from leoweb_bot.reports import is_overdue
+from leoweb_bot.reports import match_managers
 from leoweb_bot.reports import month_start
 from leoweb_bot.reports import my_tasks
 from leoweb_bot.reports import overdue_by_manager
@@ -154,3 +156,33 @@ def test_total_matches_a_direct_count_in_any_timezone(dues: list[int | None], zo
     report = overdue_by_manager(tasks, USERS, NOW, tz)
     assert report.total_overdue == sum(is_overdue(t, NOW, tz) for t in tasks)
     assert all(m.overdue == len(m.tasks) for m in report.managers)
+
+
+# -- which manager a query means ----------------------------------------------------------------
+
+TEAM = {u.id: u for u in [
+    User(11, "Милана"), User(12, "Камила"), User(13, "Милана Ким"), User(14, "Зелимхан"),
+]}  # fmt: skip
+
+
+def named(query: str) -> list[str]:
+    return [u.name for u in match_managers(query, TEAM)]
+
+
+@pytest.mark.parametrize("query", ["14", "#14", " зелимхан ", "ЗЕЛИМ"])
+def test_a_manager_is_found_by_id_or_name(query: str) -> None:
+    assert named(query) == ["Зелимхан"]
+
+
+@pytest.mark.parametrize("query", ["12345", "#12345", "²", "٣", "Вася", "", "   "])
+def test_an_unknown_id_is_not_found_like_an_unknown_name(query: str) -> None:
+    assert named(query) == []
+
+
+def test_an_exact_name_wins_over_names_that_contain_it() -> None:
+    assert named("милана") == ["Милана"]
+    assert named("милана  ким") == ["Милана Ким"]
+
+
+def test_an_ambiguous_query_lists_the_candidates_by_name() -> None:
+    assert named("мил") == ["Камила", "Милана", "Милана Ким"]

@@ -436,3 +436,10 @@ def test_a_reused_pid_is_not_mistaken_for_the_dead_owner(state: State) -> None:
     state.claim_update(me, now=0.0)
     assert state.reclaim_dead_owners(HOST) == 1
     assert [state.inbox_status(i) for i in (1, 2)] == ["pending", "working"]
+
+
+def test_an_owner_whose_pid_is_not_ascii_digits_is_left_to_its_lease(state: State) -> None:
+    store(state, 1, 100)
+    state.claim_update(f"{HOST}:²:0", now=0)  # "²".isdigit() is true, int("²") fails
+    assert state.reclaim_dead_owners(HOST) == 0
+    assert state.inbox_status(1) == "working"

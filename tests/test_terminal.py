@@ -107,3 +107,14 @@ def test_typed_lines_become_updates_for_the_router() -> None:
     assert press_kind == "press" and press.data == "rr"
     assert press.message.message_id == message_id and press.message.chat.id == DIRECTOR_ID
     assert f"Telegram id {MANAGER_ID}" in out.getvalue()
+
+
+def test_a_number_in_other_digits_is_text_not_a_button() -> None:
+    out = io.StringIO()
+    telegram = TerminalTelegram(out)
+    bot = telebot.TeleBot("0:router-only", threaded=False)
+    seen: list[str] = []
+    bot.register_message_handler(lambda m: seen.append(m.text), func=lambda m: True)
+    chat = TerminalChat(bot, telegram, "Зелимхан", clock=lambda: 1_700_000_000)
+    assert chat.handle("²") and chat.handle("٣")
+    assert seen == ["²", "٣"]

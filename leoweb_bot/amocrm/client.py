@@ -43,6 +43,7 @@ from leoweb_bot.amocrm.models import User
 from leoweb_bot.amocrm.transport import Transport
 from leoweb_bot.amocrm.transport import json_or_error
 from leoweb_bot.config import AmoSettings
+from leoweb_bot.ids import parse_id
 
 logger = logging.getLogger(__name__)
 
@@ -257,9 +258,10 @@ class AmoClient:
         """Leads matching ``query`` in any filled field; an all-digit query also tries it as an id."""
         query = query.strip()
         found: dict[int, Lead] = {}
-        if query.isdigit():
+        lead_id = parse_id(query)
+        if lead_id is not None:
             with suppress(NotFound):
-                lead = self.lead(int(query))
+                lead = self.lead(lead_id)
                 found[lead.id] = lead
         parse = Lead.from_v2 if self._v2 else Lead.from_v4
         for raw in self._search("leads", query, limit, {"with": "contacts"}):

@@ -31,6 +31,7 @@ from leoweb_bot.amocrm.errors import PaymentRequired
 from leoweb_bot.amocrm.errors import RateLimited
 from leoweb_bot.amocrm.errors import Unavailable
 from leoweb_bot.amocrm.limiter import RateLimiter
+from leoweb_bot.ids import parse_id
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +126,8 @@ def _retry_after(response: requests.Response | None, now: float) -> float | None
     value = response.headers.get("Retry-After") if response is not None else None
     if not value:
         return None
-    if value.strip().isdigit():
-        return float(value)
+    if (seconds := parse_id(value.strip())) is not None:
+        return float(seconds)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -18,6 +18,7 @@ from flask import Response
 from flask import current_app
 from flask import request
 
+from leoweb_bot.ids import parse_id
 from leoweb_bot.sandbox.replies import ApiError
 from leoweb_bot.sandbox.replies import hal
 
@@ -105,7 +106,7 @@ def _update_items(payload: Json) -> list[Any]:
     if set(payload) - {"update"}:
         raise ApiError(400, "the sandbox emulates only v2 task updates", path="update")
     items = payload.get("update")
-    if isinstance(items, dict) and all(k.isdigit() for k in items):
+    if isinstance(items, dict) and all(parse_id(k) is not None for k in items):
         items = [items[k] for k in sorted(items, key=int)]  # form fields: update[0], update[1]
     if not isinstance(items, list) or not 1 <= len(items) <= _MAX_BATCH:
         raise ApiError(400, f"update must list 1 to {_MAX_BATCH} tasks", path="update")
@@ -138,8 +139,8 @@ def _integer(item: Json, name: str, index: int) -> int:
     value = item.get(name)
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
+    if isinstance(value, str) and (number := parse_id(value)) is not None:
+        return number
     raise ApiError(400, f"{name} must be an integer", path=name, request_id=index)
 
 

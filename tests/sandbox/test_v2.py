@@ -166,3 +166,12 @@ def test_session_client_completes_tasks_and_finds_contacts_over_v2() -> None:
         methods = {(method, path.split("?")[0]) for method, path in sandbox.requests_log}
         assert ("POST", "/api/v2/tasks") in methods
         assert not any(method == "PATCH" for method, _ in methods)  # no v4 fallback needed
+
+
+def test_v2_task_update_with_other_digits_is_a_400_not_a_crash(
+    sandbox: Sandbox, client: FlaskClient
+) -> None:
+    _v2_login(client, sandbox)
+    for body in ({"update": [{"id": "²", "updated_at": NOW}]}, {"update[²][id]": "1"}):
+        sent = {"json": body} if "update" in body else {"data": body}
+        assert client.post("/api/v2/tasks", **sent).status_code == 400
