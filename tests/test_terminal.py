@@ -107,3 +107,9 @@ def test_typed_lines_become_updates_for_the_router() -> None:
     assert press_kind == "press" and press.data == "rr"
     assert press.message.message_id == message_id and press.message.chat.id == DIRECTOR_ID
     assert f"Telegram id {MANAGER_ID}" in out.getvalue()
+
+
+def test_a_toast_is_plain_text_as_in_telegram() -> None:
+    out = io.StringIO()
+    TerminalTelegram(out).answer_callback("cb1", "✅ Закрыта задача «<b>Рога & Копыта</b>»")
+    assert out.getvalue() == "ⓘ ✅ Закрыта задача «<b>Рога & Копыта</b>»\n"
