@@ -90,9 +90,15 @@ def can_see_manager(person: Person, amocrm_user_id: int) -> bool:
     return person.role is Role.MANAGER and person.amocrm_user_id == amocrm_user_id
 
 
-def can_close_task(person: Person, task: Task) -> bool:
-    """Managers close only tasks they are responsible for; directors and admins any task."""
+def can_see_task(person: Person, task: Task) -> bool:
+    """Whether this person may see the task's text and deadline: managers only their own, directors
+    and admins any. Everywhere else (say, another manager's task on a lead card) it is a count."""
     return can_see_manager(person, task.responsible_user_id)
+
+
+def can_close_task(person: Person, task: Task) -> bool:
+    """Whoever may see a task may close it: managers their own, directors and admins any."""
+    return can_see_task(person, task)
 
 
 def can_look_up(person: Person) -> bool:

@@ -30,6 +30,8 @@ from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.amocrm.models import User
 from leoweb_bot.callbacks import register_callbacks
+from leoweb_bot.callbacks import typed_result
+from leoweb_bot.closing import forget_result
 from leoweb_bot.config import Settings
 from leoweb_bot.digest import Subscription
 from leoweb_bot.digest import drop_subscription
@@ -48,17 +50,20 @@ from leoweb_bot.replies import no_access_text
 from leoweb_bot.reports import by_name
 from leoweb_bot.reports import local
 from leoweb_bot.reports import match_managers
-from leoweb_bot.screens import SEARCH_LIMIT
 from leoweb_bot.screens import App
 from leoweb_bot.screens import Screen
 from leoweb_bot.screens import account_screen
 from leoweb_bot.screens import close_task
+from leoweb_bot.screens import closing_text
+from leoweb_bot.screens import contacts_screen
 from leoweb_bot.screens import funnel_screen
 from leoweb_bot.screens import lead_screen
 from leoweb_bot.screens import leads_choice
 from leoweb_bot.screens import manager_screen
 from leoweb_bot.screens import mytasks_screen
 from leoweb_bot.screens import report_screen
+from leoweb_bot.search import find_contacts
+from leoweb_bot.search import find_leads
 from leoweb_bot.state import InboxItem
 from leoweb_bot.state import State
 from leoweb_bot.telegram import Telegram
@@ -67,7 +72,6 @@ from leoweb_bot.texts import echo
 from leoweb_bot.texts import format_when
 from leoweb_bot.texts import join
 from leoweb_bot.texts import t
-from leoweb_bot.views import render_contacts
 from leoweb_bot.views import render_help
 from leoweb_bot.views import render_whoami
 from leoweb_bot.views import usage
@@ -171,14 +175,18 @@ def run_command(app: App, name: str, handler: Callable[[Request], None], message
         return
     command = parse_command(message.text)
     args = command[2] if command else ""
+    forget_result(app.state, message.chat.id, person.telegram_id)  # a command ends that wait
     log.info("/%s from user %s in chat %s", name, person.telegram_id, message.chat.id)
     with guard(app.lang, reply.show, f"/{name}", message.chat.id):
         handler(Request(app, person, message.from_user.first_name or "", args, reply))
 
 
 def other_message(app: App, message: Message) -> None:
-    """Unknown commands and plain text: short help in a private chat; silence in groups."""
+    """A typed task result; unknown commands and plain text: short help in a private chat;
+    silence in groups."""
     command = parse_command(message.text)
+    if command is None and typed_result(app, message):
+        return
     private = message.chat.type == "private"
     if command is not None:
         target = command[1]
@@ -248,7 +256,7 @@ def report(req: Request) -> None:
     users = req.app.client.users()
     found = match_managers(req.args, users)
     if len(found) == 1:
-        show(req, manager_screen(req.app, found[0].id, 0, back=True))
+        show(req, manager_screen(req.app, req.person, found[0].id, 0, back=True))
         return
     problem = "report_ambiguous" if found else "report_no_match"
     names = ", ".join(u.name for u in found or by_name(users.values()))
@@ -260,12 +268,12 @@ def report(req: Request) -> None:
 
 
 def mytasks(req: Request) -> None:
-    """Own overdue and due-today tasks, each with a ✅ button."""
+    """Own overdue and due-today tasks, a page at a time, each with a ✅ button."""
     if req.person.amocrm_user_id is None:
         req.reply.show(t(req.lang, "mytasks_unlinked"))
         return
     req.reply.working(t(req.lang, "working"))
-    show(req, mytasks_screen(req.app, req.person.amocrm_user_id))
+    show(req, mytasks_screen(req.app, req.person, req.person.amocrm_user_id, 0))
 
 
 def done(req: Request) -> None:
@@ -281,8 +289,7 @@ def done(req: Request) -> None:
     except NotFound:
         req.reply.show(t(req.lang, "done_not_found", id=task_id))
         return
-    key = {"closed": "done_ok", "already": "done_already", "denied": "done_not_yours"}
-    req.reply.show(t(req.lang, key[closing.outcome], id=closing.task_id, result=closing.result))
+    req.reply.show(closing_text(req.lang, closing))
 
 
 def lead(req: Request) -> None:
@@ -293,13 +300,13 @@ def lead(req: Request) -> None:
     req.reply.working(t(req.lang, "working"))
     # An all-digit query is tried as an id first, then as text (a phone number, say).
     query = req.args.removeprefix("#") if typed_id(req.args) is not None else req.args
-    found = req.app.client.search_leads(query, limit=SEARCH_LIMIT)
+    found = find_leads(req.app.client, query)
     if not found:
         req.reply.show(t(req.lang, "lead_none", query=echo(req.args)))
     elif len(found) == 1:
-        show(req, lead_screen(req.app, found[0]))
+        show(req, lead_screen(req.app, req.person, found[0]))
     else:
-        show(req, leads_choice(req.app, found[:SEARCH_LIMIT]))
+        show(req, leads_choice(req.app, found))
 
 
 def contact(req: Request) -> None:
@@ -308,13 +315,11 @@ def contact(req: Request) -> None:
         req.reply.show(usage(req.lang, "contact"))
         return
     req.reply.working(t(req.lang, "working"))
-    found = req.app.client.search_contacts(req.args, limit=SEARCH_LIMIT)
+    found = find_contacts(req.app.client, req.args)
     if not found:
         req.reply.show(t(req.lang, "contact_none", query=echo(req.args)))
         return
-    users = req.app.client.users()
-    app = req.app
-    req.reply.show(render_contacts(found, lang=app.lang, users=users, base_url=app.base_url))
+    show(req, contacts_screen(req.app, found))
 
 
 def funnel(req: Request) -> None:

@@ -2,8 +2,12 @@
 
 A screen is HTML plus an optional inline keyboard. ``callback_data`` carries ids only and stays
 far below Telegram's 64-byte limit (reference/telegram-bot-api.md §2): ``rr`` (report summary),
-``rm:<amo user>:<page>`` (one manager's overdue tasks), ``mt:<amo user>`` (my tasks), ``td:<task>`` (close a
-task), ``ld:<lead>`` (lead card). Whoever presses a button is checked again in
+``rm:<amo user>:<page>`` (one manager's overdue tasks), ``mt:<amo user>:<page>`` (my tasks),
+``ld:<lead>`` (lead card as a new message), ``lr:<lead>`` (the card again, in place). A task list
+is named by its own data (``rm:…``, ``mt:…``, ``lr:…``), and closing a task carries it along so the
+list can be shown again: ``td:<task>:<list>`` (✅: ask first), ``tc:<task>:<list>`` (close),
+``tr:<task>:<list>`` (close with a typed result), ``tx:<list>`` (cancel): under 50 bytes even
+with 18-digit ids. Whoever presses a button is checked again in
 :mod:`leoweb_bot.callbacks`; nothing here trusts the data it is given.
 """
 
@@ -14,6 +18,7 @@ import json
 import time
 from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 
@@ -23,8 +28,11 @@ from telebot.types import InlineKeyboardMarkup
 from leoweb_bot.access import Person
 from leoweb_bot.access import can_close_task
 from leoweb_bot.access import can_see_all
+from leoweb_bot.access import can_see_task
 from leoweb_bot.amocrm.client import AmoClient
+from leoweb_bot.amocrm.models import Contact
 from leoweb_bot.amocrm.models import Lead
+from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
 from leoweb_bot.config import Settings
 from leoweb_bot.reports import Funnel
@@ -33,23 +41,27 @@ from leoweb_bot.reports import funnel
 from leoweb_bot.reports import my_tasks
 from leoweb_bot.reports import overdue_by_manager
 from leoweb_bot.reports import user_name
+from leoweb_bot.search import count_label
 from leoweb_bot.state import State
 from leoweb_bot.telegram import Telegram
 from leoweb_bot.texts import DEFAULT_RESULT
 from leoweb_bot.texts import Html
+from leoweb_bot.texts import join
 from leoweb_bot.texts import t
+from leoweb_bot.views import PAGE_SIZE
 from leoweb_bot.views import lead_button_label
 from leoweb_bot.views import page_count
 from leoweb_bot.views import render_account
+from leoweb_bot.views import render_contacts
 from leoweb_bot.views import render_funnel
 from leoweb_bot.views import render_lead
 from leoweb_bot.views import render_manager_page
 from leoweb_bot.views import render_my_tasks
 from leoweb_bot.views import render_report
+from leoweb_bot.views import task_text
 
-MY_TASKS_LIMIT = 15  # with ✅ buttons; keeps the list within one 4096-character message
 REPORT_BUTTONS_LIMIT = 60
-SEARCH_LIMIT = 10
+SEARCH_LIMIT = 10  # search results shown; the rest are counted
 
 
 @dataclass
@@ -95,17 +107,45 @@ def button(text: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data)
 
 
+def visible(person: Person, tasks: list[Task]) -> tuple[list[Task], int]:
+    """The tasks this person may see, and how many others there are (shown only as a count)."""
+    seen = [task for task in tasks if can_see_task(person, task)]
+    return seen, len(tasks) - len(seen)
+
+
+def paging_row(lang: str, data: str, page: int, pages: int) -> list[InlineKeyboardButton]:
+    """◀ ▶ of a paged list whose callback data is ``<data>:<page>``; empty on a single page."""
+    paging = []
+    if page > 0:
+        paging.append(button(t(lang, "btn_prev"), f"{data}:{page - 1}"))
+    if page < pages - 1:
+        paging.append(button(t(lang, "btn_next"), f"{data}:{page + 1}"))
+    return paging
+
+
+def add_done_buttons(
+    markup: InlineKeyboardMarkup, tasks: Sequence[Task], first: int, listed_as: str
+) -> None:
+    """``✅ n`` for each task numbered from ``first``; ``listed_as`` names the list to go back to."""
+    markup.add(
+        *(button(f"✅ {n}", f"td:{task.id}:{listed_as}") for n, task in enumerate(tasks, first))
+    )
+
+
 # -- the overdue report ---------------------------------------------------------------------------
 
 
 def report_screen(app: App, person: Person) -> Screen:
     """Directors and admins get the summary with a button per manager; a manager, their own list."""
     if not can_see_all(person):
-        return manager_screen(app, person.amocrm_user_id or 0, 0, back=False)
+        return manager_screen(app, person, person.amocrm_user_id or 0, 0, back=False)
     now = app.now()
     users = app.client.users()
     report = overdue_by_manager(app.client.overdue_tasks(now), users, now, app.tz)
     html = render_report(report, app.lang, app.tz, clean_managers(report, users))
+    if len(report.managers) > REPORT_BUTTONS_LIMIT:
+        more = t(app.lang, "report_buttons_more", shown=REPORT_BUTTONS_LIMIT)
+        html = join([html, Html(""), more])
     return Screen(html, report_keyboard(app.lang, report))
 
 
@@ -130,10 +170,12 @@ def report_keyboard(lang: str, report: OverdueReport) -> InlineKeyboardMarkup:
     return markup
 
 
-def manager_screen(app: App, amocrm_user_id: int, page: int, *, back: bool) -> Screen:
-    """One manager's overdue tasks, a page at a time, with ◀ ▶, 🔄 and (for directors) ⬆."""
+def manager_screen(
+    app: App, person: Person, amocrm_user_id: int, page: int, *, back: bool
+) -> Screen:
+    """One manager's overdue tasks, a page at a time, with ✅, ◀ ▶, 🔄 and (for directors) ⬆."""
     now = app.now()
-    tasks = app.client.overdue_tasks(now, responsible_user_id=amocrm_user_id)
+    tasks, _ = visible(person, app.client.overdue_tasks(now, responsible_user_id=amocrm_user_id))
     users = app.client.users()
     manager = overdue_by_manager(tasks, users, now, app.tz).manager(amocrm_user_id)
     pages = page_count(manager.overdue if manager else 0)
@@ -142,40 +184,38 @@ def manager_screen(app: App, amocrm_user_id: int, page: int, *, back: bool) -> S
         manager, user_name(users, amocrm_user_id), page, lang=app.lang, tz=app.tz, now=now,
         base_url=app.base_url,
     )  # fmt: skip
-    return Screen(html, manager_keyboard(app.lang, amocrm_user_id, page, pages, back=back))
-
-
-def manager_keyboard(
-    lang: str, amocrm_user_id: int, page: int, pages: int, *, back: bool
-) -> InlineKeyboardMarkup:
-    markup = InlineKeyboardMarkup()
-    paging = []
-    if page > 0:
-        paging.append(button(t(lang, "btn_prev"), f"rm:{amocrm_user_id}:{page - 1}"))
-    if page < pages - 1:
-        paging.append(button(t(lang, "btn_next"), f"rm:{amocrm_user_id}:{page + 1}"))
-    if paging:
+    listed_as, first = f"rm:{amocrm_user_id}", page * PAGE_SIZE
+    shown = manager.tasks[first : first + PAGE_SIZE] if manager else ()
+    markup = InlineKeyboardMarkup(row_width=5)
+    add_done_buttons(markup, shown, first + 1, f"{listed_as}:{page}")
+    if paging := paging_row(app.lang, listed_as, page, pages):
         markup.row(*paging)
-    tools = [button(t(lang, "btn_refresh"), f"rm:{amocrm_user_id}:{page}")]
+    tools = [button(t(app.lang, "btn_refresh"), f"{listed_as}:{page}")]
     if back:
-        tools.append(button(t(lang, "btn_back"), "rr"))
+        tools.append(button(t(app.lang, "btn_back"), "rr"))
     markup.row(*tools)
-    return markup
+    return Screen(html, markup)
 
 
 # -- my tasks and closing them ----------------------------------------------------------------
 
 
-def mytasks_screen(app: App, amocrm_user_id: int) -> Screen:
-    """Own overdue and due-today tasks, each with a ✅ button, plus 🔄."""
+def mytasks_screen(app: App, person: Person, amocrm_user_id: int, page: int) -> Screen:
+    """Own overdue and due-today tasks, a page at a time, with ✅, ◀ ▶ and 🔄."""
     now = app.now()
-    mine = my_tasks(app.client.open_tasks(amocrm_user_id), now, app.tz)
+    tasks, _ = visible(person, app.client.open_tasks(amocrm_user_id))
+    mine = my_tasks(tasks, now, app.tz)
+    pages = page_count(len(mine.overdue) + len(mine.today))
+    page = min(max(page, 0), pages - 1)
     html, shown = render_my_tasks(
-        mine, lang=app.lang, tz=app.tz, now=now, base_url=app.base_url, limit=MY_TASKS_LIMIT
+        mine, page, lang=app.lang, tz=app.tz, now=now, base_url=app.base_url
     )
+    listed_as = f"mt:{amocrm_user_id}"
     markup = InlineKeyboardMarkup(row_width=5)
-    markup.add(*(button(f"✅ {n}", f"td:{task.id}") for n, task in enumerate(shown, 1)))
-    markup.row(button(t(app.lang, "btn_refresh"), f"mt:{amocrm_user_id}"))
+    add_done_buttons(markup, shown, page * PAGE_SIZE + 1, f"{listed_as}:{page}")
+    if paging := paging_row(app.lang, listed_as, page, pages):
+        markup.row(*paging)
+    markup.row(button(t(app.lang, "btn_refresh"), f"{listed_as}:{page}"))
     return Screen(html, markup)
 
 
@@ -184,9 +224,8 @@ class Closing:
     """What happened to a request to close a task: ``closed``, ``already`` or ``denied``."""
 
     outcome: str
-    task_id: int
+    task: Task
     result: str
-    responsible_user_id: int
 
 
 def close_task(app: App, person: Person, task_id: int, result: str | None) -> Closing:
@@ -198,12 +237,21 @@ def close_task(app: App, person: Person, task_id: int, result: str | None) -> Cl
     task = app.client.task(task_id)
     if not can_close_task(person, task):
         app.state.audit(person.telegram_id, "complete_task_denied", audit_details(task_id))
-        return Closing("denied", task_id, result, task.responsible_user_id)
+        return Closing("denied", task, result)
     if task.is_completed:
-        return Closing("already", task_id, result, task.responsible_user_id)
+        return Closing("already", task, result)
     app.client.complete_task(task_id, result)
     app.state.audit(person.telegram_id, "complete_task", audit_details(task_id, result))
-    return Closing("closed", task_id, result, task.responsible_user_id)
+    return Closing("closed", task, result)
+
+
+def closing_text(lang: str, closing: Closing) -> Html:
+    """The answer to ``/done`` or a typed result: which task, and what became of it."""
+    key = {"closed": "done_ok", "already": "done_already", "denied": "done_not_yours"}
+    task = closing.task  # done_not_yours names the id only: not this person's task to read
+    return t(
+        lang, key[closing.outcome], id=task.id, text=task_text(lang, task), result=closing.result
+    )
 
 
 def audit_details(task_id: int, result: str | None = None) -> str:
@@ -216,16 +264,20 @@ def audit_details(task_id: int, result: str | None = None) -> str:
 # -- look-ups ---------------------------------------------------------------------------------
 
 
-def lead_screen(app: App, lead: Lead) -> Screen:
-    """The full card of one lead."""
+def lead_screen(app: App, person: Person, lead: Lead) -> Screen:
+    """The full card of one lead: other people's tasks only as a count; ✅ for the rest, 🔄."""
     now = app.now()
     contacts = app.client.contacts(list(lead.contact_ids)) if lead.contact_ids else []
+    tasks, others = visible(person, app.client.lead_tasks(lead.id))
     html = render_lead(
         lead, lang=app.lang, tz=app.tz, now=now, base_url=app.base_url,
         pipelines=app.client.pipelines(), users=app.client.users(), contacts=contacts,
-        tasks=app.client.lead_tasks(lead.id),
+        tasks=tasks, others=others,
     )  # fmt: skip
-    return Screen(html)
+    markup = InlineKeyboardMarkup(row_width=5)
+    add_done_buttons(markup, tasks[:PAGE_SIZE], 1, f"lr:{lead.id}")
+    markup.row(button(t(app.lang, "btn_refresh"), f"lr:{lead.id}"))
+    return Screen(html, markup)
 
 
 def lead_card(app: App, lead: Lead) -> Html:
@@ -245,11 +297,26 @@ def lead_card(app: App, lead: Lead) -> Html:
 
 
 def leads_choice(app: App, leads: list[Lead]) -> Screen:
-    """Several leads matched: one button per lead."""
+    """Several leads matched: a button for each of the first ``SEARCH_LIMIT``, and how many
+    there are in all, with how to narrow the search when not all of them have a button."""
     pipelines = app.client.pipelines()
+    shown = leads[:SEARCH_LIMIT]
     markup = InlineKeyboardMarkup(row_width=1)
-    markup.add(*(button(lead_button_label(app.lang, x, pipelines), f"ld:{x.id}") for x in leads))
-    return Screen(t(app.lang, "lead_matches", count=len(leads)), markup)
+    markup.add(*(button(lead_button_label(app.lang, x, pipelines), f"ld:{x.id}") for x in shown))
+    count = count_label(leads)
+    if len(leads) > len(shown):
+        return Screen(t(app.lang, "lead_matches_more", count=count, shown=len(shown)), markup)
+    return Screen(t(app.lang, "lead_matches", count=count), markup)
+
+
+def contacts_screen(app: App, contacts: list[Contact]) -> Screen:
+    """The first ``SEARCH_LIMIT`` contacts found, under how many there are and how to narrow."""
+    shown = contacts[:SEARCH_LIMIT]
+    html = render_contacts(shown, lang=app.lang, users=app.client.users(), base_url=app.base_url)
+    if len(contacts) > len(shown):
+        more = t(app.lang, "contact_more", count=count_label(contacts), shown=len(shown))
+        html = join([more, Html(""), html])
+    return Screen(html)
 
 
 def funnel_screen(app: App) -> Screen:

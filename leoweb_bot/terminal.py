@@ -204,8 +204,8 @@ class TerminalTelegram:
     def answer_callback(
         self, callback_id: str, text: str | None = None, alert: bool = False
     ) -> None:
-        if text:
-            self.note(f"{'⚠' if alert else 'ⓘ'} {html_to_text(text)}")
+        if text:  # plain text, as in Telegram: a toast has no parse mode
+            self.note(f"{'⚠' if alert else 'ⓘ'} {text}")
 
     def typing(self, chat_id: int) -> None:
         """Nothing to show: the answer follows at once."""

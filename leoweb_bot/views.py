@@ -129,35 +129,58 @@ def render_manager_page(
 
 
 def task_line(n: int, task: Task, *, lang: str, tz: Tz, now: int, base_url: str | None) -> Html:
-    """``3. Позвонить\\n    срок 20.11.2026 18:00, 5 дней просрочки · сделка``."""
-    text = shorten(task.text, TASK_TEXT_LIMIT) or t(lang, "task_no_text")
+    """``3. Позвонить\n    срок 20.11.2026 18:00, 5 дней просрочки · сделка · #5000123``."""
+    details = task_details(task, lang=lang, tz=tz, now=now, base_url=base_url)
+    return t(lang, "task_line", n=n, text=task_text(lang, task), details=details)
+
+
+def task_text(lang: str, task: Task) -> str:
+    return shorten(task.text, TASK_TEXT_LIMIT) or t(lang, "task_no_text")
+
+
+def task_details(task: Task, *, lang: str, tz: Tz, now: int, base_url: str | None) -> Html:
+    """Deadline (and days late), the card link, and the id that ``/done`` takes."""
     due = format_due(task.complete_till, tz) if task.complete_till else "—"
-    url = card_url(base_url, task.entity_type, task.entity_id) if base_url else None
-    card = Html(f" · {link(url, t(lang, f'link_{task.entity_type}'))}") if url else Html("")
     if task.complete_till and is_overdue(task, now, tz):
         days = overdue_label(lang, days_overdue(task.complete_till, now, tz))
-        return t(lang, "task_line", n=n, text=text, due=due, days=days, link=card)
-    return t(lang, "task_line_due", n=n, text=text, due=due, link=card)
+        parts = [t(lang, "task_late", due=due, days=days)]
+    else:
+        parts = [t(lang, "task_due", due=due)]
+    url = card_url(base_url, task.entity_type, task.entity_id) if base_url else None
+    if url:
+        parts.append(link(url, t(lang, f"link_{task.entity_type}")))
+    parts.append(t(lang, "task_id", id=task.id))
+    return join(parts, " · ")
 
 
 def render_my_tasks(
-    mine: MyTasks, *, lang: str, tz: Tz, now: int, base_url: str, limit: int
+    mine: MyTasks, page: int, *, lang: str, tz: Tz, now: int, base_url: str
 ) -> tuple[Html, tuple[Task, ...]]:
-    """The manager's overdue and due-today tasks; returns the HTML and the tasks shown."""
-    shown = (mine.overdue + mine.today)[:limit]
+    """One page of the overdue and due-today tasks, with both counts; the HTML and its tasks.
+
+    Numbers continue across pages, and each page starts under the heading of its first task.
+    """
+    tasks = mine.overdue + mine.today
     lines = [t(lang, "mytasks_title", as_of=as_of(lang, now, tz))]
-    if not shown:
-        return join([*lines, t(lang, "mytasks_empty")]), shown
-    for n, task in enumerate(shown, 1):
-        if n == 1 and mine.overdue:
-            lines += [Html(""), t(lang, "mytasks_overdue")]
-        if n == len(mine.overdue) + 1:
-            lines += [Html(""), t(lang, "mytasks_today")]
+    if not tasks:
+        return join([*lines, t(lang, "mytasks_empty")]), ()
+    lines.append(t(lang, "mytasks_counts", overdue=len(mine.overdue), today=len(mine.today)))
+    if page_count(len(tasks)) > 1:
+        lines.append(t(lang, "page", page=page + 1, pages=page_count(len(tasks))))
+    first = page * PAGE_SIZE
+    shown = tasks[first : first + PAGE_SIZE]
+    for n, task in enumerate(shown, first + 1):
+        if n in (first + 1, len(mine.overdue) + 1):
+            heading = "mytasks_overdue" if n <= len(mine.overdue) else "mytasks_today"
+            lines += [Html(""), t(lang, heading)]
         lines.append(task_line(n, task, lang=lang, tz=tz, now=now, base_url=base_url))
-    hidden = len(mine.overdue) + len(mine.today) - len(shown)
-    if hidden:
-        lines += [Html(""), t(lang, "mytasks_more", count=hidden)]
     return join(lines), shown
+
+
+def render_close_confirm(task: Task, *, lang: str, tz: Tz, now: int, base_url: str) -> Html:
+    """The question before a task is closed: which task, its deadline, its card."""
+    details = task_details(task, lang=lang, tz=tz, now=now, base_url=base_url)
+    return t(lang, "close_confirm", text=task_text(lang, task), details=details)
 
 
 def stage_name(lang: str, pipelines: Sequence[Pipeline], lead: Lead) -> tuple[str, str]:
@@ -171,10 +194,13 @@ def stage_name(lang: str, pipelines: Sequence[Pipeline], lead: Lead) -> tuple[st
 def render_lead(
     lead: Lead, *, lang: str, tz: Tz, now: int, base_url: str, pipelines: Sequence[Pipeline],
     users: Mapping[int, User], contacts: Sequence[Contact], tasks: Sequence[Task] | None,
+    others: int = 0,
 ) -> Html:  # fmt: skip
     """The lead card: name, stage, pipeline, responsible, budget, contacts, open tasks, link.
 
-    ``tasks=None`` leaves the task section out (a notice saves the request for them).
+    ``tasks`` are the open tasks the reader may see, ``others`` how many more there are (other
+    people's, shown as a count). ``tasks=None`` leaves the task section out (a notice saves the
+    request for them).
     """
     stage, pipeline = stage_name(lang, pipelines, lead)
     people = ", ".join(
@@ -189,11 +215,23 @@ def render_lead(
     if people:
         lines.append(t(lang, "lead_contacts", contacts=Html(people)))
     if tasks is not None:
-        lines += [Html(""), t(lang, "lead_tasks") if tasks else t(lang, "lead_no_tasks")]
-        for n, task in enumerate(tasks[:PAGE_SIZE], 1):
-            lines.append(task_line(n, task, lang=lang, tz=tz, now=now, base_url=None))
+        lines += [Html(""), *lead_tasks(tasks, others, lang=lang, tz=tz, now=now)]
     lines += [Html(""), link(card_url(base_url, "leads", lead.id), t(lang, "open_card"))]
     return join(lines)
+
+
+def lead_tasks(tasks: Sequence[Task], others: int, *, lang: str, tz: Tz, now: int) -> list[Html]:
+    """The card's first ``PAGE_SIZE`` visible tasks; the rest, and other people's, as counts."""
+    if not tasks and not others:
+        return [t(lang, "lead_no_tasks")]
+    lines = [t(lang, "lead_tasks")] if tasks else []
+    for n, task in enumerate(tasks[:PAGE_SIZE], 1):
+        lines.append(task_line(n, task, lang=lang, tz=tz, now=now, base_url=None))
+    if len(tasks) > PAGE_SIZE:
+        lines.append(t(lang, "lead_tasks_more", count=len(tasks) - PAGE_SIZE))
+    if others:
+        lines.append(t(lang, "lead_tasks_others", count=others))
+    return lines
 
 
 def lead_button_label(lang: str, lead: Lead, pipelines: Sequence[Pipeline]) -> str:

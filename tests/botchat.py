@@ -96,17 +96,28 @@ class BotChat:
     # -- input ------------------------------------------------------------------------------
 
     def say(
-        self, user: int, text: str, *, chat: int | None = None, chat_type: str = "private"
+        self,
+        user: int,
+        text: str,
+        *,
+        chat: int | None = None,
+        chat_type: str = "private",
+        reply_to: int | None = None,
     ) -> list[Sent]:
-        """Process a text message; return the messages sent or edited in response."""
+        """Process a text message (a reply to the bot's message ``reply_to``); return the
+        messages sent or edited in response."""
         n = next(self._ids)
-        message = {
+        where = {"id": chat or user, "type": chat_type}
+        message: dict[str, Any] = {
             "message_id": 10_000 + n,
             "date": NOW,
-            "chat": {"id": chat or user, "type": chat_type},
+            "chat": where,
             "from": {"id": user, "is_bot": False, "first_name": "Тест", "language_code": "ru"},
             "text": text,
         }
+        if reply_to is not None:
+            original = {"message_id": reply_to, "date": NOW, "chat": where, "from": BOT_USER}
+            message["reply_to_message"] = original
         if text.startswith("/"):
             length = len(text.split()[0])
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]

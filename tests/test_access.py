@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from leoweb_bot.access import can_close_task
 from leoweb_bot.access import can_look_up
 from leoweb_bot.access import can_see_all
 from leoweb_bot.access import can_see_manager
+from leoweb_bot.access import can_see_task
 from leoweb_bot.access import has_access
 from leoweb_bot.access import may_use
 from leoweb_bot.access import who
@@ -92,14 +94,17 @@ def test_managers_see_only_their_own_tasks() -> None:
     assert not can_see_manager(who(ACCESS, 7), 0)
 
 
-def test_closing_depends_on_the_task_responsible() -> None:
+@pytest.mark.parametrize("rule", [can_see_task, can_close_task])
+def test_seeing_and_closing_depend_on_the_task_responsible(
+    rule: Callable[[Person, Task], bool],
+) -> None:
     task = Task(id=5000001, text="Позвонить", responsible_user_id=1387124, complete_till=1,
                 is_completed=False)  # fmt: skip
-    assert can_close_task(who(ACCESS, 4), task)
-    assert not can_close_task(who(ACCESS, 3), task)
-    assert can_close_task(who(ACCESS, 2), task)
-    assert can_close_task(who(ACCESS, 1), task)
-    assert not can_close_task(who(ACCESS, 7), task)
+    assert rule(who(ACCESS, 4), task)
+    assert not rule(who(ACCESS, 3), task)
+    assert rule(who(ACCESS, 2), task)
+    assert rule(who(ACCESS, 1), task)
+    assert not rule(who(ACCESS, 7), task)
 
 
 def test_lookups_are_open_to_every_role_but_strangers() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -187,12 +186,13 @@ def test_quiet_hours_collect_alerts_into_one_message_per_manager_at_their_end(
         assert len(night.sent()) == 2
 
 
-def test_the_done_button_on_an_alert_closes_the_task(day: Rig) -> None:
+def test_the_done_button_on_an_alert_asks_below_it_then_closes_the_task(day: Rig) -> None:
     alerts_only(day).tick(WEDNESDAY_10)
     task = future_task(day, ZELIMKHAN, WEDNESDAY_10)
     set_task(day, task.id, complete_till=WEDNESDAY_10 + 5 * 60)
     alerts_only(day).tick(WEDNESDAY_10 + 10 * 60)
-    [(_, data)] = day.sent(MANAGER)[0].buttons
+    alert = day.sent(MANAGER)[0]
+    [(_, data)] = alert.buttons
     bot = build_bot(
         settings=day.settings,
         client=day.client,
@@ -200,23 +200,33 @@ def test_the_done_button_on_an_alert_closes_the_task(day: Rig) -> None:
         state=day.app().state,
         clock=day.clock,
     )
-    query = {
-        "id": "cb1",
-        "from": {"id": MANAGER, "is_bot": False, "first_name": "Зелимхан"},
-        "chat_instance": "1",
-        "data": data,
-        "message": {
-            "message_id": 1,
-            "date": 0,
-            "chat": {"id": MANAGER, "type": "private"},
-            "from": BOT_USER,
-            "text": "alert",
-        },
-    }
-    bot.process_new_updates(
-        [telebot.types.Update.de_json({"update_id": 1, "callback_query": query})]
-    )
+
+    def press(data: str, message_id: int) -> None:
+        query = {
+            "id": f"cb{message_id}",
+            "from": {"id": MANAGER, "is_bot": False, "first_name": "Зелимхан"},
+            "chat_instance": "1",
+            "data": data,
+            "message": {
+                "message_id": message_id,
+                "date": 0,
+                "chat": {"id": MANAGER, "type": "private"},
+                "from": BOT_USER,
+                "text": "alert",
+            },
+        }
+        update = {"update_id": message_id, "callback_query": query}
+        bot.process_new_updates([telebot.types.Update.de_json(update)])
+
+    press(data, alert.message_id)
+    question = day.sent(MANAGER)[-1]  # the alert stays as it was; the question comes below it
+    assert question.message_id != alert.message_id
+    assert question.text.startswith("<b>Закрыть задачу?</b>")
+    press(question.data("tc:")[0], question.message_id)
     stored = next(t for t in day.sandbox.data.tasks if t["id"] == task.id)
     assert stored["is_completed"] is True
     answers = [p for method, p in day.fake.calls() if method == "answerCallbackQuery"]
-    assert json.dumps(answers[-1], ensure_ascii=False).count("Задача закрыта") == 1
+    assert answers[-1]["text"] == f"✅ Закрыта задача «{stored['text']}»"
+    closed = day.fake.sent(MANAGER)[-1]  # the question turns into what became of the task
+    assert (closed.method, closed.message_id) == ("editMessageText", question.message_id)
+    assert closed.text.startswith(f"✅ Задача «{stored['text']}» (#{task.id}) закрыта")

@@ -8,6 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from leoweb_bot.closing import RESULT_WAIT
+from leoweb_bot.closing import Awaiting
+from leoweb_bot.closing import await_result
+from leoweb_bot.closing import awaited_result
+from leoweb_bot.closing import forget_result
+from leoweb_bot.state import State
 from tests.botchat import DIRECTOR
 from tests.botchat import GROUP
 from tests.botchat import MANAGER
@@ -37,6 +43,10 @@ def button(sent: Sent, label_or_data: str) -> str:
     return next(data for label, data in sent.buttons if label_or_data in (label, data))
 
 
+def data_of(sent: Sent, prefix: str = "") -> list[str]:
+    return [data for _, data in sent.buttons if data.startswith(prefix)]
+
+
 # -- drill-down -------------------------------------------------------------------------------
 
 
@@ -52,11 +62,15 @@ def test_director_drills_down_pages_and_goes_back(chat: BotChat) -> None:
     assert f"Стр. 1 из {pages}" in first.text
     assert len(re.findall(r"^\d+\. ", first.text, re.M)) == 10
     assert "/leads/detail/" in first.text or "/contacts/detail/" in first.text
-    assert [d for _, d in first.buttons] == [f"rm:{manager}:1", f"rm:{manager}:0", "rr"]
+    assert [d for d in data_of(first) if not d.startswith("td:")] == [
+        f"rm:{manager}:1", f"rm:{manager}:0", "rr"
+    ]  # fmt: skip
+    assert [d.split(":", 2)[2] for d in data_of(first, "td:")] == [f"rm:{manager}:0"] * 10
 
     second = final(chat.press(DIRECTOR, button(first, "▶"), first))
     assert f"Стр. 2 из {pages}" in second.text and second.text.count("\n11. ") == 1
-    assert [label for label, _ in second.buttons] == ["◀", "▶", "🔄 Обновить", "⬆ Ко всем"]
+    labels = [label for label, _ in second.buttons]
+    assert labels == [f"✅ {n}" for n in range(11, 21)] + ["◀", "▶", "🔄 Обновить", "⬆ Ко всем"]
 
     last = final(chat.press(DIRECTOR, f"rm:{manager}:{pages - 1}", second))
     assert f"Стр. {pages} из {pages}" in last.text
@@ -118,7 +132,7 @@ def test_stranger_pressing_any_button_is_refused_with_their_id(chat: BotChat, da
 
 def test_manager_cannot_refresh_someone_elses_task_list(chat: BotChat) -> None:
     mine = final(chat.say(MANAGER, "/mytasks"))
-    assert chat.press(OTHER_MANAGER, f"mt:{ZELIMKHAN}", mine) == []
+    assert chat.press(OTHER_MANAGER, f"mt:{ZELIMKHAN}:0", mine) == []
     assert chat.answers()[-1]["text"] == "⛔ Нет доступа"
 
 
@@ -143,30 +157,129 @@ def test_amocrm_failure_during_a_press_is_shown_and_the_press_answered(chat: Bot
 # -- ✅ and lead buttons -----------------------------------------------------------------------
 
 
-def test_done_button_closes_the_task_audits_and_refreshes_the_list(chat: BotChat) -> None:
+def test_done_button_asks_naming_the_task_then_closes_it_and_shows_the_list(chat: BotChat) -> None:
     mine = final(chat.say(MANAGER, "/mytasks"))
     data = button(mine, "✅ 1")
     task_id = int(data.split(":")[1])
-    refreshed = final(chat.press(MANAGER, data, mine))
+    text = chat.task(task_id)["text"]
+    question = final(chat.press(MANAGER, data, mine))
+    assert question.message_id == mine.message_id  # the list turns into the question
+    assert question.text.startswith(f"<b>Закрыть задачу?</b>\n{text}\nсрок ")
+    assert question.text.endswith(f" · <code>#{task_id}</code>")
+    assert question.buttons == [
+        ("✅ Закрыть", f"tc:{task_id}:mt:{ZELIMKHAN}:0"),
+        ("✍️ Закрыть с результатом…", f"tr:{task_id}:mt:{ZELIMKHAN}:0"),
+        ("✖ Отмена", f"tx:mt:{ZELIMKHAN}:0"),
+    ]
+    assert chat.task(task_id)["is_completed"] is False
+
+    refreshed = final(chat.press(MANAGER, button(question, "✅ Закрыть"), question))
     assert chat.task(task_id)["is_completed"] is True
     assert chat.task(task_id)["result"] == {"text": "Выполнено через Telegram"}
-    assert chat.answers()[-1]["text"] == "✅ Задача закрыта"
+    assert chat.answers()[-1]["text"] == f"✅ Закрыта задача «{text}»"
     assert refreshed.message_id == mine.message_id
-    assert f"td:{task_id}" not in [d for _, d in refreshed.buttons]
+    assert refreshed.text.startswith("<b>Ваши задачи</b>")
+    assert task_id not in [int(d.split(":")[1]) for d in data_of(refreshed, "td:")]
     (row,) = chat.state.audit_rows(5)
     assert (row.telegram_user_id, row.action) == (MANAGER, "complete_task")
-    # pressing the stale ✅ again changes nothing
+    # the stale ✅ and the stale "Закрыть" change nothing and say so, naming the task
     chat.press(MANAGER, data, mine)
-    assert chat.answers()[-1]["text"] == "Задача уже закрыта"
+    assert chat.answers()[-1]["text"] == f"Задача «{text}» уже закрыта"
+    chat.press(MANAGER, button(question, "✅ Закрыть"), question)
+    assert chat.answers()[-1]["text"] == f"Задача «{text}» уже закрыта"
     assert len(chat.state.audit_rows(5)) == 1
+
+
+def test_cancel_goes_back_to_the_list_and_closes_nothing(chat: BotChat) -> None:
+    mine = final(chat.say(MANAGER, "/mytasks"))
+    data = button(mine, "✅ 2")
+    question = final(chat.press(MANAGER, data, mine))
+    back = final(chat.press(MANAGER, button(question, "✖ Отмена"), question))
+    assert back.message_id == mine.message_id and back.text.startswith("<b>Ваши задачи</b>")
+    assert chat.task(int(data.split(":")[1]))["is_completed"] is False
+    assert chat.state.audit_rows(5) == []
+
+
+def test_director_closes_a_task_from_the_drill_down(chat: BotChat) -> None:
+    summary = final(chat.say(DIRECTOR, "/report"))
+    page = final(chat.press(DIRECTOR, f"rm:{MILANA}:0", summary))
+    data = button(page, "✅ 1")
+    task_id = int(data.split(":")[1])
+    assert chat.task(task_id)["responsible_user_id"] == MILANA
+    question = final(chat.press(DIRECTOR, data, page))
+    back = final(chat.press(DIRECTOR, button(question, "✅ Закрыть"), question))
+    assert chat.task(task_id)["is_completed"] is True
+    assert back.text.startswith("<b>Милана</b>") and ("⬆ Ко всем", "rr") in back.buttons
+    assert f"#{task_id}<" not in back.text
+
+
+def ask_for_result(chat: BotChat, user: int, listed: Sent) -> tuple[int, Sent]:
+    data = button(listed, "✅ 1")
+    question = final(chat.press(user, data, listed))
+    prompt = final(chat.press(user, button(question, "✍️ Закрыть с результатом…"), question))
+    return int(data.split(":")[1]), prompt
+
+
+def test_close_with_a_typed_result(chat: BotChat) -> None:
+    mine = final(chat.say(MANAGER, "/mytasks"))
+    task_id, prompt = ask_for_result(chat, MANAGER, mine)
+    text = chat.task(task_id)["text"]
+    assert prompt.message_id == mine.message_id
+    assert prompt.text.startswith(f"✍️ Напишите результат задачи «{text}» следующим сообщением")
+    assert prompt.buttons == [("✖ Отмена", f"tx:mt:{ZELIMKHAN}:0")]
+    assert chat.task(task_id)["is_completed"] is False
+
+    sent = chat.say(MANAGER, "Договорились <на> среду & пятницу")
+    assert chat.task(task_id)["result"] == {"text": "Договорились <на> среду & пятницу"}
+    assert sent[0].method == "sendMessage" and sent[0].text == (
+        f"✅ Задача «{text}» (#{task_id}) закрыта с результатом "
+        "«Договорились &lt;на&gt; среду &amp; пятницу»."
+    )
+    assert (sent[-1].method, sent[-1].message_id) == ("editMessageText", mine.message_id)
+    assert sent[-1].text.startswith("<b>Ваши задачи</b>")
+    # the wait is over: the next text is just text
+    assert [s.text for s in chat.say(MANAGER, "ещё")] == ["Не понял. Список команд — /help"]
+
+
+def test_a_command_or_cancel_ends_the_wait_for_a_result(chat: BotChat) -> None:
+    mine = final(chat.say(MANAGER, "/mytasks"))
+    task_id, prompt = ask_for_result(chat, MANAGER, mine)
+    chat.say(MANAGER, "/whoami")
+    chat.say(MANAGER, "привет")
+    assert chat.task(task_id)["is_completed"] is False
+
+    mine = final(chat.say(MANAGER, "/mytasks"))
+    task_id, prompt = ask_for_result(chat, MANAGER, mine)
+    back = final(chat.press(MANAGER, button(prompt, "✖ Отмена"), prompt))
+    assert back.text.startswith("<b>Ваши задачи</b>")
+    chat.say(MANAGER, "привет")
+    assert chat.task(task_id)["is_completed"] is False
+
+
+def test_in_a_group_the_result_is_a_reply_to_the_question(chat: BotChat) -> None:
+    summary = final(chat.say(DIRECTOR, "/report", chat=GROUP, chat_type="group"))
+    page = final(chat.press(DIRECTOR, f"rm:{MILANA}:0", summary))
+    task_id, prompt = ask_for_result(chat, DIRECTOR, page)
+    assert chat.say(DIRECTOR, "болтовня", chat=GROUP, chat_type="group") == []
+    assert chat.say(MANAGER, "чужой ответ", chat=GROUP, chat_type="group",
+                    reply_to=prompt.message_id) == []  # fmt: skip
+    assert chat.task(task_id)["is_completed"] is False
+    chat.say(DIRECTOR, "Перезвонил", chat=GROUP, chat_type="group", reply_to=prompt.message_id)
+    assert chat.task(task_id)["result"] == {"text": "Перезвонил"}
 
 
 def test_done_button_for_another_managers_task_is_refused(chat: BotChat) -> None:
     mine = final(chat.say(MANAGER, "/mytasks"))
     data = button(mine, "✅ 1")
-    assert chat.press(OTHER_MANAGER, data, mine) == []
-    assert chat.answers()[-1]["text"] == "⛔ Нет доступа"
-    assert chat.task(int(data[3:]))["is_completed"] is False
+    task_id = int(data.split(":")[1])
+    for forged in (data, f"tc:{task_id}", f"tr:{task_id}:mt:{ZELIMKHAN}:0"):
+        assert chat.press(OTHER_MANAGER, forged, mine) == []
+        assert chat.answers()[-1]["text"] == "⛔ Нет доступа"
+    assert [s.text for s in chat.say(OTHER_MANAGER, "готово")] == [
+        "Не понял. Список команд — /help"
+    ]
+    assert chat.task(task_id)["is_completed"] is False
+    assert all(chat.task(task_id)["text"] not in m for m in chat.fake.messages(OTHER_MANAGER))
 
 
 def test_lead_button_sends_the_card_and_keeps_the_list(chat: BotChat) -> None:
@@ -176,3 +289,16 @@ def test_lead_button_sends_the_card_and_keeps_the_list(chat: BotChat) -> None:
     assert card.method == "sendMessage"
     assert f"· сделка #{data[3:]}" in card.text
     assert len(chat.answers()) == 1
+
+
+def test_the_wait_for_a_result_is_per_chat_and_person_and_ends_in_time(tmp_path: Path) -> None:
+    state = State(tmp_path / "state.sqlite3")
+    waiting = Awaiting(task_id=5000001, listed_as=f"mt:{ZELIMKHAN}:0", message_id=7, since=1000)
+    await_result(state, MANAGER, MANAGER, waiting)
+    assert awaited_result(State(state.path), MANAGER, MANAGER, 1000 + RESULT_WAIT) == waiting
+    assert awaited_result(state, MANAGER, MANAGER, 1000 + RESULT_WAIT + 1) is None
+    assert awaited_result(state, MANAGER, OTHER_MANAGER, 1000) is None
+    assert awaited_result(state, GROUP, MANAGER, 1000) is None
+    forget_result(state, MANAGER, MANAGER)
+    assert awaited_result(state, MANAGER, MANAGER, 1000) is None
+    state.close()

@@ -14,6 +14,7 @@ import pytest
 from leoweb_bot.amocrm import build_client
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.config import AmoSettings
+from leoweb_bot.search import phone_forms
 from leoweb_bot.views import PAGE_SIZE
 from tests.botchat import ADMIN
 from tests.botchat import DIRECTOR
@@ -64,10 +65,15 @@ def test_lead_card_lists_its_open_tasks_from_one_filtered_request(chat: BotChat)
     expected, scan_requests = scan_open_tasks_of_lead(chat, lead_id)
     start = len(chat.sandbox.requests_log)
 
-    text = final(chat.say(MANAGER, f"/lead {lead_id}")).text
+    card = final(chat.say(DIRECTOR, f"/lead {lead_id}"))
+    text = card.text
 
     assert "<b>Открытые задачи</b>" in text
     assert re.findall(r"^\d+\. (.+)$", text, re.M) == [t.text for t in expected][:PAGE_SIZE]
+    assert [d for _, d in card.buttons] == [
+        *(f"td:{t.id}:lr:{lead_id}" for t in expected[:PAGE_SIZE]),
+        f"lr:{lead_id}",
+    ]
     reads = [urlsplit(path) for _, path in chat.sandbox.requests_log[start:]]
     task_reads = [parse_qs(r.query) for r in reads if r.path == "/api/v4/tasks"]
     assert task_reads == [{
@@ -77,11 +83,74 @@ def test_lead_card_lists_its_open_tasks_from_one_filtered_request(chat: BotChat)
     assert len(task_reads) < scan_requests  # 300 open tasks: the scan read 2 pages
 
 
+def lead_with_tasks_of_several(chat: BotChat) -> tuple[int, list[Task], list[Task]]:
+    """A lead with open tasks of Зелимхан and of others: its id, his tasks, the others'."""
+    tasks = [Task.from_v4(raw) for raw in chat.sandbox.data.tasks]
+    on_leads = [t for t in tasks if t.entity_type == "leads" and not t.is_completed]
+    ((lead_id, _),) = Counter(t.entity_id for t in on_leads).most_common(1)
+    on_lead = [t for t in on_leads if t.entity_id == lead_id]
+    chat.task(on_lead[0].id)["responsible_user_id"] = ZELIMKHAN  # at least one of his
+    mine = [t.id for t in on_lead if chat.task(t.id)["responsible_user_id"] == ZELIMKHAN]
+    return lead_id, [t for t in on_lead if t.id in mine], [t for t in on_lead if t.id not in mine]
+
+
+def test_a_manager_sees_other_peoples_tasks_on_a_card_only_as_a_count(chat: BotChat) -> None:
+    lead_id, mine, others = lead_with_tasks_of_several(chat)
+    assert mine and others
+    card = final(chat.say(MANAGER, f"/lead {lead_id}"))
+    shown = [int(n) for n in re.findall(r"<code>#(\d+)</code>", card.text)]
+    assert shown == [t.id for t in mine]  # task texts repeat, so the ids tell them apart
+    assert f"Открытых задач других сотрудников: {len(others)}" in card.text
+    assert [d for d in (d for _, d in card.buttons) if d.startswith("td:")] == [
+        f"td:{t.id}:lr:{lead_id}" for t in mine
+    ]
+    # the same card from a search result's button, and its 🔄
+    again = chat.press(MANAGER, f"ld:{lead_id}", card) + chat.press(MANAGER, f"lr:{lead_id}", card)
+    assert [s.text for s in again] == [card.text, card.text]
+
+
+def test_a_director_sees_every_task_on_a_card(chat: BotChat) -> None:
+    lead_id, mine, others = lead_with_tasks_of_several(chat)
+    text = final(chat.say(DIRECTOR, f"/lead {lead_id}")).text
+    shown = {int(n) for n in re.findall(r"<code>#(\d+)</code>", text)}
+    assert shown == {t.id for t in mine + others}
+    assert "других сотрудников" not in text
+
+
 def test_lead_search_with_several_matches_offers_buttons(chat: BotChat) -> None:
     sent = final(chat.say(DIRECTOR, "/lead Чехии"))
-    assert sent.text.startswith("Нашлось сделок: ")
-    assert 1 < len(sent.buttons) <= 10
+    assert sent.text == "Нашлось сделок: 6. Выберите:"
+    assert len(sent.buttons) == 6
     assert all(re.fullmatch(r"ld:\d+", data) for _, data in sent.buttons)
+
+
+def test_lead_search_says_how_many_match_and_how_to_narrow(chat: BotChat) -> None:
+    """100 leads match «в»: the answer used to be «Нашлось сделок: 10»."""
+    sent = final(chat.say(MANAGER, "/lead в"))
+    assert sent.text == (
+        "Нашлось сделок: 100, ниже первые 10. "
+        "Уточните запрос: больше слов из названия, телефон или id сделки."
+    )
+    assert len(sent.buttons) == 10
+
+
+def test_contact_search_says_how_many_match_and_how_to_narrow(chat: BotChat) -> None:
+    text = final(chat.say(MANAGER, "/contact в")).text
+    assert text.startswith(
+        "Нашлось контактов: 118, показаны первые 10. "
+        "Уточните запрос: имя с фамилией, телефон или e-mail.\n\n<b>"
+    )
+    assert text.count("· контакт #") == 10
+
+
+@pytest.mark.parametrize("typed", ["8 771 197 83 47", "87711978347", "+7 (771) 197-83-47"])
+def test_phone_search_finds_both_national_forms(chat: BotChat, typed: str) -> None:
+    contact = chat.sandbox.data.contacts[0]
+    assert contact["custom_fields_values"][0]["values"][0]["value"] == "+7 771 197 83 47"
+    text = final(chat.say(MANAGER, f"/contact {typed}")).text
+    assert f"· контакт #{contact['id']}" in text
+    leads = final(chat.say(MANAGER, f"/lead {typed}")).text
+    assert "не найдены" not in leads
 
 
 @pytest.mark.parametrize(("text", "reply"), [
@@ -140,3 +209,16 @@ def test_amocrm_reports_a_failed_connection_as_status(chat: BotChat) -> None:
     chat.sandbox.inject(401, count=5)
     text = final(chat.say(ADMIN, "/amocrm")).text
     assert text.startswith("❌ amoCRM: amoCRM отозвала доступ бота.")
+
+
+@pytest.mark.parametrize(("typed", "forms"), [
+    ("8 701 123 45 67", ["8 701 123 45 67", "+7 701 123 45 67"]),
+    ("+77011234567", ["+77011234567", "87011234567"]),
+    ("77011234567", ["77011234567", "+77011234567", "87011234567"]),
+    ("8 (701) 123-45-67", ["8 (701) 123-45-67", "+7 (701) 123-45-67"]),
+    ("8 701 123", ["8 701 123"]),  # part of a number: as typed
+    ("+1 650 253 00 00", ["+1 650 253 00 00"]),
+    ("Алихан", ["Алихан"]),
+])  # fmt: skip
+def test_phone_forms(typed: str, forms: list[str]) -> None:
+    assert phone_forms(typed) == forms

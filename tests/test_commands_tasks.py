@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import pytz
 
 from leoweb_bot.amocrm.models import Task
+from leoweb_bot.reports import my_tasks
 from tests.botchat import ADMIN
 from tests.botchat import DIRECTOR
 from tests.botchat import MANAGER
@@ -23,6 +25,8 @@ from tests.botchat import overdue_tasks_of
 from tests.commandkit import AS_OF
 from tests.commandkit import WORKING
 from tests.commandkit import open_task_of
+
+ALMATY = pytz.timezone("Asia/Almaty")
 
 
 @pytest.fixture
@@ -67,7 +71,8 @@ def test_manager_report_shows_only_their_own_line_and_list(chat: BotChat) -> Non
     assert sent.text.startswith(f"<b>Зелимхан</b> — просрочено <b>{len(own)}</b> {AS_OF}")
     for other in ("Милана", "Сарбиназ", "Всего"):
         assert other not in sent.text
-    assert all(data.startswith(f"rm:{ZELIMKHAN}:") for _, data in sent.buttons)
+    listed_as = rf"rm:{ZELIMKHAN}:0"
+    assert all(re.fullmatch(rf"(td:\d+:)?{listed_as}|rm:{ZELIMKHAN}:1", d) for _, d in sent.buttons)
 
 
 def test_manager_cannot_ask_for_another_managers_report(chat: BotChat) -> None:
@@ -114,6 +119,9 @@ def test_long_report_is_split_with_buttons_on_the_last_part(tmp_path: Path) -> N
     assert [s.markup is None for s in sent[1:]] == [True] * (len(sent) - 2) + [False]
     assert sent[1].text.startswith("<b>Просроченные задачи</b>")
     assert f"Всего просрочено: <b>{len(late)}</b>" in sent[-1].text
+    # 120 managers, 60 buttons: the summary says so instead of leaving 60 names without one
+    assert sent[-1].text.endswith("Кнопки — у первых 60; остальные: /report &lt;имя&gt;")
+    assert len([d for _, d in sent[-1].buttons if d.startswith("rm:")]) == 60
     assert ("🔄 Обновить", "rr") in sent[-1].buttons
 
 
@@ -122,13 +130,51 @@ def test_long_report_is_split_with_buttons_on_the_last_part(tmp_path: Path) -> N
 
 def test_mytasks_lists_overdue_and_today_with_done_buttons(chat: BotChat) -> None:
     sent = final(chat.say(MANAGER, "/mytasks"))
-    assert sent.text.startswith(f"<b>Ваши задачи</b> {AS_OF}\n\n<b>Просрочены</b>\n1. ")
-    assert "<b>На сегодня</b>" in sent.text
+    assert sent.text.startswith(f"<b>Ваши задачи</b> {AS_OF}\nПросрочено: <b>")
+    assert "\n\n<b>Просрочены</b>\n1. " in sent.text
     done_buttons = [data for label, data in sent.buttons if label.startswith("✅")]
-    assert done_buttons and all(re.fullmatch(r"td:\d+", data) for data in done_buttons)
-    owners = {chat.task(int(data[3:]))["responsible_user_id"] for data in done_buttons}
+    assert done_buttons and all(re.fullmatch(rf"td:\d+:mt:{ZELIMKHAN}:0", d) for d in done_buttons)
+    owners = {chat.task(int(data.split(":")[1]))["responsible_user_id"] for data in done_buttons}
     assert owners == {ZELIMKHAN}
-    assert sent.buttons[-1] == ("🔄 Обновить", f"mt:{ZELIMKHAN}")
+    assert sent.buttons[-1] == ("🔄 Обновить", f"mt:{ZELIMKHAN}:0")
+
+
+def due_today_of(chat: BotChat, owner: int, more: int) -> set[int]:
+    """Give ``owner`` ``more`` open tasks due later today; the ids of all that are due today."""
+    spare = [t for t in chat.sandbox.data.tasks if t["responsible_user_id"] != owner]
+    for n, task in enumerate(spare[:more]):
+        task.update(responsible_user_id=owner, is_completed=False, complete_till=NOW + 600 + n)
+    tasks = (Task.from_v4(raw) for raw in chat.sandbox.data.tasks)
+    mine = my_tasks((t for t in tasks if t.responsible_user_id == owner), NOW, ALMATY)
+    return {t.id for t in mine.today}
+
+
+def test_mytasks_pages_through_every_task_and_counts_both_kinds(chat: BotChat) -> None:
+    """15 tasks used to be shown and the rest sent to /report, which holds no task due today."""
+    today = due_today_of(chat, ZELIMKHAN, 25)
+    overdue = {t.id for t in overdue_tasks_of(chat.sandbox, ZELIMKHAN)}
+    pages = (len(today | overdue) + 9) // 10
+    assert len(today) > 25 and pages >= 3
+    sent = final(chat.say(MANAGER, "/mytasks"))
+    counts = f"Просрочено: <b>{len(overdue)}</b>, на сегодня: <b>{len(today)}</b>"
+    assert sent.text.splitlines()[1:3] == [counts, f"Стр. 1 из {pages}"]
+    seen: list[int] = []
+    for page in range(pages):
+        seen += [int(data.split(":")[1]) for _, data in sent.buttons if data.startswith("td:")]
+        headings = re.findall(r"<b>(Просрочены|На сегодня)</b>", sent.text)
+        assert headings and len(re.findall(r"^\d+\. ", sent.text, re.M)) <= 10
+        if page < pages - 1:
+            sent = final(chat.press(MANAGER, f"mt:{ZELIMKHAN}:{page + 1}", sent))
+    assert "▶" not in [label for label, _ in sent.buttons]
+    assert sorted(seen) == sorted(today | overdue)
+
+
+def test_task_lines_show_the_id_that_done_takes(chat: BotChat) -> None:
+    listed = final(chat.say(MANAGER, "/mytasks")).text
+    first_id = int(re.search(r"^1\. .*\n.* · <code>#(\d+)</code>$", listed, re.M).group(1))
+    assert chat.task(first_id)["responsible_user_id"] == ZELIMKHAN
+    chat.say(MANAGER, f"/done {first_id}")
+    assert chat.task(first_id)["is_completed"] is True
 
 
 def test_mytasks_explains_when_no_amocrm_user_is_linked(chat: BotChat) -> None:
@@ -140,7 +186,8 @@ def test_done_closes_own_task_and_writes_the_audit_log(chat: BotChat) -> None:
     task = open_task_of(chat, ZELIMKHAN)
     sent = chat.say(MANAGER, f"/done {task.id} Перезвонил, <договорились> & ок")
     assert final(sent).text == (
-        f"✅ Задача {task.id} закрыта с результатом «Перезвонил, &lt;договорились&gt; &amp; ок»."
+        f"✅ Задача «{task.text}» (#{task.id}) закрыта с результатом "
+        "«Перезвонил, &lt;договорились&gt; &amp; ок»."
     )
     stored = chat.task(task.id)
     assert stored["is_completed"] is True
@@ -177,7 +224,8 @@ def test_done_on_another_managers_task_is_refused(chat: BotChat) -> None:
 def test_done_twice_says_already_closed(chat: BotChat) -> None:
     task = open_task_of(chat, ZELIMKHAN)
     chat.say(MANAGER, f"/done {task.id}")
-    assert final(chat.say(MANAGER, f"/done {task.id}")).text == f"Задача {task.id} уже закрыта."
+    again = final(chat.say(MANAGER, f"/done {task.id}")).text
+    assert again == f"Задача «{task.text}» (#{task.id}) уже закрыта."
 
 
 @pytest.mark.parametrize("text", ["/done", "/done abc", "/done 12x готово", "/done   "])

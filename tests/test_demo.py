@@ -88,7 +88,8 @@ def test_quickstart_shows_a_manager_their_tasks(
     manager = out[out.index("> role manager") :]
     assert f"Telegram id {MANAGER_ID}" in manager
     assert "Ваши задачи на" in manager
-    assert "✅ Задача закрыта" in manager  # the ✅ button closed a task in the sandbox
+    assert "Закрыть задачу?" in manager  # ✅ asks first, naming the task
+    assert "ⓘ ✅ Закрыта задача «" in manager  # "Закрыть" closed it in the sandbox
 
 
 def test_a_missing_script_is_one_line_error(tmp_path: Path) -> None:

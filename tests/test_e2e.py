@@ -515,16 +515,19 @@ def test_a_manager_sees_and_closes_only_their_own_tasks(stack: Stack) -> None:
     chat.say("/mytasks")
     tasks = chat.expect("<b>Ваши задачи</b>")
     done_buttons = tasks.data("td:")
-    assert done_buttons and tasks.data("mt:") == [f"mt:{ZELIMKHAN}"]
+    assert done_buttons and tasks.data("mt:")[-1] == f"mt:{ZELIMKHAN}:0"  # 🔄 (◀ ▶ before it)
     task_id = int(done_buttons[0].split(":")[1])
+    text = next(t["text"] for t in stack.data.tasks if t["id"] == task_id)
     stack.closed.add(task_id)
-    query = chat.press(tasks, done_buttons[0])
-    assert chat.answer(query)["text"] == "✅ Задача закрыта"
+    chat.press(tasks, done_buttons[0])
+    question = chat.expect("<b>Закрыть задачу?</b>", f"<code>#{task_id}</code>")
+    query = chat.press(question, question.data("tc:")[0])
+    assert chat.answer(query)["text"] == f"✅ Закрыта задача «{text}»"
     refreshed = chat.expect("<b>Ваши задачи</b>")
-    assert f"td:{task_id}" not in refreshed.data("td:")
+    assert task_id not in [int(d.split(":")[1]) for d in refreshed.data("td:")]
 
     chat.say(f"/done {task_id}")  # the write reached amoCRM: the task is closed there now
-    chat.expect(f"Задача {task_id} уже закрыта.")
+    chat.expect(f"Задача «{text}» (#{task_id}) уже закрыта.")
     audit = stack.server.audit()
     assert (MANAGER, "complete_task_denied", json.dumps({"task_id": milanas["id"]})) in audit
     assert (

@@ -118,3 +118,9 @@ def test_a_number_in_other_digits_is_text_not_a_button() -> None:
     chat = TerminalChat(bot, telegram, "Зелимхан", clock=lambda: 1_700_000_000)
     assert chat.handle("²") and chat.handle("٣")
     assert seen == ["²", "٣"]
+
+
+def test_a_toast_is_plain_text_as_in_telegram() -> None:
+    out = io.StringIO()
+    TerminalTelegram(out).answer_callback("cb1", "✅ Закрыта задача «<b>Рога & Копыта</b>»")
+    assert out.getvalue() == "ⓘ ✅ Закрыта задача «<b>Рога & Копыта</b>»\n"

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import datetime
 import re
+from dataclasses import replace
 
 import pytest
 import pytz
 
 from leoweb_bot.access import Person
 from leoweb_bot.access import Role
+from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
+from leoweb_bot.reports import MyTasks
 from leoweb_bot.reports import overdue_by_manager
 from leoweb_bot.views import PAGE_SIZE
 from leoweb_bot.views import command_menu
 from leoweb_bot.views import render_help
+from leoweb_bot.views import render_lead
 from leoweb_bot.views import render_manager_page
+from leoweb_bot.views import render_my_tasks
 from leoweb_bot.views import render_report
+from leoweb_bot.views import task_line
 
 TZ = pytz.timezone("Asia/Almaty")
 NOW = int(datetime.datetime(2026, 11, 25, 9, 5, tzinfo=datetime.UTC).timestamp())
@@ -93,3 +99,43 @@ def test_help_shows_arguments_except_a_managers_report() -> None:
     for person in (manager, director):
         assert "/subscribe [ЧЧ:ММ] — ежедневная сводка в этот чат" in person
         assert "/subscriptions — что приходит в этот чат" in person
+
+
+def test_a_task_line_ends_with_the_id_that_done_takes() -> None:
+    line = task_line(3, task(7, 1, 5), lang="ru", tz=TZ, now=NOW, base_url="https://x.amocrm.ru")
+    assert line == (
+        "3. Позвонить\n    срок 20.11.2026 13:05, 5 дней просрочки · "
+        '<a href="https://x.amocrm.ru/leads/detail/21000007">сделка</a> · <code>#5000007</code>'
+    )
+
+
+def test_my_tasks_page_by_page_under_the_heading_of_their_kind() -> None:
+    overdue = tuple(task(n, 1, 3) for n in range(12))
+    today = tuple(replace(task(n, 1, 0), complete_till=NOW + 3600) for n in range(12, 20))
+    mine = MyTasks(overdue=overdue, today=today)
+    pages = [render_my_tasks(mine, p, lang="ru", tz=TZ, now=NOW, base_url="")[0] for p in (0, 1)]
+    for html in pages:
+        assert "Просрочено: <b>12</b>, на сегодня: <b>8</b>" in html
+    assert "Стр. 1 из 2" in pages[0] and "Стр. 2 из 2" in pages[1]
+    assert re.findall(r"<b>(Просрочены|На сегодня)</b>|^(\d+)\. ", pages[1], re.M) == [
+        ("Просрочены", ""), ("", "11"), ("", "12"), ("На сегодня", ""),
+        *(("", str(n)) for n in range(13, 21)),
+    ]  # fmt: skip
+    assert "На сегодня" not in pages[0]
+
+
+def test_a_lead_card_counts_the_tasks_it_does_not_list() -> None:
+    lead = Lead(21000001, "Сделка", price=0, status_id=1, pipeline_id=1, responsible_user_id=1)
+    tasks = [task(n, 1, 2) for n in range(12)]
+    html = render_lead(
+        lead, lang="ru", tz=TZ, now=NOW, base_url="https://x", pipelines=[], users={},
+        contacts=[], tasks=tasks, others=3,
+    )  # fmt: skip
+    assert len(re.findall(r"^\d+\. ", html, re.M)) == PAGE_SIZE
+    assert "…и ещё 2 — все в карточке amoCRM\nОткрытых задач других сотрудников: 3" in html
+    only_others = render_lead(
+        lead, lang="ru", tz=TZ, now=NOW, base_url="https://x", pipelines=[], users={},
+        contacts=[], tasks=[], others=3,
+    )  # fmt: skip
+    assert "Открытые задачи" not in only_others and "Открытых задач нет" not in only_others
+    assert "Открытых задач других сотрудников: 3" in only_others

@@ -196,7 +196,12 @@ def _contact_text(contact: Json) -> str:
 
 
 def _needle(text: str | None) -> str | None:
-    """What to look for: phone-like queries by their digits, anything else case-insensitively."""
+    """What to look for: phone-like queries by their digits, anything else case-insensitively.
+
+    How amoCRM matches ``query`` against phone numbers is UNCONFIRMED (its docs say only "search
+    in filled fields"). The sandbox takes the strict reading: the digits as a substring, so
+    ``8 701 123 45 67`` does not find ``+7 701 123 45 67``; the bot searches both forms.
+    """
     if not text or not text.strip():
         return None
     if _PHONE_QUERY.fullmatch(text) and sum(ch.isdigit() for ch in text) >= 4:
