@@ -129,12 +129,12 @@ class ConfigSource:
 
     def describe(self) -> str:
         """The file and how it was chosen, for `check` and for errors."""
-        how = "the default, ./config.toml" if self.origin == "default" else f"from {self.origin}"
+        how = "the default" if self.origin == "default" else f"from {self.origin}"
         if self.found:
             return f"{self.path} ({how})"
         return (
-            f"config file not found: {self.path} ({how}; choose one with --config PATH or "
-            "$LEOWEB_CONFIG, or write one with `leoweb-bot init`)"
+            f"config file not found: {self.path} ({how}); choose one with --config PATH or "
+            "$LEOWEB_CONFIG, or write one with `leoweb-bot init`"
         )
 
 
@@ -161,7 +161,7 @@ class Settings:
         except ConfigError as exc:
             if self.source is None or self.source.found:
                 raise
-            raise ConfigError(f"{exc} ({self.source.describe()})") from None
+            raise ConfigError(f"{exc}; {self.source.describe()}") from None
         return self
 
 

@@ -101,3 +101,48 @@ def test_check_fails_with_exit_1_and_names_the_problem(env, fake, capsys) -> Non
     assert "FAIL Telegram webhook" in out
     assert "wrong-amo-token-value" not in out
     assert "Traceback" not in out
+
+
+def test_set_webhook_sets_every_menu_it_can_and_names_the_refused(env, fake, capsys) -> None:
+    # A person who never opened a chat with the bot: Telegram refuses their chat scope.
+    env.setenv("LEOWEB_ACCESS_MANAGERS", "3=1387123,4=1387124")
+    refused = {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+    fake.fail_next("setMyCommands", 400, refused)  # the first menu: the default scope
+    assert main(["set-webhook"]) == 1
+    scopes = [json.loads(p["scope"]) for _, p in fake.calls("setMyCommands")]
+    assert len(scopes) == 6  # default, group chats, people 1, 2, 3, 4: each one tried
+    out, err = capsys.readouterr()
+    assert "command menus set: 5 of 6" in out
+    assert err.count("\n") == 1
+    assert err.startswith("error: Telegram refused 1 command menus: default: Bad Request: chat")
+    assert "send /start" in err
+
+
+def test_set_webhook_stops_when_telegram_refuses_the_token(env, fake, capsys) -> None:
+    fake.fail_next(
+        "setMyCommands", 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+    )
+    assert main(["set-webhook"]) == 1
+    assert len(fake.calls("setMyCommands")) == 1
+    assert "check telegram.token" in capsys.readouterr().err
+
+
+def test_check_names_the_config_file_and_state_db(env, fake, tmp_path, capsys) -> None:
+    config = tmp_path / "etc" / "leoweb.toml"
+    config.parent.mkdir()
+    config.write_text('[bot]\nstate_path = "bot.sqlite3"\n', encoding="utf-8")
+    env.delenv("LEOWEB_BOT_STATE_PATH")
+    main(["check", "--config", str(config)])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"ok   config file: {config} (from --config)"
+    assert f"ok   state db: {config.parent / 'bot.sqlite3'} writable, inbox depth 0" in lines
+
+
+def test_check_says_what_to_do_when_telegram_refuses_the_token(env, fake, capsys) -> None:
+    fake.fail_next("getMe", 401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "FAIL Telegram bot: Telegram getMe: 401 Unauthorized; check telegram.token "
+        "(the Bot API refused it)"
+    ) in out.splitlines()
