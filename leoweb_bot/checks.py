@@ -7,6 +7,7 @@ from collections.abc import Callable
 from leoweb_bot.config import ConfigError
 from leoweb_bot.config import Settings
 from leoweb_bot.failures import FAILURES
+from leoweb_bot.logs import redact
 
 Check = tuple[bool, str]
 
@@ -34,8 +35,8 @@ def _guard(label: str, fn: Callable[[], str]) -> Check:
         return True, f"{label}: {fn()}"
     except (ConfigError, CheckFailed, *FAILURES) as exc:
         return False, f"{label}: {exc}"
-    except Exception as exc:  # a check must report, never crash
-        return False, f"{label}: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # a check must report, never crash, and print no token
+        return False, f"{label}: {type(exc).__name__}: {redact(str(exc))}"
 
 
 def check_source(settings: Settings) -> list[Check]:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from leoweb_bot import checks
 from leoweb_bot.cli import main
 from leoweb_bot.sandbox import Sandbox
 from tests.fakebot import FakeBotAPI
@@ -146,3 +147,12 @@ def test_check_says_what_to_do_when_telegram_refuses_the_token(env, fake, capsys
         "FAIL Telegram bot: Telegram getMe: 401 Unauthorized; check telegram.token "
         "(the Bot API refused it)"
     ) in out.splitlines()
+
+
+def test_an_unexpected_failure_in_a_check_is_reported_without_the_token() -> None:
+    def crash() -> str:
+        raise ValueError(f"no answer from https://api.telegram.org/bot{TOKEN}/getMe")
+
+    ok, line = checks._guard("Telegram bot", crash)
+    assert not ok
+    assert line == "Telegram bot: ValueError: no answer from https://api.telegram.org/bot***/getMe"
