@@ -22,7 +22,6 @@ from typing import Any
 import pytz
 
 from leoweb_bot.values import ConfigError
-from leoweb_bot.values import check_public_url
 from leoweb_bot.values import check_url
 from leoweb_bot.values import coerce
 from leoweb_bot.values import parse_time
@@ -278,8 +277,6 @@ def _check_telegram(s: Settings) -> None:
     if not WEBHOOK_SECRET_RE.match(t.webhook_secret):
         raise ConfigError("telegram.webhook_secret: 1-256 characters of A-Z a-z 0-9 _ - required")
     check_url("telegram.api_url", t.api_url)
-    if t.public_url:
-        check_public_url(t.public_url)
 
 
 def _check_amocrm(s: Settings) -> None:

@@ -18,6 +18,7 @@ from leoweb_bot.failures import CliError
 from leoweb_bot.telegram import Telegram
 from leoweb_bot.telegram import TelegramError
 from leoweb_bot.telegram import build_telegram
+from leoweb_bot.values import check_public_url
 from leoweb_bot.views import command_menu
 
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
@@ -54,6 +55,7 @@ def set_webhook(settings: Settings) -> int:
         raise ConfigError(
             "telegram.public_url: missing; the bot's https:// address, e.g. https://bot.example.com"
         )
+    check_public_url(settings.telegram.public_url)
     telegram = build_telegram(settings)
     telegram.set_webhook(
         settings.telegram.webhook_url, settings.telegram.webhook_secret, ALLOWED_UPDATES

@@ -167,11 +167,6 @@ def test_access_managers_table() -> None:
             ("telegram",),
             "telegram.api_url",
         ),
-        (
-            {"telegram": {"token": TOKEN, "webhook_secret": "s", "public_url": "http://b.example"}},
-            ("telegram",),
-            "telegram.public_url",
-        ),
         ({"alerts": {"quiet_hours": "21-9"}}, ("alerts",), "alerts.quiet_hours"),
         ({"alerts": {"enabled": "maybe"}}, (), "alerts.enabled"),
         ({"server": {"port": 70000}}, ("server",), "server.port"),

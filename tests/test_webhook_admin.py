@@ -58,10 +58,21 @@ def test_set_webhook_registers_url_secret_updates_and_menus(env, fake, capsys) -
     assert TOKEN not in capsys.readouterr().out
 
 
-def test_set_webhook_needs_https_public_url(env, fake, capsys) -> None:
-    env.setenv("LEOWEB_TELEGRAM_PUBLIC_URL", "http://bot.example.com")
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("", "missing"),
+        ("http://bot.example.com", "https://"),
+        ("https://bot.example.com:8080", "ports 443, 80, 88 or 8443"),
+    ],
+)
+def test_set_webhook_needs_an_https_public_url_telegram_delivers_to(
+    url: str, complaint: str, env, fake, capsys
+) -> None:
+    env.setenv("LEOWEB_TELEGRAM_PUBLIC_URL", url)
     assert main(["set-webhook"]) == 2
-    assert "telegram.public_url" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("config error: telegram.public_url: ") and complaint in err
     assert not fake.calls("setWebhook")
 
 
