@@ -160,7 +160,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         results = checks.run_all(load(args))
     except ConfigError as exc:  # the file itself is unusable (not found, not TOML, unreadable)
-        results = [(False, f"config file: {exc}")]
+        results = [(False, f"config: {exc}")]
     for ok, line in results:
         print(f"{'ok  ' if ok else 'FAIL'} {line}")
     return 0 if all(ok for ok, _ in results) else 1

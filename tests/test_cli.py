@@ -188,3 +188,14 @@ def test_wrong_token_is_a_clear_error_without_the_token(sandbox_2000: dict, tmp_
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "wrong-token-value-123" not in result.stderr + result.stdout
+
+
+def test_check_with_a_missing_or_broken_config_file_is_one_line(tmp_path: Path) -> None:
+    result = run_cli("check", "--config", "nope.toml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"FAIL config: config file not found: {tmp_path / 'nope.toml'}")
+    (tmp_path / "config.toml").write_text("[amocrm\n", encoding="utf-8")
+    result = run_cli("check", cwd=tmp_path)
+    assert result.stdout.startswith(f"FAIL config: {tmp_path / 'config.toml'}: not valid TOML")
+    assert len(result.stdout.splitlines()) == 1
+    assert not (tmp_path / "leoweb-bot.sqlite3").exists()
