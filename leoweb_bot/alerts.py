@@ -38,6 +38,7 @@ from leoweb_bot.telegram import TelegramError
 from leoweb_bot.texts import Html
 from leoweb_bot.texts import join
 from leoweb_bot.texts import t
+from leoweb_bot.values import quiet_hours
 from leoweb_bot.views import task_line
 
 log = logging.getLogger(__name__)
@@ -56,11 +57,11 @@ BATCH_LIMIT = 15  # tasks with ✅ buttons in one message; the rest are counted
 
 
 def quiet_window(spec: str) -> tuple[datetime.time, datetime.time] | None:
-    """``"21:00-09:00"`` → (21:00, 09:00); None when empty or zero-length (no quiet hours)."""
-    start, _, end = spec.partition("-")
-    if not start.strip() or not end.strip():
+    """``"21:00-9:00"`` → (21:00, 09:00); None when empty or zero-length (no quiet hours)."""
+    window = quiet_hours(spec)
+    if window is None:
         return None
-    begins, ends = (datetime.time(*map(int, part.strip().split(":"))) for part in (start, end))
+    begins, ends = (datetime.time.fromisoformat(hhmm) for hhmm in window)
     return None if begins == ends else (begins, ends)
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.config import ConfigError
 from leoweb_bot.config import Settings
+from leoweb_bot.failures import FAILURES
+from leoweb_bot.logs import redact
 
 Check = tuple[bool, str]
 
@@ -16,8 +17,14 @@ class CheckFailed(Exception):
 
 
 def run_all(settings: Settings) -> list[Check]:
-    """Run every check, continuing after failures so the admin sees all problems at once."""
-    results: list[Check] = []
+    """Run every check, continuing after failures so the admin sees all problems at once.
+
+    With neither a config file nor any LEOWEB_* setting there is nothing to check, and no
+    state db is created in whatever folder `check` happened to run in.
+    """
+    results = check_source(settings)
+    if not results[0][0]:
+        return results
     for check in (check_config, check_state, check_amocrm, check_telegram):
         results.extend(check(settings))
     return results
@@ -26,10 +33,21 @@ def run_all(settings: Settings) -> list[Check]:
 def _guard(label: str, fn: Callable[[], str]) -> Check:
     try:
         return True, f"{label}: {fn()}"
-    except (ConfigError, AmoError, CheckFailed) as exc:
+    except (ConfigError, CheckFailed, *FAILURES) as exc:
         return False, f"{label}: {exc}"
-    except Exception as exc:  # a check must report, never crash
-        return False, f"{label}: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # a check must report, never crash, and print no token
+        return False, f"{label}: {type(exc).__name__}: {redact(str(exc))}"
+
+
+def check_source(settings: Settings) -> list[Check]:
+    """Which config file was read, or where it was looked for."""
+    source = settings.source
+    if source is None or source.found:
+        return [(True, f"config file: {source.describe() if source else 'none (built in)'}")]
+    if source.env_keys:
+        count = len(source.env_keys)
+        return [(True, f"config file: none at {source.path}; {count} LEOWEB_* variables set")]
+    return [(False, source.describe())]
 
 
 def check_config(settings: Settings) -> list[Check]:
@@ -49,10 +67,26 @@ def check_state(settings: Settings) -> list[Check]:
         from leoweb_bot.state import State
 
         state = State(settings.bot.state_path)
-        state.ping()
-        return f"{settings.bot.state_path} writable, inbox depth {state.inbox_depth()}"
+        try:
+            state.ping()
+            line = f"{settings.bot.state_path} writable, inbox depth {state.inbox_depth()}"
+            if settings.amocrm.auth == "oauth":
+                line += _oauth_note(state.load_tokens() is not None)
+            return line
+        finally:
+            state.close()
 
     return [_guard("state db", probe)]
+
+
+def _oauth_note(has_tokens: bool) -> str:
+    if has_tokens:
+        return "; holds the amoCRM OAuth token pair"
+    # amoCRM codes are single-use: the pair lives only in the state db that spent the code.
+    return (
+        "; no amoCRM OAuth tokens yet: the check below spends amocrm.auth_code and keeps the "
+        "token pair here, so the server must use this state db"
+    )
 
 
 def check_amocrm(settings: Settings) -> list[Check]:

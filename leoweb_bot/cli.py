@@ -1,10 +1,12 @@
-"""``leoweb-bot`` sub-commands: one argparse parser, each command loads only what it uses."""
+"""``leoweb-bot`` sub-commands: one argparse parser, each command loads only what it uses.
+
+Every failure ends in ``main``: one line on stderr and a non-zero exit, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -16,11 +18,15 @@ from dataclasses import replace
 from functools import partial
 
 from leoweb_bot import __version__
-from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.models import User
+from leoweb_bot.config import AUTH_MODES
 from leoweb_bot.config import ConfigError
 from leoweb_bot.config import Settings
 from leoweb_bot.config import load_settings
+from leoweb_bot.failures import CliError
+from leoweb_bot.failures import failure
+from leoweb_bot.failures import output_closed
+from leoweb_bot.logs import log_level
 from leoweb_bot.logs import setup_logging
 from leoweb_bot.reports import OverdueReport
 from leoweb_bot.reports import by_name
@@ -53,7 +59,7 @@ def load(args: argparse.Namespace, *sections: str) -> Settings:
     """Load config for a command, set up logging, and validate the sections it needs."""
     settings = load_settings(args.config)
     stream = sys.stdout if args.command in SERVERS else sys.stderr
-    setup_logging(os.environ.get("LEOWEB_LOG_LEVEL", "INFO"), secrets_of(settings), stream)
+    setup_logging(log_level(), secrets_of(settings), stream)
     return settings.require(*sections)
 
 
@@ -92,8 +98,7 @@ def print_report(settings: Settings, args: argparse.Namespace) -> int:
         if args.manager is not None:
             found = match_managers(args.manager, users)
             if len(found) != 1:
-                print(f"error: {no_single_manager(args.manager, found, users)}", file=sys.stderr)
-                return 2
+                raise CliError(no_single_manager(args.manager, found, users), code=2)
             manager_id = found[0].id
         tasks = client.overdue_tasks(now, responsible_user_id=manager_id)
     report = overdue_by_manager(tasks, users, now, tz)
@@ -143,7 +148,7 @@ def token_store(settings: Settings):  # type: ignore[no-untyped-def]
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from leoweb_bot.sandbox import run_sandbox
 
-    setup_logging(os.environ.get("LEOWEB_LOG_LEVEL", "INFO"))
+    setup_logging(log_level())
     return run_sandbox(
         host=args.host,
         port=args.port,
@@ -160,11 +165,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     from leoweb_bot import checks
 
     try:
-        settings = load(args)
-    except ConfigError as exc:
-        print(f"FAIL config: {exc}")
-        return 1
-    results = checks.run_all(settings)
+        results = checks.run_all(load(args))
+    except ConfigError as exc:  # the file itself is unusable (not found, not TOML, unreadable)
+        results = [(False, f"config: {exc}")]
     for ok, line in results:
         print(f"{'ok  ' if ok else 'FAIL'} {line}")
     return 0 if all(ok for ok, _ in results) else 1
@@ -219,87 +222,180 @@ def cmd_init(args: argparse.Namespace) -> int:
     return starter.run_init(args)
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Shows an option's default after its help text, when it has one worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        shown = default is not None and default is not False and default != argparse.SUPPRESS
+        if action.option_strings and shown and "default:" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum``, else usage help and exit 2."""
+
+    def whole_number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return whole_number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="leoweb-bot", description="amoCRM in Telegram: overdue tasks, digests, look-ups."
+        prog="leoweb-bot",
+        description="amoCRM in Telegram: overdue tasks, digests, look-ups.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"leoweb-bot {__version__}")
-    parser.add_argument(
-        "--config", metavar="PATH", help="config file (default: $LEOWEB_CONFIG or ./config.toml)"
-    )
-    # --config is accepted before or after the sub-command.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="config file")
+    parser.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser = partial(sub.add_parser, parents=[common])  # type: ignore[method-assign]
+    add = partial(add_command, sub)
 
-    report = sub.add_parser("report", help="print the overdue-tasks report")
-    report.add_argument("--manager", metavar="NAME_OR_ID", help="only this manager")
+    report = add("report", cmd_report)
+    report.add_argument(
+        "--manager", metavar="NAME_OR_ID", help="only this manager (default: every manager)"
+    )
     report.add_argument("--json", action="store_true", help="print the JSON contract")
     report.add_argument("--sandbox", action="store_true", help="use a built-in demo amoCRM")
     report.add_argument("--now", type=int, help=argparse.SUPPRESS)  # epoch seconds, for tests
-    report.set_defaults(func=cmd_report)
 
-    sandbox = sub.add_parser("sandbox", help="run the amoCRM emulator")
-    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox = add("sandbox", cmd_sandbox, config=False)
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on")
     sandbox.add_argument("--port", type=int, default=8800, help="0 = any free port")
-    sandbox.add_argument("--seed", type=int, default=1)
-    sandbox.add_argument("--tasks", type=int, default=300, help="open tasks")
-    sandbox.add_argument("--managers", type=int, default=8)
-    sandbox.add_argument("--latency-ms", type=int, default=0)
-    sandbox.add_argument("--rate-limit", type=int, default=7, help="requests/s, 0 = off")
-    sandbox.set_defaults(func=cmd_sandbox)
+    for option, minimum, default, about in SANDBOX_NUMBERS:
+        sandbox.add_argument(
+            option, type=at_least(minimum), default=default, metavar="N", help=about
+        )
 
-    sub.add_parser("check", help="validate config, reach amoCRM and Telegram").set_defaults(
-        func=cmd_check
-    )
-    sub.add_parser("serve", help="run the webhook server (gunicorn)").set_defaults(func=cmd_serve)
-    poll = sub.add_parser("poll", help="run the bot by long polling")
+    add("check", cmd_check)
+    add("serve", cmd_serve)
+    poll = add("poll", cmd_poll)
     poll.add_argument("--force", action="store_true", help="delete a set webhook first")
-    poll.set_defaults(func=cmd_poll)
-    sub.add_parser("set-webhook", help="register the webhook and menus").set_defaults(
-        func=cmd_set_webhook
-    )
-    sub.add_parser("delete-webhook", help="remove the webhook").set_defaults(
-        func=cmd_delete_webhook
-    )
-    sub.add_parser("webhook-info", help="show Telegram's view of the webhook").set_defaults(
-        func=cmd_webhook_info
-    )
+    add("set-webhook", cmd_set_webhook)
+    add("delete-webhook", cmd_delete_webhook)
+    add("webhook-info", cmd_webhook_info)
 
-    demo = sub.add_parser("demo", help="try the bot in the terminal on the sandbox, no accounts")
-    demo.add_argument("--script", metavar="FILE", help="run these inputs non-interactively")
-    demo.add_argument("--telegram-token", metavar="T", help="run the demo in real Telegram")
-    demo.add_argument("--lang", choices=("ru", "en"), default="ru")
-    demo.set_defaults(func=cmd_demo)
+    demo = add("demo", cmd_demo, config=False)
+    demo.add_argument(
+        "--script", metavar="FILE", help="run these inputs (default: read the keyboard)"
+    )
+    demo.add_argument(
+        "--telegram-token", metavar="T", help="run it in real Telegram (default: the terminal)"
+    )
+    demo.add_argument("--lang", choices=("ru", "en"), default="ru", help="the bot's language")
 
-    init = sub.add_parser("init", help="write a starter config.toml")
+    init = add("init", cmd_init, config=False)
+    init.add_argument("--output", metavar="PATH", default="config.toml", help="where to write")
+    for option, metavar, about in INIT_VALUES:
+        init.add_argument(option, metavar=metavar, help=f"{about} (default: asked)")
     init.add_argument(
-        "--output", default="config.toml", help="where to write (default ./config.toml)"
+        "--auth", choices=AUTH_MODES, help="how the bot logs in to amoCRM (default: asked)"
     )
-    init.add_argument("--telegram-token", metavar="T")
-    init.add_argument("--amocrm-url", metavar="URL")
-    init.add_argument("--auth", choices=("token", "oauth", "session"))
-    init.add_argument("--amocrm-token", metavar="T")
-    init.add_argument("--timezone", metavar="TZ")
-    init.add_argument("--public-url", metavar="URL")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.add_argument(
         "--no-input", action="store_true", help="never prompt; use flags and defaults"
     )
-    init.set_defaults(func=cmd_init)
+    return parser
+
+
+CONFIG_HELP = "config file (default: $LEOWEB_CONFIG, else ./config.toml)"
+SANDBOX_NUMBERS = (  # option, least value, default, help
+    ("--seed", 0, 1, "demo data seed"),
+    ("--tasks", 0, 300, "open tasks"),
+    ("--managers", 1, 8, "sales managers"),
+    ("--latency-ms", 0, 0, "added to every answer"),
+    ("--rate-limit", 0, 7, "requests/s, 0 = off"),
+)
+INIT_VALUES = (  # option, metavar, help; each is asked for unless given (or --no-input)
+    ("--telegram-token", "T", "bot token from @BotFather"),
+    ("--amocrm-url", "URL", "https://SUBDOMAIN.amocrm.ru"),
+    ("--amocrm-token", "T", "long-lived token (auth = token)"),
+    ("--timezone", "TZ", "company time zone, e.g. Asia/Almaty"),
+    ("--public-url", "URL", "the bot's public https:// address"),
+)
+# Each command: the line in `leoweb-bot --help`, and the description atop its own --help.
+ABOUT = {
+    "report": (
+        "print the overdue-tasks report",
+        "Print the overdue tasks per manager in company time, read live from amoCRM.",
+    ),
+    "sandbox": (
+        "run the amoCRM emulator",
+        "Run the built-in amoCRM emulator; it prints its address and credentials as JSON.",
+    ),
+    "check": (
+        "validate config, reach amoCRM and Telegram",
+        "Check the config file, the state db, amoCRM and Telegram, one line each; exit 1 if "
+        "any failed. With auth = oauth it spends amocrm.auth_code into the state db it names.",
+    ),
+    "serve": (
+        "run the webhook server (gunicorn)",
+        "Run the production server: gunicorn with the webhook, dispatcher and scheduler.",
+    ),
+    "poll": (
+        "run the bot by long polling",
+        "Run the same bot by long polling: no public HTTPS address needed.",
+    ),
+    "set-webhook": (
+        "register the webhook and the command menus",
+        "Point Telegram at {public_url}/telegram/webhook and set each person's command menu.",
+    ),
+    "delete-webhook": (
+        "remove the webhook",
+        "Remove the webhook (pending updates are kept), e.g. before `poll`.",
+    ),
+    "webhook-info": (
+        "show Telegram's view of the webhook",
+        "Show Telegram's view of the webhook: URL, pending updates, last delivery error.",
+    ),
+    "demo": (
+        "try the bot in the terminal on the sandbox, no accounts",
+        "Chat with the bot in the terminal, with the sandbox as amoCRM: no accounts needed.",
+    ),
+    "init": (
+        "write a starter config.toml",
+        "Write a starter config.toml (mode 600) with generated webhook secrets.",
+    ),
+}
+
+
+def add_command(
+    sub: argparse._SubParsersAction, name: str, func: Command, *, config: bool = True
+) -> argparse.ArgumentParser:
+    """A sub-command; ``config`` says whether it reads the config file (and takes --config)."""
+    summary, description = ABOUT[name]
+    parser = sub.add_parser(
+        name, help=summary, description=description, formatter_class=HelpFormatter
+    )
+    if config:  # --config is accepted before or after the sub-command
+        parser.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help=CONFIG_HELP)
+    parser.set_defaults(func=func, reads_config=config)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.config and not args.reads_config:
+        parser.error(f"--config: `{args.command}` reads no config file")
     try:
-        return int(args.func(args))
-    except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
-        return 2
-    except AmoError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        setup_logging(log_level(), stream=sys.stderr)  # until the command sets its own
+        code = int(args.func(args))
+        sys.stdout.flush()  # a reader gone away (`| head`) shows up here at the latest
+    except BrokenPipeError:
+        return output_closed()
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        message, code = failure(exc)
+        print(message, file=sys.stderr)
+    return code

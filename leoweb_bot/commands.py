@@ -36,7 +36,6 @@ from leoweb_bot.config import Settings
 from leoweb_bot.digest import Subscription
 from leoweb_bot.digest import drop_subscription
 from leoweb_bot.digest import next_digest
-from leoweb_bot.digest import parse_time
 from leoweb_bot.digest import save_subscription
 from leoweb_bot.digest import sent_on
 from leoweb_bot.digest import subscriber_name
@@ -72,6 +71,7 @@ from leoweb_bot.texts import echo
 from leoweb_bot.texts import format_when
 from leoweb_bot.texts import join
 from leoweb_bot.texts import t
+from leoweb_bot.values import parse_time
 from leoweb_bot.views import render_help
 from leoweb_bot.views import render_whoami
 from leoweb_bot.views import usage

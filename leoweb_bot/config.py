@@ -12,18 +12,23 @@ import datetime
 import os
 import re
 import tomllib
-from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytz
 
+from leoweb_bot.values import ConfigError
+from leoweb_bot.values import check_url
+from leoweb_bot.values import coerce
+from leoweb_bot.values import parse_time
+from leoweb_bot.values import quiet_hours
+
 SECRET_KEYS = frozenset({"token", "webhook_secret", "api_key", "client_secret", "auth_code"})
 WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-HHMM_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")  # ASCII: \d takes any script's digits
 AUTH_MODES = ("token", "oauth", "session")
 LANGUAGES = ("ru", "en")
 # Telegram's shared senders, not people: a message sent on behalf of a chat carries a fake
@@ -34,10 +39,6 @@ SERVICE_ACCOUNTS: Mapping[int, str] = {
     136817688: "Telegram's shared account of posts on behalf of a channel (Channel_Bot)",
     777000: "Telegram's own service account",
 }
-
-
-class ConfigError(Exception):
-    """A setting is missing or invalid; the message names the key in one line."""
 
 
 def _mask(value: str) -> str:
@@ -125,6 +126,26 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class ConfigSource:
+    """Where settings came from: the file looked at (found or not) and the env overrides."""
+
+    path: Path  # absolute
+    origin: str  # "--config", "$LEOWEB_CONFIG" or "default"
+    found: bool
+    env_keys: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """The file and how it was chosen, for `check` and for errors."""
+        how = "the default" if self.origin == "default" else f"from {self.origin}"
+        if self.found:
+            return f"{self.path} ({how})"
+        return (
+            f"config file not found: {self.path} ({how}); choose one with --config PATH or "
+            "$LEOWEB_CONFIG, or write one with `leoweb-bot init`"
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     amocrm: AmoSettings = field(default_factory=AmoSettings)
@@ -133,11 +154,21 @@ class Settings:
     digest: DigestSettings = field(default_factory=DigestSettings)
     alerts: AlertsSettings = field(default_factory=AlertsSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    source: ConfigSource | None = field(default=None, compare=False)  # None: not from a file
 
     def require(self, *sections: str) -> Settings:
-        """Check that the named sections are usable; raise ConfigError naming the first bad key."""
-        for section in sections:
-            _CHECKS[section](self)
+        """Check that the named sections are usable; raise ConfigError naming the first bad key.
+
+        Without a config file, the error also says where the file was looked for: a key
+        "missing" because the file is elsewhere is the likelier mistake.
+        """
+        try:
+            for section in sections:
+                _CHECKS[section](self)
+        except ConfigError as exc:
+            if self.source is None or self.source.found:
+                raise
+            raise ConfigError(f"{exc}; {self.source.describe()}") from None
         return self
 
 
@@ -150,11 +181,20 @@ SECTIONS: dict[str, type] = {
     "alerts": AlertsSettings,
     "server": ServerSettings,
 }
+ENV_PREFIXES = tuple(f"LEOWEB_{section.upper()}_" for section in SECTIONS)
 
 
-def config_path(explicit: str | None, env: Mapping[str, str]) -> Path:
+def config_source(explicit: str | None, env: Mapping[str, str]) -> ConfigSource:
     """Where the config file is: the flag, else $LEOWEB_CONFIG, else ./config.toml."""
-    return Path(explicit or env.get("LEOWEB_CONFIG") or "config.toml")
+    if explicit:
+        path, origin = explicit, "--config"
+    elif env.get("LEOWEB_CONFIG"):
+        path, origin = env["LEOWEB_CONFIG"], "$LEOWEB_CONFIG"
+    else:
+        path, origin = "config.toml", "default"
+    file = Path(path).expanduser().absolute()
+    overrides = tuple(sorted(key for key in env if key.startswith(ENV_PREFIXES)))
+    return ConfigSource(file, origin, file.exists(), overrides)
 
 
 def load_settings(
@@ -163,22 +203,47 @@ def load_settings(
     *,
     required_file: bool = False,
 ) -> Settings:
-    """Read the TOML file (if present) and the environment into validated Settings."""
+    """Read the TOML file (if present) and the environment into validated Settings.
+
+    A file named by ``--config`` must exist. Without ./config.toml or the $LEOWEB_CONFIG file
+    (the Docker image names /config/config.toml), the environment may carry every setting;
+    ``Settings.require`` then says where the file was looked for.
+    """
     env = os.environ if env is None else env
-    file = config_path(str(path) if path else None, env)
+    source = config_source(str(path) if path else None, env)
     raw: dict[str, Any] = {}
-    if file.exists():
-        try:
-            raw = tomllib.loads(file.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{file}: not valid TOML ({exc})") from None
-        except OSError as exc:
-            raise ConfigError(
-                f"{file}: cannot read ({exc.strerror}); it must be readable by the service user"
-            ) from None
-    elif required_file or path:
-        raise ConfigError(f"{file}: config file not found (run `leoweb-bot init` to create one)")
-    return settings_from_mapping(raw, env)
+    if source.found:
+        raw = _read_toml(source.path)
+    elif required_file or source.origin == "--config":
+        raise ConfigError(source.describe())
+    settings = settings_from_mapping(raw, env)
+    bot = replace(settings.bot, state_path=_state_path(settings.bot.state_path, source, env))
+    return replace(settings, bot=bot, source=source)
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{file}: cannot read ({exc.strerror}); it must be readable by the service user"
+        ) from None
+
+
+def _state_path(value: str, source: ConfigSource, env: Mapping[str, str]) -> str:
+    """An absolute path; a relative one is read from where it was written.
+
+    That is the config file's folder for the file's value or the default, and the current
+    directory for $LEOWEB_BOT_STATE_PATH (or with no file). So `check` run in one folder and
+    the server in another share one state db, and with it the OAuth token pair.
+    """
+    if not value:
+        return value  # reported as missing by require("bot")
+    written_in_file = source.found and "LEOWEB_BOT_STATE_PATH" not in env
+    base = source.path.parent if written_in_file else Path.cwd()
+    return str(base / Path(value).expanduser())
 
 
 def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
@@ -205,70 +270,8 @@ def _section(name: str, cls: type, raw: Any, env: Mapping[str, str]) -> Any:
         if env_name in env:
             values[key] = env[env_name]
     for key, value in values.items():
-        values[key] = _coerce(f"{name}.{key}", fields[key], value)
+        values[key] = coerce(f"{name}.{key}", fields[key], value)
     return cls(**values)
-
-
-def _coerce(key: str, f: dataclasses.Field[Any], value: Any) -> Any:
-    kind = str(f.type)  # a string: this module uses postponed annotations
-    if kind == "str":
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ConfigError(f"{key}: must be a string")
-        return str(value).strip()
-    if kind == "bool":
-        return _as_bool(key, value)
-    if kind in ("int", "float"):
-        return _as_number(key, value, int if kind == "int" else float)
-    if kind == "tuple[int, ...]":
-        return tuple(_as_ids(key, value))
-    if kind == "Mapping[int, int]":
-        return _as_manager_map(key, value)
-    raise AssertionError(f"no coercion for {kind}")
-
-
-def _as_bool(key: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{key}: must be true or false, got {value!r}")
-
-
-def _as_number(key: str, value: Any, kind: type) -> int | float:
-    if isinstance(value, bool):
-        raise ConfigError(f"{key}: must be a number")
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key}: must be a number, got {value!r}") from None
-    if number < 0:
-        raise ConfigError(f"{key}: must not be negative")
-    return number
-
-
-def _as_ids(key: str, value: Any) -> Iterable[int]:
-    if isinstance(value, str):
-        value = [part for part in re.split(r"[,\s]+", value) if part]
-    if not isinstance(value, list | tuple):
-        raise ConfigError(f"{key}: must be a list of Telegram user ids")
-    for item in value:
-        yield int(_as_number(key, item, int))
-
-
-def _as_manager_map(key: str, value: Any) -> dict[int, int]:
-    if isinstance(value, str):  # env form: "123456789=1387123,987654321=1387124"
-        pairs = [part.split("=", 1) for part in re.split(r"[,\s]+", value) if part]
-        if any(len(pair) != 2 for pair in pairs):
-            raise ConfigError(f"{key}: use TELEGRAM_ID=AMOCRM_USER_ID pairs")
-        value = dict(pairs)
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{key}: must be a table of telegram_id = amocrm_user_id")
-    return {
-        int(_as_number(key, tg, int)): int(_as_number(key, amo, int)) for tg, amo in value.items()
-    }
 
 
 def _check_telegram(s: Settings) -> None:
@@ -281,16 +284,14 @@ def _check_telegram(s: Settings) -> None:
         raise ConfigError("telegram.token: does not look like a bot token (123456:ABC...)")
     if not WEBHOOK_SECRET_RE.match(t.webhook_secret):
         raise ConfigError("telegram.webhook_secret: 1-256 characters of A-Z a-z 0-9 _ - required")
-    if not t.api_url.startswith(("http://", "https://")):
-        raise ConfigError("telegram.api_url: must start with https://")
+    check_url("telegram.api_url", t.api_url)
 
 
 def _check_amocrm(s: Settings) -> None:
     a = s.amocrm
     if not a.base_url:
         raise ConfigError("amocrm.base_url: missing, e.g. https://SUBDOMAIN.amocrm.ru")
-    if not a.base_url.startswith(("http://", "https://")):
-        raise ConfigError("amocrm.base_url: must start with https://")
+    check_url("amocrm.base_url", a.base_url)
     if a.auth not in AUTH_MODES:
         raise ConfigError(f"amocrm.auth: must be one of {', '.join(AUTH_MODES)}, got {a.auth!r}")
     needed = {
@@ -319,10 +320,9 @@ def _check_bot(s: Settings) -> None:
 
 
 def _check_schedule(s: Settings) -> None:
-    if not HHMM_RE.match(s.digest.time):
+    if parse_time(s.digest.time) is None:
         raise ConfigError(f"digest.time: must be HH:MM, got {s.digest.time!r}")
-    start, _, end = s.alerts.quiet_hours.partition("-")
-    if s.alerts.quiet_hours and not (HHMM_RE.match(start) and HHMM_RE.match(end)):
+    if s.alerts.quiet_hours and quiet_hours(s.alerts.quiet_hours) is None:
         raise ConfigError("alerts.quiet_hours: must be HH:MM-HH:MM or empty")
     if s.alerts.interval_minutes < 1:
         raise ConfigError("alerts.interval_minutes: must be at least 1")
@@ -331,8 +331,9 @@ def _check_schedule(s: Settings) -> None:
 def _check_server(s: Settings) -> None:
     if not 0 <= s.server.port <= 65535:
         raise ConfigError("server.port: must be 0-65535")
-    if s.server.workers < 1 or s.server.threads < 1:
-        raise ConfigError("server.workers: workers and threads must be at least 1")
+    for key in ("workers", "threads"):
+        if getattr(s.server, key) < 1:
+            raise ConfigError(f"server.{key}: must be at least 1")
 
 
 def _check_access(s: Settings) -> None:

@@ -31,6 +31,7 @@ from telebot import types
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.config import Settings
 from leoweb_bot.config import settings_from_mapping
+from leoweb_bot.failures import CliError
 from leoweb_bot.logs import setup_logging
 from leoweb_bot.terminal import CONSOLE
 from leoweb_bot.terminal import DIRECTOR_ID
@@ -131,8 +132,7 @@ def run(script: str | None, telegram_token: str | None, lang: str) -> int:
         try:
             lines = Path(script).read_text(encoding="utf-8").splitlines()
         except OSError as exc:
-            print(f"error: cannot read the script {script}: {exc.strerror}", file=sys.stderr)
-            return 2
+            raise CliError(f"cannot read the script {script}: {exc.strerror}", code=2) from None
         return run_in_terminal(lines, lang, out=sys.stdout, echo=True)
     return run_in_terminal(None, lang, out=sys.stdout, echo=False)
 
@@ -185,25 +185,17 @@ def typed_lines(prompt: Callable[[], str]) -> Iterator[str]:
 def run_in_telegram(token: str, lang: str, api_url: str = "https://api.telegram.org") -> int:
     """The demo in real Telegram by long polling; whoever sends /start first is the director."""
     from leoweb_bot.telegram import Telegram
-    from leoweb_bot.telegram import TelegramError
 
     try:
         telegram = Telegram(token, api_url)
     except ValueError:  # pyTelegramBotAPI checks the token's shape (util.validate_token)
-        print("error: that does not look like a bot token (123456:ABC...)", file=sys.stderr)
-        return 2
-    try:
-        me = telegram.get_me()
-        if telegram.webhook_info().url:
-            print(
-                "error: this bot has a webhook set, so long polling would fail. Use a separate "
-                "bot for the demo, or run `leoweb-bot delete-webhook` first.",
-                file=sys.stderr,
-            )
-            return 1
-    except TelegramError as exc:
-        print(f"error: Telegram refused the token or is unreachable ({exc})", file=sys.stderr)
-        return 1
+        raise CliError("that does not look like a bot token (123456:ABC...)", code=2) from None
+    me = telegram.get_me()  # a TelegramError says what is wrong in one line
+    if telegram.webhook_info().url:
+        raise CliError(
+            "this bot has a webhook set, so long polling would fail. Use a separate bot for "
+            "the demo, or run `leoweb-bot delete-webhook` first."
+        )
     print(f"Demo bot @{me.username} is running with the sandbox as its amoCRM.", flush=True)
     print("Open it in Telegram and send /start: the FIRST person to do so becomes the director.")
     print("Ctrl+C stops the demo.", flush=True)

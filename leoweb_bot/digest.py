@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import re
 from dataclasses import dataclass
 
 import pytz
@@ -39,7 +38,6 @@ from leoweb_bot.texts import t
 log = logging.getLogger(__name__)
 
 Tz = datetime.tzinfo
-TIME_RE = re.compile(r"([01]?[0-9]|2[0-3])[:.]([0-5][0-9])")  # ASCII: \d takes any script's digits
 LATE_AFTER = 600  # seconds after the set time; ticks are 15 s apart, so only downtime gets here
 RETRY_AFTER = 300  # amoCRM failed while building the digest: try again in 5 minutes
 MAX_ATTEMPTS = 12  # about an hour of retries, then the day's digest is given up
@@ -55,12 +53,6 @@ class Subscription:
 
 
 # -- time -------------------------------------------------------------------------------------
-
-
-def parse_time(text: str) -> str | None:
-    """``9:00``, ``09:00`` or ``9.00`` → ``09:00``; None for anything else."""
-    match = TIME_RE.fullmatch(text.strip())
-    return f"{int(match.group(1)):02d}:{match.group(2)}" if match else None
 
 
 def due_at(day: datetime.date, hhmm: str, tz: Tz) -> int:

@@ -9,10 +9,14 @@ including tracebacks.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import TextIO
+
+from leoweb_bot.values import ConfigError
 
 MASK = "***"
 
@@ -46,6 +50,14 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: m.group(1) + MASK, text)
     return text
+
+
+def log_level(env: Mapping[str, str] | None = None) -> str:
+    """$LEOWEB_LOG_LEVEL (default INFO), checked: a typo must not end in a traceback."""
+    level = (os.environ if env is None else env).get("LEOWEB_LOG_LEVEL", "INFO").strip().upper()
+    if not isinstance(logging.getLevelNamesMapping().get(level), int):
+        raise ConfigError(f"LEOWEB_LOG_LEVEL: must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    return level
 
 
 def setup_logging(

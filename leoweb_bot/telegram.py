@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import requests
 import telebot
@@ -55,10 +56,18 @@ class TelegramError(Exception):
     """A Bot API call failed. Carries the method and Telegram's description, never a URL."""
 
     def __init__(self, method: str, code: int | None, description: str) -> None:
-        super().__init__(f"telegram {method}: {code or '-'} {description}")
+        shown = f"{code} {description}" if code else description
+        super().__init__(f"Telegram {method}: {shown}{_REMEDIES.get(code or 0, '')}")
         self.method = method
         self.code = code
         self.description = description
+
+
+# What an admin can do about an answer that means the bot's own settings are wrong.
+_REMEDIES = {
+    401: "; check telegram.token (the Bot API refused it)",
+    404: "; check telegram.token and telegram.api_url",
+}
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,7 @@ class Telegram:
         global_rate: float = GLOBAL_RATE,
     ) -> None:
         use_api_url(api_url)
+        self._host = urlsplit(api_url).netloc
         self._bot = telebot.TeleBot(token, threaded=False, parse_mode="HTML")
         self._token = token
         self._sleep = sleep
@@ -297,10 +307,12 @@ class Telegram:
                 self._sleep(retry_after)
             except apihelper.ApiException as exc:
                 status = getattr(exc.result, "status_code", None)
-                raise TelegramError(method, status, "unexpected response") from None
+                detail = f"{self._host} answered without a Bot API reply"
+                raise TelegramError(method, status, detail) from None
             except requests.RequestException as exc:
                 # The message of a requests error quotes the URL, and the URL holds the token.
-                raise TelegramError(method, None, type(exc).__name__) from None
+                detail = f"cannot reach {self._host}: {_network_cause(exc)}"
+                raise TelegramError(method, None, detail) from None
         raise AssertionError("unreachable")
 
 
@@ -330,6 +342,28 @@ def _markup(markup: Markup | None) -> Any:
     if markup is None or isinstance(markup, types.JsonSerializable):
         return markup
     return json.dumps(markup)
+
+
+def _network_cause(exc: requests.RequestException) -> str:
+    """Why no answer came ("Connection refused", "Name or service not known"), without the URL.
+
+    requests wraps urllib3's errors, which wrap the socket's; the innermost OS error says it
+    plainly, while the outer messages quote the URL.
+    """
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    pending: list[BaseException | None] = [exc]
+    seen: set[int] = set()
+    while pending:
+        error = pending.pop(0)
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.strerror:
+            return str(error.strerror)
+        nested = [a for a in error.args if isinstance(a, BaseException)]
+        pending += [getattr(error, "reason", None), error.__cause__, error.__context__, *nested]
+    return type(exc).__name__
 
 
 def _retry_after(exc: apihelper.ApiTelegramException) -> float | None:

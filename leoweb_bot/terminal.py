@@ -181,6 +181,7 @@ class TerminalTelegram:
         self.out = out
         self.ansi = ansi
         self.lang = lang
+        self.closed = False  # the reader of ``out`` went away (`leoweb-bot demo | head`)
         self.words = CONSOLE.get(lang, CONSOLE["ru"])
         self.messages: dict[int, Shown] = {}
         self.keyboards: dict[int, int] = {}  # chat id → id of its last message with buttons
@@ -233,7 +234,15 @@ class TerminalTelegram:
         self.note("")
 
     def note(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        if self.closed:
+            return
+        try:
+            print(text, file=self.out, flush=True)
+        except BrokenPipeError:
+            # Nobody reads any more: the user has left, as with /quit. Not a bot failure, so
+            # the bot's own error handling must not see it (it would log and answer, to a
+            # closed pipe, once per line).
+            self.closed = True
 
 
 # -- the chat: typed lines → updates ----------------------------------------------------------
@@ -277,12 +286,12 @@ class TerminalChat:
         self.telegram.note(self.words["role"].format(role=shown, id=self.user_id))
 
     def handle(self, line: str) -> bool:
-        """Act on one typed line; False when the user wants to leave."""
+        """Act on one typed line; False when the user wants to leave (or stopped reading)."""
         text = line.strip()
+        if self.telegram.closed or text.casefold() in QUIT:
+            return False
         if not text:
             return True
-        if text.casefold() in QUIT:
-            return False
         role = text.split()
         if len(role) == 2 and role[0].casefold() == "role":
             self.set_role(role[1].casefold())

@@ -1,7 +1,8 @@
 """`set-webhook`, `delete-webhook`, `webhook-info`: manage the Telegram webhook once per deploy.
 
 setWebhook is rate-limited per bot and every gunicorn worker calling it at start-up can fail
-with 429 (reference/telegram-bot-api.md §1), so it is an explicit admin step, not a boot step.
+with 429 (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this), so
+it is an explicit admin step, not a boot step.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from leoweb_bot.access import Role
 from leoweb_bot.access import who
 from leoweb_bot.config import ConfigError
 from leoweb_bot.config import Settings
+from leoweb_bot.failures import CliError
+from leoweb_bot.telegram import Telegram
+from leoweb_bot.telegram import TelegramError
 from leoweb_bot.telegram import build_telegram
+from leoweb_bot.values import check_public_url
 from leoweb_bot.views import command_menu
 
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
@@ -45,20 +50,42 @@ def _basics(lang: str) -> list[tuple[str, str]]:
 
 
 def set_webhook(settings: Settings) -> int:
-    url = settings.telegram.public_url
-    if not url.startswith("https://"):
+    """Register the webhook, then every menu Telegram accepts; name the menus it refused."""
+    if not settings.telegram.public_url:
         raise ConfigError(
-            "telegram.public_url: must be the bot's https:// address (Telegram calls only HTTPS)"
+            "telegram.public_url: missing; the bot's https:// address, e.g. https://bot.example.com"
         )
+    check_public_url(settings.telegram.public_url)
     telegram = build_telegram(settings)
     telegram.set_webhook(
         settings.telegram.webhook_url, settings.telegram.webhook_secret, ALLOWED_UPDATES
     )
     print(f"webhook set: {settings.telegram.webhook_url}")
     scoped = menus(settings)
-    telegram.set_commands(scoped)
-    print(f"command menus set: {len(scoped) - 2} people, plus defaults and group chats")
+    refused = set_menus(telegram, scoped)
+    print(f"command menus set: {len(scoped) - len(refused)} of {len(scoped)}")
+    if refused:
+        raise CliError(
+            f"Telegram refused {len(refused)} command menus: {'; '.join(refused)} (a person's "
+            "menu needs a private chat with the bot: ask them to send /start, then run "
+            "set-webhook again)"
+        )
     return 0
+
+
+def set_menus(
+    telegram: Telegram, scoped: Mapping[str | int, Sequence[tuple[str, str]]]
+) -> list[str]:
+    """Set each scope's menu on its own, so one refusal costs one menu; the refusals."""
+    refused = []
+    for scope, commands in scoped.items():
+        try:
+            telegram.set_commands({scope: commands})
+        except TelegramError as exc:
+            if exc.code is None or exc.code in (401, 404):
+                raise  # Telegram unreachable or the token refused: no menu can be set
+            refused.append(f"{scope}: {exc.description}")
+    return refused
 
 
 def delete_webhook(settings: Settings) -> int:

@@ -18,6 +18,7 @@ from leoweb_bot.reports import is_overdue
 from leoweb_bot.sandbox import Sandbox
 from leoweb_bot.sandbox import generate
 from tests.conftest import leoweb_env
+from tests.fakebot import FakeBotAPI
 
 ZONES = ["UTC", "Asia/Almaty", "America/New_York", "Pacific/Kiritimati"]
 
@@ -118,11 +119,67 @@ def test_report_sandbox_needs_no_config(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["total_overdue"] > 0
 
 
-def test_missing_config_names_the_key(tmp_path: Path) -> None:
+def test_missing_config_names_the_key_and_where_the_file_was_looked_for(tmp_path: Path) -> None:
     result = run_cli("report", cwd=tmp_path)
     assert result.returncode == 2
     assert "amocrm.base_url" in result.stderr
+    assert f"config file not found: {tmp_path / 'config.toml'} (the default)" in result.stderr
+    assert result.stderr.count("\n") == 1
+    elsewhere = tmp_path / "etc" / "leoweb.toml"
+    result = run_cli("report", cwd=tmp_path, LEOWEB_CONFIG=str(elsewhere))
+    assert f"config file not found: {elsewhere} (from $LEOWEB_CONFIG)" in result.stderr
+    result = run_cli("report", "--config", "nope.toml", cwd=tmp_path)
+    assert f"config file not found: {tmp_path / 'nope.toml'} (from --config)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_oauth_check_in_one_folder_then_report_in_another_share_the_token_pair(
+    tmp_path: Path,
+) -> None:
+    """README order: `check` spends the single-use code; every later command finds the pair."""
+    etc, here, there = tmp_path / "etc", tmp_path / "here", tmp_path / "there"
+    for folder in (etc, here, there):
+        folder.mkdir()
+    with Sandbox(rate_limit=0) as sandbox, FakeBotAPI() as fake:
+        creds = sandbox.credentials
+        config = etc / "config.toml"
+        config.write_text(
+            "[telegram]\n"
+            'token = "123456789:AAOauthFolderTestTokenValue_abcdefgh"\n'
+            'webhook_secret = "folder-test-secret"\n'
+            f'api_url = "{fake.url}"\n'
+            "[amocrm]\n"
+            f'base_url = "{sandbox.base_url}"\n'
+            'auth = "oauth"\n'
+            f'client_id = "{creds.client_id}"\n'
+            f'client_secret = "{creds.client_secret}"\n'
+            f'redirect_uri = "{creds.redirect_uri}"\n'
+            f'auth_code = "{creds.auth_code}"\n',
+            encoding="utf-8",
+        )
+        check = run_cli("check", cwd=here, LEOWEB_CONFIG=str(config))
+        assert check.returncode == 0, check.stdout
+        assert f"ok   config file: {config} (from $LEOWEB_CONFIG)" in check.stdout
+        state = etc / "leoweb-bot.sqlite3"
+        assert f"ok   state db: {state} writable" in check.stdout
+        assert "spends amocrm.auth_code and keeps the token pair here" in check.stdout
+        report = run_cli("report", "--json", cwd=there, LEOWEB_CONFIG=str(config))
+        assert report.returncode == 0, report.stderr
+        again = run_cli("check", "--config", str(config), cwd=there)
+        assert "holds the amoCRM OAuth token pair" in again.stdout
+    assert json.loads(report.stdout)["total_overdue"] > 0
+    assert state.exists()
+    assert not any(here.iterdir()) and not any(there.iterdir())
+
+
+def test_check_without_any_config_creates_nothing(tmp_path: Path) -> None:
+    result = run_cli("check", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"FAIL config file not found: {tmp_path / 'config.toml'} (the default); choose one with "
+        "--config PATH or $LEOWEB_CONFIG, or write one with `leoweb-bot init`"
+    ]
+    assert not any(tmp_path.iterdir())
 
 
 def test_wrong_token_is_a_clear_error_without_the_token(sandbox_2000: dict, tmp_path: Path) -> None:
@@ -189,3 +246,14 @@ def test_manager_long_query_is_not_echoed_whole(two_milanas: Sandbox, tmp_path: 
     result = report_for(two_milanas, tmp_path, "x" * 300)
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: no manager matches '{'x' * 39}…'; known: ")
+
+
+def test_check_with_a_missing_or_broken_config_file_is_one_line(tmp_path: Path) -> None:
+    result = run_cli("check", "--config", "nope.toml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"FAIL config: config file not found: {tmp_path / 'nope.toml'}")
+    (tmp_path / "config.toml").write_text("[amocrm\n", encoding="utf-8")
+    result = run_cli("check", cwd=tmp_path)
+    assert result.stdout.startswith(f"FAIL config: {tmp_path / 'config.toml'}: not valid TOML")
+    assert len(result.stdout.splitlines()) == 1
+    assert not (tmp_path / "leoweb-bot.sqlite3").exists()

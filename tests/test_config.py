@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import pytest
 
+from leoweb_bot.alerts import quiet_window
 from leoweb_bot.config import ConfigError
 from leoweb_bot.config import load_settings
 from leoweb_bot.config import settings_from_mapping
+from leoweb_bot.values import parse_time
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:ABCdefGhIJKlmNoPQRsTUVwxyZ0123456789"
@@ -58,8 +61,65 @@ def test_config_path_from_env(tmp_path: Path) -> None:
 def test_missing_default_file_is_fine_but_explicit_one_is_not(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert load_settings(None, {}).bot.timezone == "Asia/Almaty"
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(ConfigError, match="not found") as flag:
         load_settings(tmp_path / "nope.toml", {})
+    assert f"{tmp_path / 'nope.toml'} (from --config" in str(flag.value)
+    # $LEOWEB_CONFIG may name a file that is not mounted: the environment then carries it all.
+    settings = load_settings(None, {"LEOWEB_CONFIG": "elsewhere.toml"})
+    with pytest.raises(ConfigError, match="not found") as env:
+        settings.require("amocrm")
+    assert f"{tmp_path / 'elsewhere.toml'} (from $LEOWEB_CONFIG" in str(env.value)
+
+
+def test_a_missing_key_without_a_file_says_where_the_file_was_looked_for(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, {}).require("amocrm")
+    message = str(info.value)
+    assert message.startswith("amocrm.base_url: missing")
+    assert f"config file not found: {tmp_path / 'config.toml'} (the default" in message
+    assert "\n" not in message
+
+
+def test_relative_state_path_is_read_from_the_config_files_folder(
+    tmp_path: Path, monkeypatch
+) -> None:
+    etc, elsewhere = tmp_path / "etc", tmp_path / "elsewhere"
+    etc.mkdir()
+    elsewhere.mkdir()
+    config = etc / "config.toml"
+    config.write_text('[bot]\nstate_path = "data/bot.sqlite3"\n', encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    assert load_settings(config, {}).bot.state_path == str(etc / "data" / "bot.sqlite3")
+    config.write_text("", encoding="utf-8")  # the default, leoweb-bot.sqlite3, is relative too
+    assert load_settings(config, {}).bot.state_path == str(etc / "leoweb-bot.sqlite3")
+    # A path in the environment is relative to the current directory, as any shell path is.
+    env = {"LEOWEB_BOT_STATE_PATH": "here.sqlite3"}
+    assert load_settings(config, env).bot.state_path == str(elsewhere / "here.sqlite3")
+    env = {"LEOWEB_BOT_STATE_PATH": "/var/lib/leoweb-bot/leoweb-bot.sqlite3"}
+    assert load_settings(config, env).bot.state_path == env["LEOWEB_BOT_STATE_PATH"]
+
+
+@pytest.mark.parametrize("written", ["9:00", "09:00", "9.00"])
+def test_a_time_of_day_has_one_rule_in_config_and_chat(written: str) -> None:
+    settings = settings_from_mapping(
+        {"digest": {"time": written}, "alerts": {"quiet_hours": f"21:00-{written}"}}
+    ).require("digest", "alerts")
+    assert parse_time(settings.digest.time) == "09:00"  # what /subscribe reads
+    assert quiet_window(settings.alerts.quiet_hours) == (datetime.time(21), datetime.time(9))
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8800", "http://localhost:8800", "http://[::1]:1", "https://a.b"]
+)
+def test_http_is_allowed_only_on_this_machine(url: str) -> None:
+    raw = {
+        "amocrm": {"base_url": url, "token": "t"},
+        "telegram": {"token": TOKEN, "webhook_secret": "s", "api_url": url},
+    }
+    settings_from_mapping(raw).require("amocrm", "telegram")
 
 
 def test_access_managers_table() -> None:
@@ -95,8 +155,19 @@ def test_access_managers_table() -> None:
             ("telegram",),
             "telegram.webhook_secret",
         ),
-        ({"digest": {"time": "9:00"}}, ("digest",), "digest.time"),
         ({"digest": {"time": "09:5٩"}}, ("digest",), "digest.time"),  # an Arabic-Indic 9
+        ({"digest": {"time": "9:60"}}, ("digest",), "digest.time"),
+        ({"alerts": {"quiet_hours": "21:00-25:00"}}, ("alerts",), "alerts.quiet_hours"),
+        ({"access": {"admins": [12.5]}}, (), "access.admins"),
+        ({"access": {"managers": {"5": 1.5}}}, (), "access.managers"),
+        ({"server": {"port": 8080.5}}, (), "server.port"),
+        ({"server": {"threads": 0}}, ("server",), "server.threads"),
+        ({"amocrm": {"base_url": "http://a.amocrm.ru", "token": "t"}}, ("amocrm",), "https://"),
+        (
+            {"telegram": {"token": TOKEN, "webhook_secret": "s", "api_url": "http://tg.example"}},
+            ("telegram",),
+            "telegram.api_url",
+        ),
         ({"alerts": {"quiet_hours": "21-9"}}, ("alerts",), "alerts.quiet_hours"),
         ({"alerts": {"enabled": "maybe"}}, (), "alerts.enabled"),
         ({"server": {"port": 70000}}, ("server",), "server.port"),

@@ -19,7 +19,10 @@ from leoweb_bot.demo import poll_demo
 from leoweb_bot.demo import run_in_telegram
 from leoweb_bot.demo import run_in_terminal
 from leoweb_bot.demo import start_sender
+from leoweb_bot.failures import CliError
+from leoweb_bot.failures import failure
 from leoweb_bot.telegram import Telegram
+from leoweb_bot.telegram import TelegramError
 from leoweb_bot.terminal import DIRECTOR_ID
 from leoweb_bot.terminal import MANAGER_ID
 from tests.conftest import leoweb_env
@@ -192,24 +195,22 @@ def test_start_sender_only_counts_private_start() -> None:
     assert start_sender({"update_id": 1, "callback_query": {}}) is None
 
 
-def test_a_malformed_token_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_in_telegram("no-colon", "ru") == 2
-    assert "does not look like a bot token" in capsys.readouterr().err
+def test_a_malformed_token_is_refused() -> None:
+    with pytest.raises(CliError, match="does not look like a bot token") as refused:
+        run_in_telegram("no-colon", "ru")
+    assert refused.value.code == 2
 
 
-def test_a_bot_with_a_webhook_is_left_alone(
-    fake: FakeBotAPI, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_bot_with_a_webhook_is_left_alone(fake: FakeBotAPI) -> None:
     fake.webhook_info["url"] = "https://bot.example.com/telegram/webhook"
-    assert run_in_telegram(TOKEN, "ru", api_url=fake.url) == 1
-    assert "webhook set" in capsys.readouterr().err
+    with pytest.raises(CliError, match="webhook set"):
+        run_in_telegram(TOKEN, "ru", api_url=fake.url)
     assert not fake.calls("getUpdates") and not fake.calls("deleteWebhook")
 
 
-def test_a_refused_token_is_one_line_error(
-    fake: FakeBotAPI, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_refused_token_is_one_line_error(fake: FakeBotAPI) -> None:
     fake.fail_next("getMe", 401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
-    assert run_in_telegram(TOKEN, "ru", api_url=fake.url) == 1
-    err = capsys.readouterr().err
-    assert "Unauthorized" in err and TOKEN not in err
+    with pytest.raises(TelegramError) as refused:
+        run_in_telegram(TOKEN, "ru", api_url=fake.url)
+    line = failure(refused.value)[0]
+    assert "Unauthorized; check telegram.token" in line and TOKEN not in line

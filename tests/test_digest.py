@@ -13,10 +13,10 @@ from leoweb_bot import digest
 from leoweb_bot.digest import Subscription
 from leoweb_bot.digest import due_at
 from leoweb_bot.digest import next_digest
-from leoweb_bot.digest import parse_time
 from leoweb_bot.digest import save_subscription
 from leoweb_bot.scheduler import Job
 from leoweb_bot.scheduler import Scheduler
+from leoweb_bot.values import parse_time
 from tests.proactive import DIRECTOR
 from tests.proactive import GROUP
 from tests.proactive import MANAGER

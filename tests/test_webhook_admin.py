@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from leoweb_bot import checks
 from leoweb_bot.cli import main
 from leoweb_bot.sandbox import Sandbox
 from tests.fakebot import FakeBotAPI
@@ -57,10 +58,21 @@ def test_set_webhook_registers_url_secret_updates_and_menus(env, fake, capsys) -
     assert TOKEN not in capsys.readouterr().out
 
 
-def test_set_webhook_needs_https_public_url(env, fake, capsys) -> None:
-    env.setenv("LEOWEB_TELEGRAM_PUBLIC_URL", "http://bot.example.com")
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("", "missing"),
+        ("http://bot.example.com", "https://"),
+        ("https://bot.example.com:8080", "ports 443, 80, 88 or 8443"),
+    ],
+)
+def test_set_webhook_needs_an_https_public_url_telegram_delivers_to(
+    url: str, complaint: str, env, fake, capsys
+) -> None:
+    env.setenv("LEOWEB_TELEGRAM_PUBLIC_URL", url)
     assert main(["set-webhook"]) == 2
-    assert "telegram.public_url" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("config error: telegram.public_url: ") and complaint in err
     assert not fake.calls("setWebhook")
 
 
@@ -101,3 +113,57 @@ def test_check_fails_with_exit_1_and_names_the_problem(env, fake, capsys) -> Non
     assert "FAIL Telegram webhook" in out
     assert "wrong-amo-token-value" not in out
     assert "Traceback" not in out
+
+
+def test_set_webhook_sets_every_menu_it_can_and_names_the_refused(env, fake, capsys) -> None:
+    # A person who never opened a chat with the bot: Telegram refuses their chat scope.
+    env.setenv("LEOWEB_ACCESS_MANAGERS", "3=1387123,4=1387124")
+    refused = {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+    fake.fail_next("setMyCommands", 400, refused)  # the first menu: the default scope
+    assert main(["set-webhook"]) == 1
+    scopes = [json.loads(p["scope"]) for _, p in fake.calls("setMyCommands")]
+    assert len(scopes) == 6  # default, group chats, people 1, 2, 3, 4: each one tried
+    out, err = capsys.readouterr()
+    assert "command menus set: 5 of 6" in out
+    assert err.count("\n") == 1
+    assert err.startswith("error: Telegram refused 1 command menus: default: Bad Request: chat")
+    assert "send /start" in err
+
+
+def test_set_webhook_stops_when_telegram_refuses_the_token(env, fake, capsys) -> None:
+    fake.fail_next(
+        "setMyCommands", 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+    )
+    assert main(["set-webhook"]) == 1
+    assert len(fake.calls("setMyCommands")) == 1
+    assert "check telegram.token" in capsys.readouterr().err
+
+
+def test_check_names_the_config_file_and_state_db(env, fake, tmp_path, capsys) -> None:
+    config = tmp_path / "etc" / "leoweb.toml"
+    config.parent.mkdir()
+    config.write_text('[bot]\nstate_path = "bot.sqlite3"\n', encoding="utf-8")
+    env.delenv("LEOWEB_BOT_STATE_PATH")
+    main(["check", "--config", str(config)])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"ok   config file: {config} (from --config)"
+    assert f"ok   state db: {config.parent / 'bot.sqlite3'} writable, inbox depth 0" in lines
+
+
+def test_check_says_what_to_do_when_telegram_refuses_the_token(env, fake, capsys) -> None:
+    fake.fail_next("getMe", 401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "FAIL Telegram bot: Telegram getMe: 401 Unauthorized; check telegram.token "
+        "(the Bot API refused it)"
+    ) in out.splitlines()
+
+
+def test_an_unexpected_failure_in_a_check_is_reported_without_the_token() -> None:
+    def crash() -> str:
+        raise ValueError(f"no answer from https://api.telegram.org/bot{TOKEN}/getMe")
+
+    ok, line = checks._guard("Telegram bot", crash)
+    assert not ok
+    assert line == "Telegram bot: ValueError: no answer from https://api.telegram.org/bot***/getMe"

@@ -1,0 +1,141 @@
+"""One config value: how it is read from TOML or the environment, and the rule it must follow.
+
+Each key has one rule, used wherever the value is read: a time of day is the same in
+``digest.time`` and in ``/subscribe 9:00``, a URL must be https unless it points at this machine,
+a whole number is never truncated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+from collections.abc import Iterable
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+TIME_RE = re.compile(r"([01]?[0-9]|2[0-3])[:.]([0-5][0-9])")  # ASCII: \d takes any script's digits
+# Telegram delivers webhooks to these ports only (https://core.telegram.org/bots/api#setwebhook).
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names the key in one line."""
+
+
+def parse_time(text: str) -> str | None:
+    """``9:00``, ``09:00`` or ``9.00`` → ``09:00``; None for anything else.
+
+    The one rule for a time of day, in the config and in chat (`/subscribe 9:00`).
+    """
+    match = TIME_RE.fullmatch(text.strip())
+    return f"{int(match.group(1)):02d}:{match.group(2)}" if match else None
+
+
+def quiet_hours(spec: str) -> tuple[str, str] | None:
+    """``"21:00-9:00"`` → ("21:00", "09:00"); None unless both ends are times."""
+    start, _, end = spec.partition("-")
+    begins, ends = parse_time(start), parse_time(end)
+    return (begins, ends) if begins and ends else None
+
+
+def check_url(key: str, url: str) -> None:
+    """https://, or http:// to this machine only (the sandbox, a local Bot API server)."""
+    parts = urlsplit(url)
+    if parts.hostname and (
+        parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname))
+    ):
+        return
+    raise ConfigError(
+        f"{key}: must start with https:// (http:// only on this machine: 127.0.0.1, localhost), "
+        f"got {url!r}"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_public_url(url: str) -> None:
+    """The address Telegram posts the webhook to: HTTPS on a port Telegram delivers to."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ConfigError(
+            "telegram.public_url: must be the bot's https:// address (Telegram calls only HTTPS)"
+        )
+    if parts.port is not None and parts.port not in WEBHOOK_PORTS:
+        raise ConfigError(
+            "telegram.public_url: Telegram sends webhooks only to ports 443, 80, 88 or 8443"
+        )
+
+
+def coerce(key: str, f: dataclasses.Field[Any], value: Any) -> Any:
+    """The value of a settings field, typed by its annotation; ConfigError naming ``key``."""
+    kind = str(f.type)  # a string: the settings classes use postponed annotations
+    if kind == "str":
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ConfigError(f"{key}: must be a string")
+        return str(value).strip()
+    if kind == "bool":
+        return _as_bool(key, value)
+    if kind in ("int", "float"):
+        return _as_number(key, value, int if kind == "int" else float)
+    if kind == "tuple[int, ...]":
+        return tuple(_as_ids(key, value))
+    if kind == "Mapping[int, int]":
+        return _as_manager_map(key, value)
+    raise AssertionError(f"no coercion for {kind}")
+
+
+def _as_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{key}: must be true or false, got {value!r}")
+
+
+def _as_number(key: str, value: Any, kind: type) -> int | float:
+    """A non-negative number; ``int`` keys take whole numbers only (``12.5`` is not 12)."""
+    whole = kind is int
+    wanted = "a whole number" if whole else "a number"
+    if isinstance(value, bool) or (whole and isinstance(value, float)):
+        raise ConfigError(f"{key}: must be {wanted}, got {value!r}")
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key}: must be {wanted}, got {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"{key}: must not be negative")
+    return number
+
+
+def _as_ids(key: str, value: Any) -> Iterable[int]:
+    if isinstance(value, str):
+        value = [part for part in re.split(r"[,\s]+", value) if part]
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"{key}: must be a list of Telegram user ids")
+    for item in value:
+        yield int(_as_number(key, item, int))
+
+
+def _as_manager_map(key: str, value: Any) -> dict[int, int]:
+    if isinstance(value, str):  # env form: "123456789=1387123,987654321=1387124"
+        pairs = [part.split("=", 1) for part in re.split(r"[,\s]+", value) if part]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ConfigError(f"{key}: use TELEGRAM_ID=AMOCRM_USER_ID pairs")
+        value = dict(pairs)
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key}: must be a table of telegram_id = amocrm_user_id")
+    return {
+        int(_as_number(key, tg, int)): int(_as_number(key, amo, int)) for tg, amo in value.items()
+    }
