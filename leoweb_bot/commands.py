@@ -166,7 +166,8 @@ def run_command(app: App, name: str, handler: Callable[[Request], None], message
     command = parse_command(message.text)
     args = command[2] if command else ""
     log.info("/%s from user %s in chat %s", name, person.telegram_id, message.chat.id)
-    with guard(app.lang, reply.show, f"/{name}", message.chat.id):
+    # One command is one operation: all its amoCRM calls share one deadline (amocrm/deadline.py).
+    with guard(app.lang, reply.show, f"/{name}", message.chat.id), app.client.operation():
         handler(Request(app, person, message.from_user.first_name or "", args, reply))
 
 

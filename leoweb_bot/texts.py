@@ -180,6 +180,7 @@ RU: dict[str, str] = {
     "err_not_found": "Не найдено.",
     "err_bad_request": "amoCRM отклонила запрос.",
     "err_amo": "amoCRM ответила ошибкой, попробуйте позже.",
+    "err_config": "Адрес amoCRM в настройках бота неверен. Сообщите администратору.",
     "err_internal": "Что-то пошло не так. Ошибка записана, попробуйте ещё раз чуть позже.",
 }
 
@@ -330,6 +331,7 @@ EN: dict[str, str] = {
     "err_not_found": "Not found.",
     "err_bad_request": "amoCRM rejected the request.",
     "err_amo": "amoCRM answered with an error, please try later.",
+    "err_config": "The bot's amoCRM address is misconfigured. Please tell the admin.",
     "err_internal": "Something went wrong. The error is logged — please try again a bit later.",
 }
 

@@ -69,6 +69,7 @@ def make_client(
         store,
         clock=clock.time,
         sleep=clock.sleep,
+        monotonic=clock.time,  # the operation's deadline runs on the same test clock
         limiter=RateLimiter(7, clock=clock.time, sleep=clock.advance),
     )
 

@@ -46,6 +46,7 @@ def make_client(clock: FakeClock, **settings: object) -> AmoClient:
         AmoSettings(**values),  # type: ignore[arg-type]
         clock=clock.time,
         sleep=clock.sleep,
+        monotonic=clock.time,  # the operation's deadline runs on the same test clock
         # Throttle waits advance the clock but are not retry sleeps, so keep them apart.
         limiter=RateLimiter(7, clock=clock.time, sleep=clock.advance),
     )

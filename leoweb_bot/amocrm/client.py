@@ -15,6 +15,7 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from contextlib import suppress
 from typing import Any
 from typing import TypeVar
@@ -27,6 +28,9 @@ from leoweb_bot.amocrm.auth import AmoAuth
 from leoweb_bot.amocrm.auth import OAuth
 from leoweb_bot.amocrm.auth import TokenStore
 from leoweb_bot.amocrm.auth import build_auth
+from leoweb_bot.amocrm.deadline import SERVER
+from leoweb_bot.amocrm.deadline import Deadline
+from leoweb_bot.amocrm.deadline import RetryPolicy
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.errors import AuthError
 from leoweb_bot.amocrm.errors import BadRequest
@@ -69,9 +73,13 @@ def build_client(
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     limiter: RateLimiter | None = None,
-    max_wait: float = 20.0,
+    monotonic: Callable[[], float] = time.monotonic,
+    policy: RetryPolicy = SERVER,
 ) -> AmoClient:
-    """The client for ``settings.auth``; by default it shares the process-wide rate limiter."""
+    """The client for ``settings.auth``; by default it shares the process-wide rate limiter.
+
+    ``policy``: the server's by default; one-shot commands pass ``deadline.ONE_SHOT``.
+    """
     base_url = settings.base_url.rstrip("/")
     return AmoClient(
         base_url,
@@ -81,7 +89,8 @@ def build_client(
         limiter=limiter or shared_limiter(base_url, settings.rate_limit * RATE_HEADROOM),
         clock=clock,
         sleep=sleep,
-        max_wait=max_wait,
+        monotonic=monotonic,
+        policy=policy,
     )
 
 
@@ -98,7 +107,8 @@ class AmoClient:
         limiter: RateLimiter | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
-        max_wait: float = 20.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        policy: RetryPolicy = SERVER,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._auth = auth
@@ -112,13 +122,19 @@ class AmoClient:
             limiter=limiter or shared_limiter(self.base_url, 7 * RATE_HEADROOM),
             clock=clock,
             sleep=sleep,
-            max_wait=max_wait,
+            monotonic=monotonic,
+            policy=policy,
             redact=auth.redact,
         )
         self._users_lock = threading.Lock()
         self._users: dict[int, User] | None = None
         self._users_at = 0.0
         self._users_fallback_logged = False
+
+    def operation(self) -> AbstractContextManager[Deadline]:
+        """Calls inside the block are one operation (a report, a screen, a check): they share
+        one deadline, after which amoCRM's trouble is raised as a clear error."""
+        return self._http.operation()
 
     def account(self) -> Account:
         """Account name, subdomain, timezone and current user."""
