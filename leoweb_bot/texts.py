@@ -154,6 +154,7 @@ RU: dict[str, str] = {
     "lead_assigned": "👤 <b>Вам передали сделку</b>",
     "lead_won": "🏆 <b>Сделка успешно реализована</b>",
     "lead_lost": "🚫 <b>Сделка закрыта и не реализована</b>",
+    "lead_notices": "🔔 <b>События по сделкам: {count}</b>",
     # incidents (to admins)
     "incident_amocrm_auth": "🔴 amoCRM не принимает доступ бота (401). Авторизуйте интеграцию "
     "заново: новый amocrm.auth_code или долгосрочный токен.",
@@ -307,6 +308,7 @@ EN: dict[str, str] = {
     "lead_assigned": "👤 <b>A lead was handed to you</b>",
     "lead_won": "🏆 <b>Lead won</b>",
     "lead_lost": "🚫 <b>Lead closed as lost</b>",
+    "lead_notices": "🔔 <b>Lead events: {count}</b>",
     "incident_amocrm_auth": "🔴 amoCRM refuses the bot's access (401). Authorise the integration "
     "again: a new amocrm.auth_code or long-lived token.",
     "incident_amocrm_blocked": "🔴 amoCRM has blocked API access (403). Only amoCRM support can "
