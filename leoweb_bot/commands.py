@@ -331,7 +331,9 @@ def amocrm(req: Request) -> None:
         screen = account_screen(req.app)
     except AmoError as exc:
         log.warning("/amocrm: amoCRM check failed: %s", exc)
-        req.reply.show(t(req.lang, "amocrm_failed", reason=error_text(req.lang, exc)))
+        failed = t(req.lang, "amocrm_failed", reason=error_text(req.lang, exc))
+        # The admin's status screen: the technical cause too (host, DNS/refused/TLS/timeout).
+        req.reply.show(join([failed, t(req.lang, "amocrm_cause", cause=exc)]))
         return
     show(req, screen)
 

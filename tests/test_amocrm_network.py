@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ from leoweb_bot.sandbox import Sandbox
 from leoweb_bot.state import State
 from leoweb_bot.telegram import Telegram
 from leoweb_bot.texts import t
+from tests.botchat import ADMIN
 from tests.botchat import DIRECTOR
 from tests.botchat import TOKEN
 from tests.botchat import BotChat
@@ -44,6 +46,7 @@ from tests.test_cli import run_cli
 NOW = 1_764_000_000
 MARGIN = 1.0  # scheduling slack on a loaded machine
 FIRST_BACKOFF_MAX = 1.0  # the first back-off sleeps 0.5-1 s
+ONE_TRY = RetryPolicy(attempts=1, seconds=5)
 
 
 @pytest.fixture
@@ -170,31 +173,50 @@ def test_every_try_gets_only_the_time_left_of_the_operation() -> None:
 # -- the bot ------------------------------------------------------------------------------------
 
 
-def test_a_bot_command_is_one_operation_with_one_deadline(tmp_path: Path) -> None:
-    # Every request answers, slowly: together they outlast the command's deadline.
-    with (
-        Sandbox(tasks=300, managers=8, latency_ms=600, rate_limit=0) as sandbox,
-        FakeBotAPI() as fake,
-    ):
-        settings = AmoSettings(
-            base_url=sandbox.base_url or "", auth="token", token=sandbox.credentials.token,
-            rate_limit=1000,
-        )  # fmt: skip
-        client = build_client(settings, policy=RetryPolicy(attempts=8, seconds=1.0))
-        times = FakeTime()
+@contextmanager
+def bot_with(
+    tmp_path: Path, sandbox: Sandbox, base_url: str, policy: RetryPolicy
+) -> Iterator[BotChat]:
+    """The bot, its amoCRM client pointed at ``base_url`` (the sandbox's token either way)."""
+    settings = AmoSettings(
+        base_url=base_url, auth="token", token=sandbox.credentials.token, rate_limit=1000
+    )
+    times = FakeTime()
+    state = State(tmp_path / "state.sqlite3")
+    with FakeBotAPI() as fake, build_client(settings, policy=policy) as client:
         telegram = Telegram(TOKEN, fake.url, clock=times.clock, sleep=times.sleep)
-        state = State(tmp_path / "state.sqlite3")
         bot = build_bot(
             settings=settings_for(), client=client, telegram=telegram, state=state, clock=time.time
         )
-        started = time.monotonic()
-        with client:
-            answer = final(BotChat(bot, fake, sandbox, state).say(DIRECTOR, "/report"))
-        took = time.monotonic() - started
-        state.close()
+        yield BotChat(bot, fake, sandbox, state)
+    state.close()
+
+
+def test_a_bot_command_is_one_operation_with_one_deadline(tmp_path: Path) -> None:
+    # Every request answers, slowly: together they outlast the command's deadline.
+    with Sandbox(tasks=300, managers=8, latency_ms=600, rate_limit=0) as sandbox:
+        policy = RetryPolicy(attempts=8, seconds=1.0)
+        with bot_with(tmp_path, sandbox, sandbox.base_url or "", policy) as chat:
+            started = time.monotonic()
+            answer = final(chat.say(DIRECTOR, "/report"))
+            took = time.monotonic() - started
 
     assert answer.text == t("ru", "err_unavailable")
     assert took <= 1.0 + MARGIN
+
+
+def test_amocrm_status_shows_an_admin_the_host_and_the_cause(tmp_path: Path, refused: str) -> None:
+    with (
+        Sandbox(tasks=1, managers=1) as sandbox,
+        bot_with(tmp_path, sandbox, refused, ONE_TRY) as chat,
+    ):
+        lines = final(chat.say(ADMIN, "/amocrm")).text.splitlines()
+
+    assert lines[0] == "❌ amoCRM: amoCRM не отвечает, попробуйте через минуту."
+    host = refused.removeprefix("http://")
+    assert lines[1].startswith(
+        f"<code>amocrm: cannot reach amoCRM at {host} (amocrm.base_url): connection refused"
+    )
 
 
 # -- the CLI ------------------------------------------------------------------------------------
