@@ -8,9 +8,11 @@ parsed. Timeouts are small so the suite stays fast; the bounds are what the issu
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,27 @@ def refused() -> Iterator[str]:
         yield f"http://127.0.0.1:{bound.getsockname()[1]}"
 
 
+@pytest.fixture
+def hangs_up() -> Iterator[str]:
+    """amoCRM that takes the request and closes the connection without an answer."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+
+        def serve() -> None:
+            with suppress(OSError):  # the listener is shut down when the test ends
+                while True:
+                    conn, _ = listener.accept()
+                    conn.recv(65536)
+                    conn.close()
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (close alone may not)
+        server.join(5)
+
+
 def client_for(base_url: str, *, timeout: float, policy: RetryPolicy = SERVER) -> AmoClient:
     settings = AmoSettings(base_url=base_url, auth="token", token="t0k3n-abcd", timeout=timeout)
     return build_client(settings, limiter=RateLimiter(1000), policy=policy)
@@ -100,6 +123,16 @@ def test_a_refused_connection_names_the_host_and_the_cause(refused: str) -> None
         f"amocrm: cannot reach amoCRM at {host} (amocrm.base_url): connection refused; 2 tries in"
     )
     assert took <= FIRST_BACKOFF_MAX + MARGIN
+
+
+def test_a_connection_closed_without_an_answer_names_the_host(hangs_up: str) -> None:
+    error, _ = failure(client_for(hangs_up, timeout=1, policy=ONE_TRY))
+
+    host = hangs_up.removeprefix("http://")
+    assert str(error).startswith(
+        f"amocrm: the connection to amoCRM at {host} (amocrm.base_url) broke: "
+    )
+    assert "ConnectionError" not in str(error)  # the socket's reason, not requests' wrapper
 
 
 def test_an_unknown_host_is_a_dns_failure_and_not_retried(

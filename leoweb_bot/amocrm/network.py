@@ -15,6 +15,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from urllib3.exceptions import NameResolutionError
 
 from leoweb_bot.amocrm.errors import AmoError
@@ -82,7 +83,9 @@ def failure_for(exc: requests.RequestException, url: str, timeout: tuple[float, 
     if _find(exc, ConnectionRefusedError) is not None:
         return Failure(Unavailable(f"{unreachable}connection refused"), always_safe=True)
     if isinstance(exc, requests.ConnectionError):
-        cause = _find(exc, OSError)
+        # requests' own errors are OSErrors too: the cause is the socket's, behind them.
+        causes = (e for e in _chain(exc) if isinstance(e, OSError) and not _wrapper(e))
+        cause = next(causes, None)
         why = (cause.strerror or type(cause).__name__) if cause is not None else "connection lost"
         return Failure(
             Unavailable(f"the connection to amoCRM at {host} (amocrm.base_url) broke: {why}")
@@ -109,6 +112,10 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 def _find(exc: BaseException, kind: type[E]) -> E | None:
     return next((e for e in _chain(exc) if isinstance(e, kind)), None)
+
+
+def _wrapper(exc: BaseException) -> bool:
+    return isinstance(exc, requests.RequestException | urllib3.exceptions.HTTPError)
 
 
 def _tls_reason(exc: BaseException) -> str:
