@@ -5,9 +5,9 @@ job is claimed in the state database before it runs (``jobs`` table, ``BEGIN IMM
 live lease means another process is on it, and ``last_run`` spaces runs across all processes,
 so each job runs once per interval however many processes tick. A job that works in steps is a
 generator: at each ``yield`` the lease is renewed, so it holds however long the work goes on,
-and a job whose lease was taken over (it stalled past it) stops there. Whatever a job sends is also
-recorded under a UNIQUE key before it goes out (digest.py, alerts.py, amoevents.py), so even two
-processes that both think they hold a job cannot send the same thing twice.
+and a job whose lease was taken over (it stalled past it) stops there. Whatever a job sends is
+also recorded under a UNIQUE key before it goes out (digest.py, alerts.py, amoevents.py), so even
+two processes that both think they hold a job cannot send the same thing twice.
 
 The clock is injectable and ``tick(now)`` runs one round synchronously: tests never sleep.
 """

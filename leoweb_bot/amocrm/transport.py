@@ -144,7 +144,7 @@ def _retry_after(response: requests.Response | None, now: float) -> float | None
 
 
 class Transport:
-    """Send requests over one ``requests.Session`` within the rate limit, retry budget and deadline."""
+    """Send over one ``requests.Session`` within the rate limit, retry budget and deadline."""
 
     def __init__(
         self,
