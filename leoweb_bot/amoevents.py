@@ -23,8 +23,8 @@ A bulk change in amoCRM sends one body with many leads, so the work per body is 
 leads are read back ``filter[id][]`` 50 at a time (``MAX_LEADS`` at most), their cards share one
 read of pipelines, users and contacts, and a chat that would get more than ``NOTICES_PER_CHAT``
 messages from one body gets one list instead (Telegram lets a bot send about one message per
-second to a chat, reference/telegram-bot-api.md). The job yields after each body, which is where
-the scheduler renews its lease.
+second to a chat: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this).
+The job yields after each body, which is where the scheduler renews its lease.
 """
 
 from __future__ import annotations

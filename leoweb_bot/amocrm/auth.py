@@ -2,8 +2,8 @@
 
 * ``TokenAuth`` — API v4 with a long-lived token (1 day – 5 years, no refresh) [D3].
 * ``OAuth`` — API v4 with the code flow: the access token lives 24 h, the refresh token 3 months
-  and is single-use, so every rotated pair is persisted before it is used, and one process at a
-  time spends it, under the store's lock [D3][I7].
+  and is single-use, so every rotated pair is persisted before it is used [D3][I7], and one
+  process at a time spends it, under the store's lock.
 * ``SessionAuth`` — legacy API v2: ``auth.php`` with login + API key, cookie ``session_id`` that
   lives 15 minutes [P1][P3].
 

@@ -55,8 +55,9 @@ CONNECT_TIMEOUT = 3.05  # "slightly larger than a multiple of 3" (requests docs,
 PAGE_LIMIT = 250  # v4 maximum for tasks, leads, contacts, users [D2][D5][D8]
 V2_PAGE_LIMIT = 500  # v2 maximum limit_rows [C3][C4]
 USERS_TTL = 600  # /users is slow on big accounts; the docs advise caching it [D8]
-# Ids per filter[id][] request: keeps the query string short; how many amoCRM takes in one
-# request is not documented, 50 is the batch size its docs recommend for writes [D1].
+# Ids per filter[id][] request: keeps the query string short. How many amoCRM takes in one
+# request is not documented; 50 is the batch it recommends for writes
+# (https://www.amocrm.ru/developers/content/api/recommendations).
 IDS_BATCH = 50
 # Send at 95% of the configured rate: network jitter can bunch evenly spaced requests so that
 # eight land inside one second of the server's window; at 95% eight span 1.05 s, which leaves
@@ -310,7 +311,8 @@ class AmoClient:
     def _by_ids(
         self, model: type[E], entity: str, ids: Iterable[int], extra: Params | None = None
     ) -> list[E]:
-        """Leads or contacts by id, ``filter[id][]`` (v2: ``id[]``) in batches [D5][D10]."""
+        """Leads or contacts by id, ``filter[id][]`` (v2: ``id[]``) in batches
+        (https://www.amocrm.ru/developers/content/crm_platform/filters-api)."""
         wanted = list(dict.fromkeys(int(i) for i in ids))
         found: dict[int, E] = {}
         for start in range(0, len(wanted), IDS_BATCH):
