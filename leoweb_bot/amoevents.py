@@ -18,35 +18,48 @@ What is told to whom (the responsible manager, if mapped in ``[access.managers]`
 Each (event, chat) is recorded in ``lead_notices`` before it is sent, so the same event arriving
 again in a different body still produces one message. Anything else is marked ``ignored`` and
 logged; a body that breaks the parser is ``failed``, never a retry loop.
+
+A bulk change in amoCRM sends one body with many leads, so the work per body is bounded: its
+leads are read back ``filter[id][]`` 50 at a time (``MAX_LEADS`` at most), their cards share one
+read of pipelines, users and contacts, and a chat that would get more than ``NOTICES_PER_CHAT``
+messages from one body gets one list instead (Telegram lets a bot send about one message per
+second to a chat: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this).
+The job yields after each body, which is where the scheduler renews its lease.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from leoweb_bot.alerts import chats_by_manager
 from leoweb_bot.amocrm.errors import AmoError
-from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.amocrm.models import LOST_STATUS
 from leoweb_bot.amocrm.models import WON_STATUS
 from leoweb_bot.amocrm.models import Lead
+from leoweb_bot.amocrm.models import card_url
 from leoweb_bot.ids import parse_id
 from leoweb_bot.screens import App
-from leoweb_bot.screens import lead_card
+from leoweb_bot.screens import lead_cards
 from leoweb_bot.state import State
 from leoweb_bot.telegram import TelegramError
+from leoweb_bot.texts import Html
 from leoweb_bot.texts import join
+from leoweb_bot.texts import link
 from leoweb_bot.texts import t
 
 log = logging.getLogger(__name__)
 
 KINDS = ("add", "responsible", "status")
 BATCH = 20  # bodies per tick; the rest wait for the next one
+MAX_LEADS = 250  # distinct leads read back per body (5 look-ups); past that a bulk change is logged
+NOTICES_PER_CHAT = 3  # from one body; more go to the chat as one list
 MAX_ATTEMPTS = 20  # amoCRM unreachable for ~5 minutes of ticks: give the body up
 PENDING, DONE, IGNORED, FAILED = "pending", "done", "ignored", "failed"
 _KEY_RE = re.compile(r"([^\[\]]+)((?:\[[^\[\]]*\])*)")
@@ -125,15 +138,20 @@ def lead_events(form: Mapping[str, Any]) -> tuple[list[LeadEvent], list[str]]:
 # -- the job ----------------------------------------------------------------------------------
 
 
-def process_events(app: App, now: int) -> None:
-    """Work through stored webhook bodies, oldest first. An amoCRM outage stops the round."""
+def process_events(app: App, now: int) -> Iterator[None]:
+    """Work through stored webhook bodies, oldest first. An amoCRM outage stops the round.
+
+    Yields after each body: there the scheduler renews the job's lease, or stops the job if
+    another process has taken it over.
+    """
     rows = app.state.query(
         "SELECT id, payload, attempts FROM amo_events WHERE status = ? ORDER BY id LIMIT ?",
         (PENDING, BATCH),
     )
     for event_id, payload, attempts in rows:
         try:
-            status = handle_body(app, payload)
+            with app.client.operation():  # one body, one deadline for its amoCRM reads
+                status = handle_body(app, payload)
         except AmoError:
             gave_up = attempts + 1 >= MAX_ATTEMPTS
             mark(app.state, event_id, FAILED if gave_up else PENDING, "amoCRM unavailable")
@@ -142,34 +160,89 @@ def process_events(app: App, now: int) -> None:
             log.exception("amoCRM webhook body %d could not be handled", event_id)
             status = FAILED
         mark(app.state, event_id, status)
+        yield
 
 
 def handle_body(app: App, payload: str) -> str:
     events, ignored = lead_events(parse_form(payload))
     if ignored:
         log.info("amoCRM webhook: ignored %s", ", ".join(sorted(set(ignored))))
-    for event in events:
-        notify(app, event)
+    notify(app, within_cap(events))
     return DONE if events else IGNORED
 
 
-def notify(app: App, event: LeadEvent) -> None:
-    """Verify the lead through the API, then tell its responsible manager if this is news to them."""
-    try:
-        lead = app.client.lead(event.lead_id)
-    except NotFound:
-        log.info("amoCRM webhook: lead %d not found (deleted, or not ours)", event.lead_id)
-        return
-    title_key = title_for(event, lead)
-    if title_key is None:
-        return
-    chats = chats_by_manager(app.settings.access.managers).get(lead.responsible_user_id, [])
-    if not chats:
-        return
-    html = join([t(app.lang, title_key), lead_card(app, lead)])
-    for chat_id in chats:
-        if claim_notice(app.state, f"{event.key}:{chat_id}", app.now()):
-            send(app, chat_id, html, event)
+def within_cap(events: list[LeadEvent]) -> list[LeadEvent]:
+    """The events of the body's first ``MAX_LEADS`` leads."""
+    leads = list(dict.fromkeys(e.lead_id for e in events))
+    if len(leads) <= MAX_LEADS:
+        return events
+    log.warning(
+        "amoCRM webhook: %d leads in one body (a bulk change); telling about the first %d",
+        len(leads),
+        MAX_LEADS,
+    )
+    kept = set(leads[:MAX_LEADS])
+    return [e for e in events if e.lead_id in kept]
+
+
+@dataclass(frozen=True)
+class Notice:
+    event: LeadEvent
+    lead: Lead
+    title_key: str
+
+
+def notify(app: App, events: Sequence[LeadEvent]) -> None:
+    """Tell each responsible manager what is news to them: a card per event, or one list when
+    the body brings their chat more than ``NOTICES_PER_CHAT``.
+
+    Every amoCRM read comes first: a notice is claimed only once nothing can fail but the send.
+    """
+    by_chat = notices_by_chat(app, events)
+    carded = [
+        n.lead for notices in by_chat.values() if len(notices) <= NOTICES_PER_CHAT for n in notices
+    ]
+    cards = lead_cards(app, list({lead.id: lead for lead in carded}.values()))
+    for chat_id, notices in by_chat.items():
+        now = app.now()
+        fresh = [n for n in notices if claim_notice(app.state, f"{n.event.key}:{chat_id}", now)]
+        if len(notices) > NOTICES_PER_CHAT:
+            if fresh:
+                send(app, chat_id, notice_list(app, fresh), f"{len(fresh)} lead notices")
+            continue
+        for n in fresh:
+            html = join([t(app.lang, n.title_key), cards[n.lead.id]])
+            send(app, chat_id, html, f"lead {n.lead.id} notice ({n.event.kind})")
+
+
+def notices_by_chat(app: App, events: Sequence[LeadEvent]) -> dict[int, list[Notice]]:
+    """Read the leads back through the API and decide who hears about which event."""
+    if not events:
+        return {}
+    leads = {lead.id: lead for lead in app.client.leads(e.lead_id for e in events)}
+    missing = sorted({e.lead_id for e in events} - leads.keys())
+    if missing:
+        log.info("amoCRM webhook: leads %s not found (deleted, or not ours)", missing)
+    chats = chats_by_manager(app.settings.access.managers)
+    by_chat: dict[int, list[Notice]] = {}
+    for event in events:
+        lead = leads.get(event.lead_id)
+        title_key = title_for(event, lead) if lead else None
+        if lead is None or title_key is None:
+            continue
+        for chat_id in chats.get(lead.responsible_user_id, []):
+            by_chat.setdefault(chat_id, []).append(Notice(event, lead, title_key))
+    return by_chat
+
+
+def notice_list(app: App, notices: Sequence[Notice]) -> Html:
+    """Many notices for one chat as one message: a line per lead, linked to its card."""
+    lines = [t(app.lang, "lead_notices", count=len(notices))]
+    for n in notices:
+        name = n.lead.name or t(app.lang, "unnamed")
+        card = link(card_url(app.base_url, "leads", n.lead.id), name)
+        lines.append(Html(f"{t(app.lang, n.title_key)} · {card}"))
+    return join(lines)
 
 
 def title_for(event: LeadEvent, lead: Lead) -> str | None:
@@ -194,13 +267,11 @@ def claim_notice(state: State, key: str, now: int) -> bool:
     return cursor.rowcount == 1
 
 
-def send(app: App, chat_id: int, html: str, event: LeadEvent) -> None:
+def send(app: App, chat_id: int, html: str, what: str) -> None:
     try:
         app.telegram.send(chat_id, html)
     except TelegramError as exc:  # claimed already: not retried, it may have gone out
-        log.error(
-            "lead %s notice (%s) to chat %s not sent: %s", event.lead_id, event.kind, chat_id, exc
-        )
+        log.error("%s to chat %s not sent: %s", what, chat_id, exc)
 
 
 def mark(state: State, event_id: int, status: str, note: str | None = None) -> None:

@@ -140,7 +140,7 @@ def run_button(
             log.info("refused button %s: user %s has no access", prefix, person.telegram_id)
             press.answer(no_access_text(app.lang, person.telegram_id, alert=True), alert=True)
             return
-        with guard(app.lang, press.notify, f"button {prefix}", chat_id):
+        with guard(app.lang, press.notify, f"button {prefix}", chat_id), app.client.operation():
             try:
                 handler(press)
             except Malformed:

@@ -95,9 +95,11 @@ def check_amocrm(settings: Settings) -> list[Check]:
     except ConfigError:
         return [(False, "amoCRM: skipped, [amocrm] is not configured")]
     from leoweb_bot.amocrm import build_client
+    from leoweb_bot.amocrm.deadline import ONE_SHOT
     from leoweb_bot.cli import token_store
 
-    with build_client(settings.amocrm, token_store=token_store(settings)) as client:
+    client = build_client(settings.amocrm, token_store=token_store(settings), policy=ONE_SHOT)
+    with client, client.operation():
         account = _guard(
             "amoCRM account",
             lambda: (

@@ -89,10 +89,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def print_report(settings: Settings, args: argparse.Namespace) -> int:
     from leoweb_bot.amocrm import build_client
+    from leoweb_bot.amocrm.deadline import ONE_SHOT
 
     now = args.now or int(time.time())
     tz = settings.bot.tz
-    with build_client(settings.amocrm, token_store=token_store(settings)) as client:
+    client = build_client(settings.amocrm, token_store=token_store(settings), policy=ONE_SHOT)
+    with client, client.operation():
         users = client.users()
         manager_id = None
         if args.manager is not None:

@@ -177,7 +177,8 @@ def run_command(app: App, name: str, handler: Callable[[Request], None], message
     args = command[2] if command else ""
     forget_result(app.state, message.chat.id, person.telegram_id)  # a command ends that wait
     log.info("/%s from user %s in chat %s", name, person.telegram_id, message.chat.id)
-    with guard(app.lang, reply.show, f"/{name}", message.chat.id):
+    # One command is one operation: all its amoCRM calls share one deadline (amocrm/deadline.py).
+    with guard(app.lang, reply.show, f"/{name}", message.chat.id), app.client.operation():
         handler(Request(app, person, message.from_user.first_name or "", args, reply))
 
 
@@ -335,7 +336,9 @@ def amocrm(req: Request) -> None:
         screen = account_screen(req.app)
     except AmoError as exc:
         log.warning("/amocrm: amoCRM check failed: %s", exc)
-        req.reply.show(t(req.lang, "amocrm_failed", reason=error_text(req.lang, exc)))
+        failed = t(req.lang, "amocrm_failed", reason=error_text(req.lang, exc))
+        # The admin's status screen: the technical cause too (host, DNS/refused/TLS/timeout).
+        req.reply.show(join([failed, t(req.lang, "amocrm_cause", cause=exc)]))
         return
     show(req, screen)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytz
@@ -228,14 +229,18 @@ def skip_digest(state: State, chat_id: int, day: datetime.date, now: int) -> Non
 # -- the job ----------------------------------------------------------------------------------
 
 
-def send_due_digests(app: App, now: int) -> None:
-    """Send every digest that is due now and not yet claimed; one failing chat spares the rest."""
+def send_due_digests(app: App, now: int) -> Iterator[None]:
+    """Send every digest that is due now and not yet claimed; one failing chat spares the rest.
+
+    Yields after each digest sent, so the scheduler keeps the job's lease through a long round.
+    """
     screens: dict[str, Screen] = {}  # the same report for every director: read amoCRM once
     for sub in all_subscriptions(app.state):
         due = due_today(sub, now, app.tz, app.settings.digest.weekdays_only)
         if due is None or sent_on(app.state, sub.chat_id, due[0]):
             continue
         send_digest(app, sub, due, now, screens)
+        yield
 
 
 def send_digest(

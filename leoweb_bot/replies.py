@@ -12,6 +12,7 @@ from telebot.types import InlineKeyboardMarkup
 from leoweb_bot.access import is_service_account
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.errors import AuthError
+from leoweb_bot.amocrm.errors import BadBaseUrl
 from leoweb_bot.amocrm.errors import BadRequest
 from leoweb_bot.amocrm.errors import Blocked
 from leoweb_bot.amocrm.errors import Forbidden
@@ -34,6 +35,7 @@ ERROR_KEYS: dict[type[AmoError], str] = {
     Forbidden: "err_forbidden",
     NotFound: "err_not_found",
     BadRequest: "err_bad_request",
+    BadBaseUrl: "err_config",
 }
 
 

@@ -3,9 +3,11 @@
 Every gunicorn worker (and `poll`) runs a Scheduler, so there is no extra daemon to deploy. A
 job is claimed in the state database before it runs (``jobs`` table, ``BEGIN IMMEDIATE``): a
 live lease means another process is on it, and ``last_run`` spaces runs across all processes,
-so each job runs once per interval however many processes tick. Whatever a job sends is also
-recorded under a UNIQUE key before it goes out (digest.py, alerts.py, amoevents.py), so even two
-processes that both think they hold a job cannot send the same thing twice.
+so each job runs once per interval however many processes tick. A job that works in steps is a
+generator: at each ``yield`` the lease is renewed, so it holds however long the work goes on,
+and a job whose lease was taken over (it stalled past it) stops there. Whatever a job sends is
+also recorded under a UNIQUE key before it goes out (digest.py, alerts.py, amoevents.py), so even
+two processes that both think they hold a job cannot send the same thing twice.
 
 The clock is injectable and ``tick(now)`` runs one round synchronously: tests never sleep.
 """
@@ -19,6 +21,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,11 +46,15 @@ KEEPALIVE_SECONDS = 600.0  # a failed token refresh is retried this often
 
 @dataclass(frozen=True)
 class Job:
-    """``run(app, now)`` every ``every`` seconds across all processes (0: every tick)."""
+    """``run(app, now)`` every ``every`` seconds across all processes (0: every tick).
+
+    ``run`` may return an iterator: the job then runs as long as it yields, renewing its lease
+    at every step.
+    """
 
     name: str
     every: float
-    run: Callable[[App, int], None]
+    run: Callable[[App, int], Iterator[None] | None]
     lease: float = DEFAULT_LEASE
 
 
@@ -97,7 +104,7 @@ class Scheduler:
                 continue
             ran.append(job.name)
             try:
-                job.run(app, at)
+                self._run_job(job, app, at)
             except AmoError as exc:
                 log.warning("job %s: amoCRM %s: %s", job.name, type(exc).__name__, exc)
                 incidents.observe(app, exc, at)
@@ -106,6 +113,17 @@ class Scheduler:
             finally:
                 release_job(self.state, job, self.owner, at)
         return ran
+
+    def _run_job(self, job: Job, app: App, at: int) -> None:
+        steps = job.run(app, at)
+        if steps is None:
+            return
+        for _ in steps:
+            if not renew_job(self.state, job, self.owner, self._clock()):
+                log.warning(
+                    "scheduler: %s outlived its lease and was taken over; stopping", job.name
+                )
+                return
 
     def start(self) -> None:
         if self._thread is not None:
@@ -159,6 +177,16 @@ def claim_job(state: State, job: Job, owner: str, now: float) -> bool:
             (owner, now + job.lease, job.name),
         )
     return True
+
+
+def renew_job(state: State, job: Job, owner: str, now: float) -> bool:
+    """Extend the lease of a job still at work; False if it is no longer ``owner``'s."""
+    with state.transaction() as conn:
+        cursor = conn.execute(
+            "UPDATE jobs SET lease_until = ? WHERE name = ? AND lease_owner = ?",
+            (now + job.lease, job.name, owner),
+        )
+    return cursor.rowcount == 1
 
 
 def release_job(state: State, job: Job, owner: str, started: float) -> None:

@@ -20,6 +20,7 @@ import random
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -39,6 +40,10 @@ FAILED = "failed"
 _OPEN = (PENDING, WORKING)
 
 TOKENS_KEY = "amocrm.tokens"
+TOKEN_LOCK_KEY = "amocrm.tokens.lock"
+# Longer than any grant can take (one amoCRM request gives up within 20 s, amocrm/deadline.py),
+# so a live holder never loses the lock; a holder that died frees it after this long.
+TOKEN_LOCK_SECONDS = 30.0
 # Telegram restarts update_ids at random only after a week without updates (Bot API "Update"),
 # so two days of done ids is plenty for dedupe and keeps the table small.
 KEEP_DONE_SECONDS = 48 * 3600
@@ -369,6 +374,39 @@ class State:
     def save_tokens(self, tokens: dict[str, Any]) -> None:
         """TokenStore: replace the token pair in one transaction (refresh tokens are single-use)."""
         self.set_value(TOKENS_KEY, json.dumps(tokens))
+
+    @contextmanager
+    def token_lock(self) -> Iterator[None]:
+        """TokenStore: one OAuth grant at a time across every process sharing this file.
+
+        A refresh token works once, so two workers refreshing together leave the slower one
+        holding a revoked token. The lock is a lease row in ``kv``, not an open transaction:
+        the grant is an HTTP call, and SQLite's write lock held through it would stall every
+        webhook acknowledgement.
+        """
+        owner = uuid.uuid4().hex
+        give_up = time.monotonic() + TOKEN_LOCK_SECONDS
+        while not self._take_token_lock(owner):
+            if time.monotonic() > give_up:
+                raise StateUnavailable(f"state db {self.path}: the OAuth token lock stays taken")
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            self._write(
+                "DELETE FROM kv WHERE key = ? AND json_extract(value, '$.owner') = ?",
+                (TOKEN_LOCK_KEY, owner),
+            )
+
+    def _take_token_lock(self, owner: str) -> bool:
+        now = self._clock()
+        lease = json.dumps({"owner": owner, "until": now + TOKEN_LOCK_SECONDS})
+        cursor = self._write(
+            "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+            " SET value = excluded.value WHERE json_extract(kv.value, '$.until') < ?",
+            (TOKEN_LOCK_KEY, lease, now),
+        )
+        return cursor.rowcount == 1
 
     # -- audit ---------------------------------------------------------------------------------
 

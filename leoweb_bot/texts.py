@@ -146,6 +146,7 @@ RU: dict[str, str] = {
     "funnel_empty": "В amoCRM нет активных воронок.",
     "amocrm_ok": "✅ amoCRM на связи: {url}",
     "amocrm_failed": "❌ amoCRM: {reason}",
+    "amocrm_cause": "<code>{cause}</code>",
     "amocrm_account": "Аккаунт: <b>{name}</b> ({subdomain})",
     "amocrm_users": "Пользователей: {count}",
     "amocrm_open": "Открытых сделок: {count}",
@@ -180,6 +181,7 @@ RU: dict[str, str] = {
     "lead_assigned": "👤 <b>Вам передали сделку</b>",
     "lead_won": "🏆 <b>Сделка успешно реализована</b>",
     "lead_lost": "🚫 <b>Сделка закрыта и не реализована</b>",
+    "lead_notices": "🔔 <b>События по сделкам: {count}</b>",
     # incidents (to admins)
     "incident_amocrm_auth": "🔴 amoCRM не принимает доступ бота (401). Авторизуйте интеграцию "
     "заново: новый amocrm.auth_code или долгосрочный токен.",
@@ -206,6 +208,7 @@ RU: dict[str, str] = {
     "err_not_found": "Не найдено.",
     "err_bad_request": "amoCRM отклонила запрос.",
     "err_amo": "amoCRM ответила ошибкой, попробуйте позже.",
+    "err_config": "Адрес amoCRM в настройках бота неверен. Сообщите администратору.",
     "err_internal": "Что-то пошло не так. Ошибка записана, попробуйте ещё раз чуть позже.",
 }
 
@@ -326,6 +329,7 @@ EN: dict[str, str] = {
     "funnel_empty": "amoCRM has no active pipelines.",
     "amocrm_ok": "✅ amoCRM is connected: {url}",
     "amocrm_failed": "❌ amoCRM: {reason}",
+    "amocrm_cause": "<code>{cause}</code>",
     "amocrm_account": "Account: <b>{name}</b> ({subdomain})",
     "amocrm_users": "Users: {count}",
     "amocrm_open": "Open leads: {count}",
@@ -357,6 +361,7 @@ EN: dict[str, str] = {
     "lead_assigned": "👤 <b>A lead was handed to you</b>",
     "lead_won": "🏆 <b>Lead won</b>",
     "lead_lost": "🚫 <b>Lead closed as lost</b>",
+    "lead_notices": "🔔 <b>Lead events: {count}</b>",
     "incident_amocrm_auth": "🔴 amoCRM refuses the bot's access (401). Authorise the integration "
     "again: a new amocrm.auth_code or long-lived token.",
     "incident_amocrm_blocked": "🔴 amoCRM has blocked API access (403). Only amoCRM support can "
@@ -381,6 +386,7 @@ EN: dict[str, str] = {
     "err_not_found": "Not found.",
     "err_bad_request": "amoCRM rejected the request.",
     "err_amo": "amoCRM answered with an error, please try later.",
+    "err_config": "The bot's amoCRM address is misconfigured. Please tell the admin.",
     "err_internal": "Something went wrong. The error is logged — please try again a bit later.",
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,9 @@ import responses
 from responses import matchers
 
 from leoweb_bot.amocrm import AmoClient
+from leoweb_bot.amocrm import AmoError
 from leoweb_bot.amocrm import AuthError
+from leoweb_bot.amocrm import MemoryTokenStore
 from leoweb_bot.amocrm import RateLimiter
 from leoweb_bot.amocrm import Unavailable
 from leoweb_bot.amocrm import build_client
@@ -19,6 +22,8 @@ from leoweb_bot.amocrm.auth import OAuth
 from leoweb_bot.amocrm.auth import SessionAuth
 from leoweb_bot.amocrm.auth import TokenAuth
 from leoweb_bot.config import AmoSettings
+from leoweb_bot.sandbox import Sandbox
+from leoweb_bot.state import State
 from tests.fakeclock import FakeClock
 
 BASE = "https://leo.amocrm.ru"
@@ -37,23 +42,20 @@ OAUTH = {
 }
 
 
-class RecordingStore:
+class RecordingStore(MemoryTokenStore):
     """A TokenStore that remembers every save and can be told to fail."""
 
     def __init__(self, tokens: dict[str, Any] | None = None) -> None:
-        self.tokens = tokens
+        super().__init__(tokens)
         self.saved: list[dict[str, Any]] = []
         self.fail_next_save = False
-
-    def load_tokens(self) -> dict[str, Any] | None:
-        return dict(self.tokens) if self.tokens else None
 
     def save_tokens(self, tokens: dict[str, Any]) -> None:
         if self.fail_next_save:
             self.fail_next_save = False
             raise OSError("disk full")
         self.saved.append(dict(tokens))
-        self.tokens = dict(tokens)
+        super().save_tokens(tokens)
 
 
 @pytest.fixture
@@ -69,6 +71,7 @@ def make_client(
         store,
         clock=clock.time,
         sleep=clock.sleep,
+        monotonic=clock.time,  # the operation's deadline runs on the same test clock
         limiter=RateLimiter(7, clock=clock.time, sleep=clock.advance),
     )
 
@@ -521,3 +524,58 @@ def test_a_spent_authorization_code_raises_auth_error(rsps, clock):
 
     assert AUTH_CODE not in f"{exc.value} {exc.value.detail}"
     assert "revoked" in exc.value.detail
+
+
+# -- two processes, one refresh token (the sandbox spends each refresh token once) ---------------
+
+
+@pytest.mark.parametrize("first_start", [False, True], ids=["refresh", "code-exchange"])
+def test_two_workers_granting_at_once_spend_the_single_use_token_once(
+    tmp_path: Path, first_start: bool
+) -> None:
+    """Both workers find the pair due (or, on a first start, no pair and one code to exchange)."""
+    path = tmp_path / "state.sqlite3"
+    with Sandbox(tasks=1, managers=1, rate_limit=0) as sandbox:
+        creds = sandbox.credentials
+        settings = AmoSettings(
+            base_url=sandbox.base_url or "", auth="oauth", client_id=creds.client_id,
+            client_secret=creds.client_secret, redirect_uri=creds.redirect_uri,
+            auth_code=creds.auth_code, rate_limit=1000,
+        )  # fmt: skip
+        setup = State(path)
+        if not first_start:
+            with build_client(settings, setup) as client:
+                client.account()  # the code is exchanged and the pair stored
+            setup.save_tokens({**(setup.load_tokens() or {}), "expires_at": 0})  # due everywhere
+        sandbox.latency_ms = 300  # a slow grant: both workers would be inside it together
+        before = grants(sandbox)
+        # Two gunicorn workers: each its own State (connections) and client (in-process locks).
+        workers = [build_client(settings, State(path)) for _ in range(2)]
+        start = threading.Barrier(len(workers))
+        errors: list[AmoError] = []
+
+        def work(worker: AmoClient) -> None:
+            start.wait()
+            try:
+                worker.account()
+            except AmoError as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(w,)) for w in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        for worker in workers:
+            worker.close()
+        spent = grants(sandbox) - before
+        stored = setup.load_tokens()
+        setup.close()
+
+    assert errors == []  # nobody is told «amoCRM отозвала доступ»
+    assert spent == 1
+    assert stored is not None and stored["expires_at"] > 0  # the winner's pair, read by both
+
+
+def grants(sandbox: Sandbox) -> int:
+    return sum(path.startswith("/oauth2/access_token") for _, path in sandbox.requests_log)

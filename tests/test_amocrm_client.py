@@ -46,6 +46,7 @@ def make_client(clock: FakeClock, **settings: object) -> AmoClient:
         AmoSettings(**values),  # type: ignore[arg-type]
         clock=clock.time,
         sleep=clock.sleep,
+        monotonic=clock.time,  # the operation's deadline runs on the same test clock
         # Throttle waits advance the clock but are not retry sleeps, so keep them apart.
         limiter=RateLimiter(7, clock=clock.time, sleep=clock.advance),
     )
@@ -564,6 +565,25 @@ def test_contacts_are_fetched_in_batches_and_returned_in_order(rsps, clock):
 
     assert [c.id for c in contacts] == ids
     assert len(rsps.calls) == 2
+
+
+def test_leads_are_read_by_id_in_batches_with_their_contacts(rsps, clock):
+    ids = list(range(1, 121))
+
+    def reply(request):
+        query = parse_qs(urlsplit(request.url).query)
+        assert query["with"] == ["contacts"]
+        got = [int(v) for v in query["filter[id][]"] if int(v) != 7]  # 7 was deleted
+        leads = [{"id": i, "_embedded": {"contacts": [{"id": i * 10}]}} for i in reversed(got)]
+        return 200, {}, json.dumps({"_embedded": {"leads": leads}})
+
+    rsps.add_callback(responses.GET, f"{BASE}/api/v4/leads", callback=reply)
+
+    leads = make_client(clock).leads(ids)
+
+    assert [lead.id for lead in leads] == [i for i in ids if i != 7]
+    assert leads[0].contact_ids == (10,)
+    assert len(rsps.calls) == 3  # 50 ids a request, not a request a lead
 
 
 def test_pipelines_parse_v4_stages_in_board_order(rsps, clock):

@@ -254,3 +254,61 @@ def test_amocrm_down_keeps_the_event_for_the_next_tick(hook: Hook) -> None:
     assert len(hook.texts(ADMIN)) == 1  # the 402 is an incident the admin hears about
     hook.scheduler.tick(NOW + 15)
     assert len(hook.texts(MANAGER)) == 1
+
+
+# -- a bulk change: one body, many leads ---------------------------------------------------------
+
+
+@pytest.fixture
+def bulk(tmp_path: Path) -> Iterator[Hook]:
+    with rig(tmp_path, NOW, tasks=300) as r:  # 100 leads over three managers
+        yield Hook(r)
+
+
+def bulk_body(hook: Hook) -> str:
+    leads = hook.r.sandbox.data.leads
+    pairs = [(f"leads[add][{i}][id]", lead["id"]) for i, lead in enumerate(leads)]
+    pairs += [(f"leads[add][{i}][created_user_id]", ROBOT) for i in range(len(leads))]
+    return urlencode(pairs)
+
+
+def api_reads(hook: Hook, since: int) -> list[str]:
+    return [path for method, path in hook.r.sandbox.requests_log[since:] if method == "GET"]
+
+
+def test_a_body_of_a_hundred_leads_is_read_back_in_a_few_requests(bulk: Hook) -> None:
+    since = len(bulk.r.sandbox.requests_log)
+    bulk.deliver(bulk_body(bulk))
+
+    reads = api_reads(bulk, since)
+    lead_reads = [p for p in reads if p.startswith("/api/v4/leads?")]
+    assert len(lead_reads) == 2 and all("filter[id][]" in p for p in lead_reads)  # 50 ids each
+    assert not [p for p in reads if p.startswith("/api/v4/leads/")]  # no read per lead
+    assert len(reads) <= 6  # + pipelines, users and the contacts, once for all cards
+
+
+def test_a_chat_with_many_notices_from_one_body_gets_one_list(bulk: Hook) -> None:
+    mine = [x for x in bulk.r.sandbox.data.leads if x["responsible_user_id"] == ZELIMKHAN]
+    body = bulk_body(bulk)
+    bulk.deliver(body)
+    bulk.deliver(body)  # amoCRM retrying: nothing new
+
+    [text] = bulk.texts(MANAGER)
+    lines = text.splitlines()
+    assert lines[0] == f"🔔 <b>События по сделкам: {len(mine)}</b>"
+    assert len(lines) == 1 + len(mine)
+    assert lines[1].startswith("🆕 <b>Новая сделка</b> · <a href=")
+    assert f"/leads/detail/{mine[0]['id']}" in lines[1]
+    assert len(bulk.texts(OTHER_MANAGER)) == 1
+
+
+def test_leads_past_the_cap_of_one_body_are_logged_not_read(
+    bulk: Hook, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(amoevents, "MAX_LEADS", 10)
+    since = len(bulk.r.sandbox.requests_log)
+    bulk.deliver(bulk_body(bulk))
+
+    [lead_read] = [p for p in api_reads(bulk, since) if p.startswith("/api/v4/leads?")]
+    assert lead_read.count("filter[id][]") == 10
+    assert "100 leads in one body (a bulk change); telling about the first 10" in caplog.text

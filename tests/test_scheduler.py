@@ -61,6 +61,37 @@ def test_a_running_job_is_not_started_again_elsewhere(r: Rig) -> None:
     assert inner == [[]]
 
 
+def test_a_long_job_keeps_its_lease_while_it_works(r: Rig) -> None:
+    other = r.scheduler("host:2", [])
+    seen: list[list[str]] = []
+
+    def long_job(app: App, now: int) -> Iterator[None]:
+        for _ in range(3):
+            r.clock.now += 400  # a step of work: 1200 s in all, twice the 600 s lease
+            yield
+            seen.append(other.tick(r.clock.now))  # the other process ticks meanwhile
+
+    job = Job("slow", 0, long_job, lease=600)
+    other.jobs = (job,)
+    r.scheduler("host:1", [job]).tick(NOW)
+    assert seen == [[], [], []]
+
+
+def test_a_job_that_stalled_past_its_lease_and_was_taken_over_stops(r: Rig) -> None:
+    steps: list[int] = []
+
+    def stalling_job(app: App, now: int) -> Iterator[None]:
+        for step in range(3):
+            steps.append(step)
+            r.clock.now += 700  # stalled past the lease: another process may take the job
+            assert claim_job(r.app().state, job, "host:2", r.clock.now)
+            yield
+
+    job = Job("stalls", 0, stalling_job, lease=600)
+    r.scheduler("host:1", [job]).tick(NOW)
+    assert steps == [0]
+
+
 def test_the_lease_of_a_dead_process_expires(r: Rig) -> None:
     counter = Counter()
     job = Job("count", 60, counter, lease=300)

@@ -5,6 +5,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from leoweb_bot import schema
 from leoweb_bot.schema import MIGRATIONS
 from leoweb_bot.state import FAILED
 from leoweb_bot.state import KEEP_DONE_SECONDS
+from leoweb_bot.state import TOKEN_LOCK_KEY
+from leoweb_bot.state import TOKEN_LOCK_SECONDS
 from leoweb_bot.state import InboxFull
 from leoweb_bot.state import State
 from leoweb_bot.state import StateUnavailable
@@ -385,6 +388,36 @@ def test_tokens_round_trip(state: State, db_path: Path) -> None:
         "refresh_token": "r2",
         "expires_at": 200,
     }
+
+
+def test_the_token_lock_keeps_a_second_holder_waiting_until_the_first_lets_go(
+    db_path: Path,
+) -> None:
+    taken: list[str] = []
+
+    def second() -> None:
+        with State(db_path).token_lock():  # another process
+            taken.append("second")
+
+    with State(db_path).token_lock():
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        waiting.join(0.3)
+        assert waiting.is_alive() and taken == []
+    waiting.join(5)
+    assert taken == ["second"]
+    assert State(db_path).get_value(TOKEN_LOCK_KEY) is None
+
+
+def test_a_token_lock_left_by_a_dead_process_expires(db_path: Path) -> None:
+    clock = FakeClock(1000)
+    dead = State(db_path, clock=clock.time).token_lock()
+    dead.__enter__()  # taken, then the process was killed: never let go
+    clock.advance(TOKEN_LOCK_SECONDS + 1)
+    started = time.monotonic()
+    with State(db_path, clock=clock.time).token_lock():
+        assert time.monotonic() - started < 1
+    assert dead  # held to the end: a collected generator would let go in its `finally`
 
 
 def test_audit_rows_newest_first(db_path: Path) -> None:

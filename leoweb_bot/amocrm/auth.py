@@ -2,7 +2,8 @@
 
 * ``TokenAuth`` — API v4 with a long-lived token (1 day – 5 years, no refresh) [D3].
 * ``OAuth`` — API v4 with the code flow: the access token lives 24 h, the refresh token 3 months
-  and is single-use, so every rotated pair is persisted before it is used [D3][I7].
+  and is single-use, so every rotated pair is persisted before it is used [D3][I7], and one
+  process at a time spends it, under the store's lock.
 * ``SessionAuth`` — legacy API v2: ``auth.php`` with login + API key, cookie ``session_id`` that
   lives 15 minutes [P1][P3].
 
@@ -15,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 from typing import Protocol
 
@@ -49,12 +51,20 @@ class TokenStore(Protocol):
 
     def save_tokens(self, tokens: dict[str, Any]) -> None: ...
 
+    def token_lock(self) -> AbstractContextManager[Any]:
+        """Held around every grant, by one user of the store at a time (processes included)."""
+        ...
+
 
 class MemoryTokenStore:
     """A store that forgets on exit: only for tests and one-shot CLI runs."""
 
     def __init__(self, tokens: dict[str, Any] | None = None) -> None:
         self.tokens = dict(tokens) if tokens else None
+        self._lock = threading.Lock()
+
+    def token_lock(self) -> AbstractContextManager[Any]:
+        return self._lock
 
     def load_tokens(self) -> dict[str, Any] | None:
         return dict(self.tokens) if self.tokens else None
@@ -152,31 +162,29 @@ class OAuth(AmoAuth):
                 self._adopt(self._unsaved)
             if self._tokens is None or self._expiring():
                 self._sync_from_store()
-            if self._tokens is None:
-                self._exchange_code(http)
-                return True
-            if self._expiring():
-                self._refresh(http)
-                return True
-            return False
+            if self._tokens is not None and not self._expiring():
+                return False
+            with self._store.token_lock():
+                # Whoever held the lock before us may have rotated the pair: then it is fresh.
+                self._sync_from_store()
+                if self._tokens is None or self._expiring():
+                    self._rotate(http)
+            return True
 
     def renew(self, http: Transport, response: requests.Response) -> bool:
-        with self._lock:
+        sent = response.request.headers.get("Authorization") if response.request else None
+        with self._lock, self._store.token_lock():
             self._sync_from_store()
-            sent = response.request.headers.get("Authorization") if response.request else None
             if self._tokens and sent != f"Bearer {self._tokens['access_token']}":
                 return True  # another thread or process refreshed while this call was in flight
-            self.refresh(http)
+            self._rotate(http)
             return True
 
     def refresh(self, http: Transport) -> None:
         """Rotate the pair now (the keep-alive job calls this so the refresh token never idles out)."""
-        with self._lock:
+        with self._lock, self._store.token_lock():
             self._sync_from_store()
-            if self._tokens is None:
-                self._exchange_code(http)
-            else:
-                self._refresh(http)
+            self._rotate(http)
 
     def token_info(self) -> dict[str, int] | None:
         with self._lock:
@@ -211,6 +219,17 @@ class OAuth(AmoAuth):
             stored.setdefault("expires_at", 0)
             stored.setdefault("refreshed_at", 0)
             self._tokens = stored
+
+    def _rotate(self, http: Transport) -> None:
+        """A new pair from the refresh token, or from the code when there is none yet.
+
+        Only under the store's lock, right after reading the store: the refresh token spent is
+        then the live one, never one another process has already spent.
+        """
+        if self._tokens is None:
+            self._exchange_code(http)
+        else:
+            self._refresh(http)
 
     def _exchange_code(self, http: Transport) -> None:
         if not self._auth_code or self._code_spent:

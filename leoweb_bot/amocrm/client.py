@@ -15,6 +15,7 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from contextlib import suppress
 from typing import Any
 from typing import TypeVar
@@ -27,6 +28,9 @@ from leoweb_bot.amocrm.auth import AmoAuth
 from leoweb_bot.amocrm.auth import OAuth
 from leoweb_bot.amocrm.auth import TokenStore
 from leoweb_bot.amocrm.auth import build_auth
+from leoweb_bot.amocrm.deadline import SERVER
+from leoweb_bot.amocrm.deadline import Deadline
+from leoweb_bot.amocrm.deadline import RetryPolicy
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.errors import AuthError
 from leoweb_bot.amocrm.errors import BadRequest
@@ -52,7 +56,10 @@ CONNECT_TIMEOUT = 3.05  # "slightly larger than a multiple of 3" (requests docs,
 PAGE_LIMIT = 250  # v4 maximum for tasks, leads, contacts, users [D2][D5][D8]
 V2_PAGE_LIMIT = 500  # v2 maximum limit_rows [C3][C4]
 USERS_TTL = 600  # /users is slow on big accounts; the docs advise caching it [D8]
-CONTACTS_BATCH = 50  # ids per request, keeps the query string short
+# Ids per filter[id][] request: keeps the query string short. How many amoCRM takes in one
+# request is not documented; 50 is the batch it recommends for writes
+# (https://www.amocrm.ru/developers/content/api/recommendations).
+IDS_BATCH = 50
 # Send at 95% of the configured rate: network jitter can bunch evenly spaced requests so that
 # eight land inside one second of the server's window; at 95% eight span 1.05 s, which leaves
 # 50 ms of jitter (bench/overdue_report.py shows no 429 at 7 req/s and 100 ms latency).
@@ -70,9 +77,13 @@ def build_client(
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     limiter: RateLimiter | None = None,
-    max_wait: float = 20.0,
+    monotonic: Callable[[], float] = time.monotonic,
+    policy: RetryPolicy = SERVER,
 ) -> AmoClient:
-    """The client for ``settings.auth``; by default it shares the process-wide rate limiter."""
+    """The client for ``settings.auth``; by default it shares the process-wide rate limiter.
+
+    ``policy``: the server's by default; one-shot commands pass ``deadline.ONE_SHOT``.
+    """
     base_url = settings.base_url.rstrip("/")
     return AmoClient(
         base_url,
@@ -82,7 +93,8 @@ def build_client(
         limiter=limiter or shared_limiter(base_url, settings.rate_limit * RATE_HEADROOM),
         clock=clock,
         sleep=sleep,
-        max_wait=max_wait,
+        monotonic=monotonic,
+        policy=policy,
     )
 
 
@@ -99,7 +111,8 @@ class AmoClient:
         limiter: RateLimiter | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
-        max_wait: float = 20.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        policy: RetryPolicy = SERVER,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._auth = auth
@@ -113,13 +126,19 @@ class AmoClient:
             limiter=limiter or shared_limiter(self.base_url, 7 * RATE_HEADROOM),
             clock=clock,
             sleep=sleep,
-            max_wait=max_wait,
+            monotonic=monotonic,
+            policy=policy,
             redact=auth.redact,
         )
         self._users_lock = threading.Lock()
         self._users: dict[int, User] | None = None
         self._users_at = 0.0
         self._users_fallback_logged = False
+
+    def operation(self) -> AbstractContextManager[Deadline]:
+        """Calls inside the block are one operation (a report, a screen, a check): they share
+        one deadline, after which amoCRM's trouble is raised as a clear error."""
+        return self._http.operation()
 
     def account(self) -> Account:
         """Account name, subdomain, timezone and current user."""
@@ -284,16 +303,30 @@ class AmoClient:
 
     def contacts(self, ids: Iterable[int]) -> list[Contact]:
         """The contacts with these ids, in the given order; unknown ids are skipped."""
+        return self._by_ids(Contact, "contacts", ids)
+
+    def leads(self, ids: Iterable[int]) -> list[Lead]:
+        """The leads with these ids and their contact ids, in the given order; unknown ids
+        (deleted, or never ours) are skipped. One request per 50 ids, not one per lead."""
+        return self._by_ids(Lead, "leads", ids, {"with": "contacts"})
+
+    def _by_ids(
+        self, model: type[E], entity: str, ids: Iterable[int], extra: Params | None = None
+    ) -> list[E]:
+        """Leads or contacts by id, ``filter[id][]`` (v2: ``id[]``) in batches
+        (https://www.amocrm.ru/developers/content/crm_platform/filters-api)."""
         wanted = list(dict.fromkeys(int(i) for i in ids))
-        found: dict[int, Contact] = {}
-        for start in range(0, len(wanted), CONTACTS_BATCH):
-            batch = wanted[start : start + CONTACTS_BATCH]
+        found: dict[int, E] = {}
+        for start in range(0, len(wanted), IDS_BATCH):
+            batch = wanted[start : start + IDS_BATCH]
             if self._v2:
-                raws = self._paginate_v2("contacts", {"id[]": batch})
-                found.update((c.id, c) for c in map(Contact.from_v2, raws))
+                raws = self._paginate_v2(entity, {"id[]": batch})
+                found.update((x.id, x) for x in map(model.from_v2, raws))
             else:
-                raws = self._paginate("contacts", "contacts", {"filter[id][]": batch})
-                found.update((c.id, c) for c in map(Contact.from_v4, raws))
+                params = {"filter[id][]": batch, **(extra or {})}
+                found.update(
+                    (x.id, x) for x in map(model.from_v4, self._paginate(entity, entity, params))
+                )
         return [found[i] for i in wanted if i in found]
 
     def search_contacts(self, query: str, limit: int = 10) -> list[Contact]:

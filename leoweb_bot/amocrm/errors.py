@@ -6,6 +6,8 @@ Status mapping follows the vendor docs (reference/amocrm-api.md §4): 401 auth, 
 
 from __future__ import annotations
 
+from leoweb_bot.config import ConfigError
+
 
 class AmoError(Exception):
     """Anything that went wrong talking to amoCRM."""
@@ -53,9 +55,17 @@ class BadRequest(AmoError):
     """amoCRM rejected the request (400 validation errors)."""
 
 
+class BadBaseUrl(AmoError, ConfigError):
+    """``amocrm.base_url`` cannot be turned into a request; a config error, so never retried."""
+
+    def __str__(self) -> str:
+        return self.message  # it names the key itself, as every config error does
+
+
 __all__ = [
     "AmoError",
     "AuthError",
+    "BadBaseUrl",
     "BadRequest",
     "Blocked",
     "Forbidden",

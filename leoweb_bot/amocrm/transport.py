@@ -1,7 +1,8 @@
 """The one road to amoCRM: throttle, timeout, bounded retries, status → error, block cool-down.
 
 Every HTTP exchange of the package, API calls and auth calls alike, goes through
-``Transport.send`` so none of them can skip the rate limit, the retry budget or the block guard.
+``Transport.send`` so none of them can skip the rate limit, the retry budget, the operation's
+deadline (deadline.py) or the block guard.
 Facts behind the policy (reference/amocrm-api.md §4): 429 bodies are HTML and usually carry no
 Retry-After [I9]; a 403 after repeated 429s means the account or IP is blocked and only amo support
 can lift it [D1][I10]; 502/503/504 are transient.
@@ -15,12 +16,18 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
+from leoweb_bot.amocrm import deadline as deadlines
+from leoweb_bot.amocrm.deadline import SERVER
+from leoweb_bot.amocrm.deadline import Deadline
+from leoweb_bot.amocrm.deadline import RetryPolicy
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.errors import AuthError
 from leoweb_bot.amocrm.errors import BadRequest
@@ -31,12 +38,14 @@ from leoweb_bot.amocrm.errors import PaymentRequired
 from leoweb_bot.amocrm.errors import RateLimited
 from leoweb_bot.amocrm.errors import Unavailable
 from leoweb_bot.amocrm.limiter import RateLimiter
+from leoweb_bot.amocrm.network import Failure
+from leoweb_bot.amocrm.network import failure_for
+from leoweb_bot.amocrm.network import host_of
 from leoweb_bot.ids import parse_id
 
 logger = logging.getLogger(__name__)
 
 RETRYABLE_5XX = frozenset({502, 503, 504})
-MAX_ATTEMPTS = 8
 BACKOFF_BASE = 0.5  # seconds; doubles per attempt, plus up to as much again of jitter
 RECENT_429_WINDOW = 60.0  # a 403 this soon after a 429 is the block, not a rights problem
 BLOCK_COOLDOWN = 600.0  # after a block, keep quiet for 10 minutes: more calls only prolong it
@@ -135,21 +144,8 @@ def _retry_after(response: requests.Response | None, now: float) -> float | None
     return max(0.0, when.timestamp() - now)
 
 
-class _Failure(Exception):
-    """A failed try: the error to raise if retries run out, and whether a retry is always safe."""
-
-    def __init__(
-        self, error: AmoError, response: requests.Response | None, *, always_safe: bool
-    ) -> None:
-        reason = f"{response.status_code} {response.reason}" if response is not None else ""
-        super().__init__(reason or error.message)
-        self.error = error
-        self.response = response
-        self.always_safe = always_safe
-
-
 class Transport:
-    """Send requests over one ``requests.Session`` within the rate limit and retry budget."""
+    """Send over one ``requests.Session`` within the rate limit, retry budget and deadline."""
 
     def __init__(
         self,
@@ -159,21 +155,29 @@ class Transport:
         limiter: RateLimiter,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
-        max_wait: float = 20.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        policy: RetryPolicy = SERVER,
         redact: Callable[[str], str] = _no_redaction,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.session = session
         self.timeout = timeout
         self.limiter = limiter
+        self.policy = policy
         self._clock = clock
         self._sleep = sleep
-        self._max_wait = max_wait
+        self._monotonic = monotonic
         self._redact = redact
         self._jitter = jitter
         self._lock = threading.Lock()
         self._last_429: float | None = None
         self._blocked_until: float | None = None
+
+    @contextmanager
+    def operation(self) -> Iterator[Deadline]:
+        """One deadline (``policy.seconds``) for every request sent inside the block."""
+        with deadlines.operation(self.policy.seconds, self._monotonic) as deadline:
+            yield deadline
 
     def send(
         self,
@@ -188,27 +192,29 @@ class Transport:
     ) -> requests.Response:
         """Send with retries; return any non-retryable response, raise once the budget is spent.
 
-        A non-idempotent request is retried only when amoCRM surely did not act on it (connect
-        timeout, 429): after a read timeout the write may already have happened.
+        The budget is ``policy.attempts`` tries within the deadline of the current operation
+        (or, outside any, a deadline for this request alone); each try's timeouts are cut to the
+        time left. A non-idempotent request is retried only when amoCRM surely did not act on it
+        (no connection, 429): after a read timeout the write may already have happened.
         """
         self._refuse_while_blocked()
+        deadline = deadlines.current() or Deadline(self.policy.seconds, self._monotonic)
+        started = self._monotonic()
         path = urlsplit(url).path
-        waited = 0.0
         attempt = 0
         while True:
             attempt += 1
             try:
-                return self._attempt(method, url, path, params, json, data, auth)
-            except _Failure as failure:
+                return self._attempt(method, url, path, params, json, data, auth, deadline)
+            except Failure as failure:
                 delay = self._delay(attempt, failure.response)
-                retry = failure.always_safe or idempotent
-                if not retry or attempt >= MAX_ATTEMPTS or waited + delay > self._max_wait:
-                    raise failure.error from None
+                retry = failure.retryable and (failure.always_safe or idempotent)
+                if not retry or attempt >= self.policy.attempts or delay >= deadline.left():
+                    raise _final(failure.error, attempt, self._monotonic() - started) from None
                 logger.warning(
                     "amoCRM %s %s: %s; retry %d in %.1f s", method, path, failure, attempt, delay
                 )
                 self._sleep(delay)
-                waited += delay
 
     def fail(self, response: requests.Response) -> AmoError:
         """The typed error for ``response``; a block also starts the cool-down."""
@@ -228,28 +234,20 @@ class Transport:
         json: Any,
         data: Mapping[str, str] | None,
         auth: requests.auth.AuthBase | None,
+        deadline: Deadline,
     ) -> requests.Response:
-        """One try: the response, or a _Failure saying what to raise if no retry helps."""
+        """One try: the response, or a Failure saying what to raise if no retry helps."""
         self.limiter.acquire()
+        timeout = deadline.clip(self.timeout)
+        if min(timeout) <= 0:
+            raise Failure(_out_of_time(url, deadline), always_safe=True, retryable=False)
         started = time.monotonic()
-        error: AmoError
         try:
             response = self.session.request(
-                method, url, params=params, json=json, data=data, auth=auth, timeout=self.timeout
+                method, url, params=params, json=json, data=data, auth=auth, timeout=timeout
             )
-        except requests.ConnectTimeout:
-            # Nothing reached amoCRM, so even a write may be sent again.
-            error = Unavailable(f"no connection within {self.timeout[0]} s")
-            raise _Failure(error, None, always_safe=True) from None
-        except requests.Timeout:
-            error = Unavailable(f"no answer within {self.timeout[1]} s")
-            raise _Failure(error, None, always_safe=False) from None
-        except requests.ConnectionError:
-            error = Unavailable("could not connect to amoCRM")
-            raise _Failure(error, None, always_safe=False) from None
-        except requests.RequestException:
-            error = Unavailable("amoCRM sent a broken answer")
-            raise _Failure(error, None, always_safe=False) from None
+        except requests.RequestException as exc:
+            raise failure_for(exc, url, timeout) from None
         elapsed_ms = (time.monotonic() - started) * 1000
         logger.debug("%s %s -> %d in %.0f ms", method, path, response.status_code, elapsed_ms)
         status = response.status_code
@@ -257,11 +255,11 @@ class Transport:
             with self._lock:
                 self._last_429 = self._clock()
             # A 429 was refused before any work, so a retry is safe for writes too.
-            error = RateLimited("still rate limited (429) after retries", 429)
-            raise _Failure(error, response, always_safe=True)
+            error: AmoError = RateLimited("still rate limited (429) after retries", 429)
+            raise Failure(error, response, always_safe=True)
         if status in RETRYABLE_5XX:
             error = Unavailable(f"amoCRM answered {status} {response.reason}", status)
-            raise _Failure(error, response, always_safe=False)
+            raise Failure(error, response)
         return response
 
     def _delay(self, attempt: int, response: requests.Response | None) -> float:
@@ -284,6 +282,21 @@ class Transport:
             raise Blocked(
                 f"{DEFAULT_MESSAGES[Blocked]}; not calling amoCRM for another {minutes} min", 403
             )
+
+
+def _out_of_time(url: str, deadline: Deadline) -> Unavailable:
+    return Unavailable(
+        f"amoCRM at {host_of(url)} (amocrm.base_url) is too slow: "
+        f"the {deadline.seconds:g} s allowed for this operation ran out (timeout)"
+    )
+
+
+def _final(error: AmoError, attempts: int, seconds: float) -> AmoError:
+    """The error to raise once retrying stops; says how long it tried when it tried again."""
+    if attempts > 1 and isinstance(error, Unavailable):
+        tried = f"{attempts} tries in {seconds:.0f} s"
+        return Unavailable(f"{error.message}; {tried}", error.status, error.detail)
+    return error
 
 
 def json_or_error(response: requests.Response) -> Any:
