@@ -270,7 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = sub.add_parser("init", help="write a starter config.toml")
     init.add_argument(
-        "--output", default="config.toml", help="where to write (default ./config.toml)"
+        "--output",
+        metavar="PATH",
+        help="where to write (default: --config, $LEOWEB_CONFIG or ./config.toml)",
     )
     init.add_argument("--telegram-token", metavar="T")
     init.add_argument("--amocrm-url", metavar="URL")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import ipaddress
 import os
 import re
 import tomllib
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytz
 
@@ -26,6 +28,8 @@ WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 HHMM_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 AUTH_MODES = ("token", "oauth", "session")
 LANGUAGES = ("ru", "en")
+# One DNS name: dot-separated labels of letters, digits and inner hyphens (RFC 1123).
+HOSTNAME_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
 
 
 class ConfigError(Exception):
@@ -281,8 +285,7 @@ def _check_amocrm(s: Settings) -> None:
     a = s.amocrm
     if not a.base_url:
         raise ConfigError("amocrm.base_url: missing, e.g. https://SUBDOMAIN.amocrm.ru")
-    if not a.base_url.startswith(("http://", "https://")):
-        raise ConfigError("amocrm.base_url: must start with https://")
+    _check_base_url(a.base_url)
     if a.auth not in AUTH_MODES:
         raise ConfigError(f"amocrm.auth: must be one of {', '.join(AUTH_MODES)}, got {a.auth!r}")
     needed = {
@@ -299,6 +302,46 @@ def _check_amocrm(s: Settings) -> None:
         raise ConfigError("amocrm.timeout: must be above 0")
     if a.webhook_secret and not WEBHOOK_SECRET_RE.match(a.webhook_secret):
         raise ConfigError("amocrm.webhook_secret: 1-256 characters of A-Z a-z 0-9 _ - required")
+
+
+def _check_base_url(url: str) -> None:
+    """amocrm.base_url must be an https:// address with a host; http:// only on this machine."""
+    scheme, host = _scheme_and_host(url)
+    if scheme not in ("http", "https") or not _is_host(host):
+        raise ConfigError(
+            f"amocrm.base_url: not an address like https://SUBDOMAIN.amocrm.ru, got {url!r}"
+        )
+    if scheme == "http" and not _is_loopback(host):
+        raise ConfigError(
+            "amocrm.base_url: must start with https:// (http:// only for a sandbox on this machine)"
+        )
+
+
+def _scheme_and_host(url: str) -> tuple[str, str]:
+    """``("https", "leogroup.amocrm.ru")``; empty strings when ``url`` does not parse."""
+    try:
+        parts = urlsplit(url)
+        if parts.port == 0:  # .port also raises ValueError for a non-number or above 65535
+            return "", ""
+    except ValueError:
+        return "", ""
+    return parts.scheme, parts.hostname or ""
+
+
+def _is_host(host: str) -> bool:
+    return bool(HOSTNAME_RE.match(host)) or _ip(host) is not None
+
+
+def _is_loopback(host: str) -> bool:
+    ip = _ip(host)
+    return host == "localhost" or (ip is not None and ip.is_loopback)
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
 
 
 def _check_bot(s: Settings) -> None:
