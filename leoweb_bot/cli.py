@@ -15,6 +15,7 @@ from dataclasses import replace
 from functools import partial
 
 from leoweb_bot import __version__
+from leoweb_bot import argtypes
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.config import ConfigError
 from leoweb_bot.config import Settings
@@ -147,6 +148,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         managers=args.managers,
         latency_ms=args.latency_ms,
         rate_limit=args.rate_limit,
+        as_json=args.json,
     )
 
 
@@ -237,12 +239,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sandbox = sub.add_parser("sandbox", help="run the amoCRM emulator")
     sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8800, help="0 = any free port")
-    sandbox.add_argument("--seed", type=int, default=1)
-    sandbox.add_argument("--tasks", type=int, default=300, help="open tasks")
-    sandbox.add_argument("--managers", type=int, default=8)
-    sandbox.add_argument("--latency-ms", type=int, default=0)
-    sandbox.add_argument("--rate-limit", type=int, default=7, help="requests/s, 0 = off")
+    sandbox.add_argument("--port", type=argtypes.port, default=8800, help="0 = any free port")
+    sandbox.add_argument("--seed", type=argtypes.whole_number, default=1)
+    sandbox.add_argument("--tasks", type=argtypes.at_least(0), default=300, help="open tasks")
+    sandbox.add_argument("--managers", type=argtypes.at_least(1), default=8)
+    sandbox.add_argument("--latency-ms", type=argtypes.at_least(0), default=0)
+    sandbox.add_argument(
+        "--rate-limit", type=argtypes.at_least(0), default=7, help="requests/s, 0 = off"
+    )
+    sandbox.add_argument(
+        "--json", action="store_true", help="print the address and credentials as one JSON line"
+    )
     sandbox.set_defaults(func=cmd_sandbox)
 
     sub.add_parser("check", help="validate config, reach amoCRM and Telegram").set_defaults(
