@@ -299,8 +299,8 @@ def _greeting(sandbox: Sandbox, base_url: str, tasks: int, managers: int) -> str
     return "\n".join(
         [
             f"amoCRM sandbox at {base_url}, made-up data: {tasks} open tasks, {managers} managers.",
-            "To run the bot against it, set these keys in the [amocrm] table of config.toml",
-            "(or the same values in LEOWEB_AMOCRM_BASE_URL, LEOWEB_AMOCRM_AUTH, LEOWEB_AMOCRM_TOKEN):",
+            "To run the bot against it, set these keys in the [amocrm] table of config.toml, or",
+            "the same values in LEOWEB_AMOCRM_BASE_URL, LEOWEB_AMOCRM_AUTH, LEOWEB_AMOCRM_TOKEN:",
             "  [amocrm]",
             f'  base_url = "{base_url}"',
             '  auth = "token"',
