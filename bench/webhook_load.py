@@ -210,7 +210,7 @@ def running_stack(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[str
     try:
         sandbox_log = workdir / "sandbox.log"
         procs.append(spawn(
-            ["sandbox", "--port", "0", "--latency-ms", str(args.amo_latency_ms),
+            ["sandbox", "--port", "0", "--json", "--latency-ms", str(args.amo_latency_ms),
              "--rate-limit", str(args.amo_rate_limit)],
             clean_env(), sandbox_log,
         ))  # fmt: skip

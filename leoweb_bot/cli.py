@@ -18,6 +18,7 @@ from dataclasses import replace
 from functools import partial
 
 from leoweb_bot import __version__
+from leoweb_bot import argtypes
 from leoweb_bot.amocrm.models import User
 from leoweb_bot.config import AUTH_MODES
 from leoweb_bot.config import ConfigError
@@ -159,6 +160,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         managers=args.managers,
         latency_ms=args.latency_ms,
         rate_limit=args.rate_limit,
+        as_json=args.json,
     )
 
 
@@ -236,21 +238,6 @@ class HelpFormatter(argparse.HelpFormatter):
         return text
 
 
-def at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number of at least ``minimum``, else usage help and exit 2."""
-
-    def whole_number(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-
-    return whole_number
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leoweb-bot",
@@ -272,11 +259,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sandbox = add("sandbox", cmd_sandbox, config=False)
     sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    sandbox.add_argument("--port", type=int, default=8800, help="0 = any free port")
+    sandbox.add_argument("--port", type=argtypes.port, default=8800, help="0 = any free port")
     for option, minimum, default, about in SANDBOX_NUMBERS:
         sandbox.add_argument(
-            option, type=at_least(minimum), default=default, metavar="N", help=about
+            option, type=argtypes.at_least(minimum), default=default, metavar="N", help=about
         )
+    sandbox.add_argument(
+        "--json", action="store_true", help="print the address and credentials as one JSON line"
+    )
 
     add("check", cmd_check)
     add("serve", cmd_serve)
@@ -295,8 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--lang", choices=("ru", "en"), default="ru", help="the bot's language")
 
-    init = add("init", cmd_init, config=False)
-    init.add_argument("--output", metavar="PATH", default="config.toml", help="where to write")
+    init = add("init", cmd_init)  # --config names the file to write, as the others read it
+    init.add_argument(
+        "--output",
+        metavar="PATH",
+        help="where to write (default: --config, $LEOWEB_CONFIG or ./config.toml)",
+    )
     for option, metavar, about in INIT_VALUES:
         init.add_argument(option, metavar=metavar, help=f"{about} (default: asked)")
     init.add_argument(

@@ -133,6 +133,7 @@ class ConfigSource:
     origin: str  # "--config", "$LEOWEB_CONFIG" or "default"
     found: bool
     env_keys: tuple[str, ...] = ()
+    named: str = "config.toml"  # as the person wrote it, for the commands we suggest
 
     def describe(self) -> str:
         """The file and how it was chosen, for `check` and for errors."""
@@ -194,7 +195,7 @@ def config_source(explicit: str | None, env: Mapping[str, str]) -> ConfigSource:
         path, origin = "config.toml", "default"
     file = Path(path).expanduser().absolute()
     overrides = tuple(sorted(key for key in env if key.startswith(ENV_PREFIXES)))
-    return ConfigSource(file, origin, file.exists(), overrides)
+    return ConfigSource(file, origin, file.exists(), overrides, path)
 
 
 def load_settings(

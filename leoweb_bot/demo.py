@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from typing import TextIO
+from typing import cast
 
 import telebot
 from telebot import types
@@ -33,9 +34,11 @@ from leoweb_bot.config import Settings
 from leoweb_bot.config import settings_from_mapping
 from leoweb_bot.failures import CliError
 from leoweb_bot.logs import setup_logging
+from leoweb_bot.terminal import ADMIN_ID
 from leoweb_bot.terminal import CONSOLE
 from leoweb_bot.terminal import DIRECTOR_ID
 from leoweb_bot.terminal import MANAGER_ID
+from leoweb_bot.terminal import ROLE_NAMES
 from leoweb_bot.terminal import TerminalChat
 from leoweb_bot.terminal import TerminalTelegram
 
@@ -96,12 +99,16 @@ def demo_manager_id(users: Iterable[Mapping[str, Any]]) -> int:
 def demo_settings(
     crm: DemoCrm, lang: str, *, token: str = "", directors: tuple[int, ...] = ()
 ) -> Settings:
-    """Settings built in memory (no file, no environment): the sandbox CRM and demo access."""
+    """Settings built in memory (no file, no environment): the sandbox CRM and demo access.
+
+    In the terminal (no ``token``) the demo's made-up people are the manager and the admin.
+    """
     settings = settings_from_mapping(
         {
             "telegram": {"token": token},
             "bot": {"language": lang, "state_path": str(crm.state_path)},
             "access": {
+                "admins": [] if token else [ADMIN_ID],
                 "directors": list(directors),
                 "managers": {} if token else {str(MANAGER_ID): crm.manager_id},
             },
@@ -126,8 +133,10 @@ def run(script: str | None, telegram_token: str | None, lang: str) -> int:
     if telegram_token:
         setup_logging(os.environ.get("LEOWEB_LOG_LEVEL", "INFO"), [telegram_token])
         return run_in_telegram(telegram_token, lang)
-    # Only warnings: INFO lines about each command would drown the conversation.
-    setup_logging(os.environ.get("LEOWEB_LOG_LEVEL", "WARNING"))
+    # Only warnings, and into a file: a log line would break into the conversation.
+    words = CONSOLE.get(lang, CONSOLE["ru"])
+    log_file = DeferredFile(lambda path: print(words["log"].format(path=path), flush=True))
+    setup_logging(os.environ.get("LEOWEB_LOG_LEVEL", "WARNING"), stream=cast(TextIO, log_file))
     if script is not None:
         try:
             lines = Path(script).read_text(encoding="utf-8").splitlines()
@@ -159,6 +168,25 @@ def run_in_terminal(lines: Iterable[str] | None, lang: str, *, out: TextIO, echo
     return 1 if chat.failures and echo else 0
 
 
+class DeferredFile:
+    """A log file in the temp folder, made at the first write; ``created`` hears its path.
+
+    Each write appends and closes, so the rare warning is on disk at once and no handle lingers.
+    """
+
+    def __init__(self, created: Callable[[str], None]) -> None:
+        self._created = created
+        self._path: str | None = None
+
+    def write(self, text: str) -> int:
+        if self._path is None:
+            fd, self._path = tempfile.mkstemp(prefix="leoweb-demo-", suffix=".log", text=True)
+            os.close(fd)
+            self._created(self._path)
+        with open(self._path, "a", encoding="utf-8") as file:
+            return file.write(text)
+
+
 def enable_line_editing() -> None:
     """Arrow keys and history for input(): importing readline is what switches them on."""
     with suppress(ImportError):  # readline is not built on every platform
@@ -166,11 +194,17 @@ def enable_line_editing() -> None:
 
 
 def ask_role(words: Mapping[str, str]) -> str:
-    try:
-        answer = input(words["ask_role"].format(manager=DEMO_MANAGER)).strip().casefold()
-    except EOFError:
-        return "director"
-    return "manager" if answer in ("2", "manager", "менеджер", "m", "м") else "director"
+    """The role to start in: a number from the menu or a role's name; Enter for the director."""
+    numbers = {"": "director", "1": "director", "2": "manager", "3": "admin"}
+    while True:
+        try:
+            answer = input(words["ask_role"].format(manager=DEMO_MANAGER)).strip().casefold()
+        except EOFError:
+            return "director"
+        role = numbers.get(answer) or ROLE_NAMES.get(answer)
+        if role is not None:
+            return role
+        print(words["bad_role"], flush=True)
 
 
 def typed_lines(prompt: Callable[[], str]) -> Iterator[str]:

@@ -1,9 +1,10 @@
 """``leoweb-bot init``: write a starter config.toml with fresh webhook secrets, mode 600.
 
 Values come from flags, or from prompts when stdin is a terminal and ``--no-input`` is absent.
-Given values are validated before anything is written; missing ones are listed as the next
-thing to fill in. Secrets (the bot token, amoCRM credentials, the generated webhook secrets)
-are read without echo and never printed.
+The output path is checked first, then every flag, then each answer as it is typed (a wrong
+answer is explained and asked again), with the same rules ``leoweb-bot check`` applies; missing
+values are listed as the next thing to fill in. Secrets (the bot token, amoCRM credentials, the
+generated webhook secrets) are read without echo and never printed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import secrets
 import string
 import sys
@@ -20,9 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytz
-
 from leoweb_bot.config import ConfigError
+from leoweb_bot.config import config_source
 from leoweb_bot.config import load_settings
 from leoweb_bot.config import settings_from_mapping
 
@@ -50,10 +51,22 @@ PROMPTS = {
     "bot.timezone": "company timezone",
     "telegram.public_url": "public HTTPS address of this server (https://bot.example.com)",
 }
+BARE_HOST_RE = re.compile(r"^[A-Za-z0-9.-]+$")  # `leogroup`, `leogroup.kommo.com`
+DEFAULTS = {"amocrm.auth": "token", "bot.timezone": DEFAULT_TIMEZONE}
 # Stand-ins for missing values, so the given ones can be validated on their own.
 PLACEHOLDERS = {
     "telegram.token": "0:placeholder",
     "amocrm.base_url": "https://placeholder.amocrm.ru",
+    **DEFAULTS,
+}
+# Flags init takes, as ``section.key`` → argparse destination.
+FLAGS = {
+    "telegram.token": "telegram_token",
+    "telegram.public_url": "public_url",
+    "amocrm.base_url": "amocrm_url",
+    "amocrm.auth": "auth",
+    "amocrm.token": "amocrm_token",
+    "bot.timezone": "timezone",
 }
 
 Asker = Callable[[str, str, bool], str]  # (prompt, default, secret) -> answer
@@ -132,12 +145,20 @@ TEMPLATE_KEYS = (
 
 def run_init(args: argparse.Namespace) -> int:
     """Write the starter config: 0 when written, 1 if it exists (without --force) or can't be."""
-    output = Path(args.output)
-    if output.exists() and not args.force:
-        print(f"error: {output} already exists; use --force to overwrite it", file=sys.stderr)
+    if args.output and args.config and Path(args.output) != Path(args.config):
+        print("error: --output and --config name different files; give one", file=sys.stderr)
+        return 2
+    output = Path(args.output or config_source(args.config, os.environ).named)
+    problem = output_problem(output, args.force)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 1
     interactive = not args.no_input and sys.stdin.isatty()
-    values = collect(args, prompt if interactive else None)
+    try:
+        values = collect(args, prompt if interactive else None)
+    except EOFError:  # Ctrl+D at a prompt
+        print("\nerror: input ended; nothing written", file=sys.stderr)
+        return 1
     missing = missing_keys(values)
     validate(values)
     try:
@@ -150,23 +171,32 @@ def run_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def output_problem(path: Path, force: bool) -> str | None:
+    """Why ``path`` cannot be written, found before any question is asked; None if it can."""
+    folder = path.parent
+    if path.is_dir():
+        return f"{path} is a folder; give a file name, e.g. {path / 'config.toml'}"
+    if path.exists() and not force:
+        return f"{path} already exists; use --force to overwrite it"
+    if not folder.is_dir():
+        return f"cannot write {path}: folder {folder} does not exist"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot write {path}: folder {folder} is not writable"
+    return None
+
+
 def collect(args: argparse.Namespace, ask: Asker | None) -> dict[str, str]:
-    """Every value of the starter config as ``section.key`` → text; prompts fill the gaps."""
+    """Every value of the starter config as ``section.key`` → text; prompts fill the gaps.
+
+    Flags are checked before the first question, so a wrong one costs no typed answers.
+    """
     values = dict.fromkeys(TEMPLATE_KEYS, "")
-    values |= {
-        "telegram.token": args.telegram_token or "",
-        "telegram.public_url": args.public_url or "",
-        "amocrm.base_url": args.amocrm_url or "",
-        "amocrm.auth": args.auth or "",
-        "amocrm.token": args.amocrm_token or "",
-        "bot.timezone": args.timezone or "",
-    }
+    for key, dest in FLAGS.items():
+        values[key] = checked(key, getattr(args, dest) or "")
     if ask is not None:
         ask_missing(values, ask)
-    values["amocrm.auth"] = values["amocrm.auth"] or "token"
-    values["bot.timezone"] = values["bot.timezone"] or DEFAULT_TIMEZONE
-    values["amocrm.base_url"] = amocrm_url(values["amocrm.base_url"])
-    values["telegram.public_url"] = values["telegram.public_url"].rstrip("/")
+    for key, default in DEFAULTS.items():
+        values[key] = values[key] or default
     values["telegram.webhook_secret"] = new_secret()
     values["amocrm.webhook_secret"] = new_secret()
     return values
@@ -174,19 +204,41 @@ def collect(args: argparse.Namespace, ask: Asker | None) -> dict[str, str]:
 
 def ask_missing(values: dict[str, str], ask: Asker) -> None:
     """Prompt for each value not given as a flag, in the order an admin has them at hand."""
-    for key in ("telegram.token", "amocrm.base_url"):
-        if not values[key]:
-            values[key] = ask(PROMPTS[key], "", key == "telegram.token")
-    while values["amocrm.auth"] not in AUTH_KEYS:
-        values["amocrm.auth"] = ask(PROMPTS["amocrm.auth"], "token", False)
+    for key in ("telegram.token", "amocrm.base_url", "amocrm.auth"):
+        values[key] = values[key] or ask_valid(key, ask)
     for name in AUTH_KEYS[values["amocrm.auth"]]:
         key = f"amocrm.{name}"
-        if not values[key]:
-            values[key] = ask(PROMPTS[key], "", name in SECRET_KEYS)
-    while values["bot.timezone"] not in pytz.all_timezones_set:
-        values["bot.timezone"] = ask(PROMPTS["bot.timezone"], DEFAULT_TIMEZONE, False)
-    if not values["telegram.public_url"]:
-        values["telegram.public_url"] = ask(PROMPTS["telegram.public_url"], "", False)
+        values[key] = values[key] or ask_valid(key, ask)
+    for key in ("bot.timezone", "telegram.public_url"):
+        values[key] = values[key] or ask_valid(key, ask)
+
+
+def ask_valid(key: str, ask: Asker) -> str:
+    """Ask until the answer passes ``checked``, saying what was wrong; empty skips the key."""
+    secret = key.split(".")[1] in SECRET_KEYS
+    while True:
+        answer = ask(PROMPTS[key], DEFAULTS.get(key, ""), secret)
+        try:
+            return checked(key, answer)
+        except ConfigError as exc:
+            print(f"  {exc}; try again", file=sys.stderr)
+
+
+def checked(key: str, text: str) -> str:
+    """One value, tidied (``leogroup`` → ``https://leogroup.amocrm.ru``) and validated alone.
+
+    Raises ConfigError with `check`'s own message: the same rules, called with stand-ins for
+    the other values.
+    """
+    value = text.strip()
+    if key == "amocrm.base_url":
+        value = amocrm_url(value)
+    elif key == "telegram.public_url":
+        value = value.rstrip("/")
+    elif key == "amocrm.auth":
+        value = value.lower()
+    validate({**dict.fromkeys(TEMPLATE_KEYS, ""), key: value})
+    return value
 
 
 def prompt(text: str, default: str, secret: bool) -> str:
@@ -199,8 +251,8 @@ def prompt(text: str, default: str, secret: bool) -> str:
 def amocrm_url(text: str) -> str:
     """``leogroup`` or ``leogroup.amocrm.ru`` → ``https://leogroup.amocrm.ru``."""
     text = text.strip().rstrip("/")
-    if not text or "://" in text:
-        return text
+    if not BARE_HOST_RE.match(text):
+        return text  # a full address, or not an address at all: `check` says which
     return f"https://{text}" if "." in text else f"https://{text}.amocrm.ru"
 
 
@@ -266,7 +318,8 @@ def write_private(path: Path, text: str) -> None:
 
 
 def print_next_steps(path: Path, missing: list[str]) -> None:
-    cli = "leoweb-bot" if path == Path("config.toml") else f"leoweb-bot --config {path}"
+    found = path.absolute() == config_source(None, os.environ).path  # read without --config
+    cli = "leoweb-bot" if found else f"leoweb-bot --config {path}"
     print(f"Wrote {path} (mode 600) with freshly generated webhook secrets.")
     if missing:
         print(f"Still to fill in (edit {path} or set LEOWEB_* variables): {', '.join(missing)}")

@@ -26,11 +26,24 @@ from leoweb_bot.ids import parse_id
 
 log = logging.getLogger(__name__)
 
-# Made-up Telegram ids of the demo's two people; [access] maps them to their roles.
+# Made-up Telegram ids of the demo's people; [access] maps them to their roles.
 DIRECTOR_ID = 1001
 MANAGER_ID = 2001
+ADMIN_ID = 3001
 BOT_USER = {"id": 7000000000, "is_bot": True, "first_name": "LeoWeb", "username": "leoweb_demo_bot"}
-ROLES = ("director", "manager")
+ROLE_IDS = {"director": DIRECTOR_ID, "manager": MANAGER_ID, "admin": ADMIN_ID}
+# What people type after `role`, in either language, including the words the chat itself uses.
+ROLE_NAMES = {
+    "director": "director",
+    "директор": "director",
+    "руководитель": "director",
+    "manager": "manager",
+    "менеджер": "manager",
+    "admin": "admin",
+    "админ": "admin",
+    "администратор": "admin",
+}
+ROLE_WORDS = ("role", "роль")
 QUIT = ("/quit", "/exit")
 BOLD_ON, BOLD_OFF = "\x1b[1m", "\x1b[22m"
 ITALIC_ON, ITALIC_OFF = "\x1b[3m", "\x1b[23m"
@@ -43,16 +56,24 @@ CONSOLE: dict[str, dict[str, str]] = {
             "Кнопки нажимаются вводом их номера. «role manager» или «role director» — сменить"
             " роль, /quit — выход."
         ),
-        "ask_role": "Роль: [1] руководитель  [2] менеджер ({manager}). Enter = руководитель: ",
+        "ask_role": (
+            "Роль: [1] руководитель  [2] менеджер ({manager})  [3] администратор."
+            " Enter = руководитель: "
+        ),
         "role": "Вы — {role}. Telegram id {id}.",
         "director": "руководитель",
         "director_name": "Руководитель",
         "manager": "менеджер {manager}",
+        "admin": "администратор",
+        "admin_name": "Администратор",
         "bot": "бот",
         "edited": "изменено",
         "no_buttons": "(здесь нет кнопок с таким номером)",
         "pressed": "нажата кнопка «{label}»",
-        "bad_role": "(роль: director или manager)",
+        "bad_role": (
+            "(роль: руководитель, менеджер или администратор — или director, manager, admin)"
+        ),
+        "log": "(журнал демо: {path})",
     },
     "en": {
         "banner": (
@@ -61,16 +82,21 @@ CONSOLE: dict[str, dict[str, str]] = {
             "Press a button by typing its number. 'role manager' or 'role director' switches"
             " the role, /quit exits."
         ),
-        "ask_role": "Role: [1] director  [2] manager ({manager}). Enter = director: ",
+        "ask_role": "Role: [1] director  [2] manager ({manager})  [3] admin. Enter = director: ",
         "role": "You are the {role}. Telegram id {id}.",
         "director": "director",
         "director_name": "Director",
         "manager": "manager {manager}",
+        "admin": "admin",
+        "admin_name": "Admin",
         "bot": "bot",
         "edited": "edited",
         "no_buttons": "(no button with that number here)",
         "pressed": "pressed «{label}»",
-        "bad_role": "(role: director or manager)",
+        "bad_role": (
+            "(role: director, manager or admin — or руководитель, менеджер, администратор)"
+        ),
+        "log": "(demo log: {path})",
     },
 }
 
@@ -263,7 +289,7 @@ class TerminalChat:
         self.telegram = telegram
         self.manager_name = manager_name
         self.clock = clock
-        self.user_id = DIRECTOR_ID
+        self.role = "director"
         self.failures = 0
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100_000)
@@ -273,15 +299,20 @@ class TerminalChat:
         return self.telegram.words
 
     @property
-    def prompt(self) -> str:
-        role = "director" if self.user_id == DIRECTOR_ID else "manager"
-        return f"{self.words[role].format(manager=self.manager_name)}> "
+    def user_id(self) -> int:
+        return ROLE_IDS[self.role]
 
-    def set_role(self, role: str) -> None:
-        if role not in ROLES:
+    @property
+    def prompt(self) -> str:
+        return f"{self.words[self.role].format(manager=self.manager_name)}> "
+
+    def set_role(self, name: str) -> None:
+        """Become the person with role ``name`` (English or Russian, any case)."""
+        role = ROLE_NAMES.get(name.strip().casefold())
+        if role is None:
             self.telegram.note(self.words["bad_role"])
             return
-        self.user_id = DIRECTOR_ID if role == "director" else MANAGER_ID
+        self.role = role
         shown = self.words[role].format(manager=self.manager_name)
         self.telegram.note(self.words["role"].format(role=shown, id=self.user_id))
 
@@ -292,9 +323,11 @@ class TerminalChat:
             return False
         if not text:
             return True
-        role = text.split()
-        if len(role) == 2 and role[0].casefold() == "role":
-            self.set_role(role[1].casefold())
+        if text.casefold() in QUIT:
+            return False
+        first, _, rest = text.partition(" ")
+        if first.casefold() in ROLE_WORDS:
+            self.set_role(rest)
         elif (number := parse_id(text)) is not None:
             self.press(number)
         else:
@@ -320,7 +353,7 @@ class TerminalChat:
             log.exception("update %s failed", update["update_id"])
 
     def sender(self) -> dict[str, Any]:
-        name = self.words["director_name"] if self.user_id == DIRECTOR_ID else self.manager_name
+        name = self.manager_name if self.role == "manager" else self.words[f"{self.role}_name"]
         lang = self.telegram.lang
         return {"id": self.user_id, "is_bot": False, "first_name": name, "language_code": lang}
 

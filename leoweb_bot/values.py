@@ -40,26 +40,50 @@ def quiet_hours(spec: str) -> tuple[str, str] | None:
     return (begins, ends) if begins and ends else None
 
 
+# One DNS name: dot-separated labels of letters, digits and inner hyphens (RFC 1123).
+HOSTNAME_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
+EXAMPLE_URLS = {"amocrm.base_url": "https://SUBDOMAIN.amocrm.ru"}
+
+
 def check_url(key: str, url: str) -> None:
-    """https://, or http:// to this machine only (the sandbox, a local Bot API server)."""
-    parts = urlsplit(url)
-    if parts.hostname and (
-        parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname))
-    ):
-        return
-    raise ConfigError(
-        f"{key}: must start with https:// (http:// only on this machine: 127.0.0.1, localhost), "
-        f"got {url!r}"
-    )
+    """An address with a real host: https://, or http:// to this machine only (the sandbox, a
+    local Bot API server)."""
+    scheme, host = _scheme_and_host(url)
+    if scheme not in ("http", "https") or not _is_host(host):
+        example = EXAMPLE_URLS.get(key, "https://HOST")
+        raise ConfigError(f"{key}: not an address like {example}, got {url!r}")
+    if scheme == "http" and not _is_loopback(host):
+        raise ConfigError(
+            f"{key}: must start with https:// (http:// only on this machine: 127.0.0.1, "
+            f"localhost), got {url!r}"
+        )
+
+
+def _scheme_and_host(url: str) -> tuple[str, str]:
+    """``("https", "leogroup.amocrm.ru")``; empty strings when ``url`` does not parse."""
+    try:
+        parts = urlsplit(url)
+        if parts.port == 0:  # .port also raises ValueError for a non-number or above 65535
+            return "", ""
+    except ValueError:
+        return "", ""
+    return parts.scheme, parts.hostname or ""
+
+
+def _is_host(host: str) -> bool:
+    return bool(HOSTNAME_RE.match(host)) or _ip(host) is not None
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+    ip = _ip(host)
+    return host == "localhost" or (ip is not None and ip.is_loopback)
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host)
     except ValueError:
-        return False
+        return None
 
 
 def check_public_url(url: str) -> None:

@@ -21,9 +21,9 @@ def leoweb_env(**overrides: str) -> dict[str, str]:
 
 
 def start_sandbox(*args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    """Start `leoweb-bot sandbox --port 0 ...` and read the one JSON line it prints when ready."""
+    """Start `leoweb-bot sandbox --port 0 --json ...`; read the JSON line it prints when ready."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "leoweb_bot", "sandbox", "--port", "0", *args],
+        [sys.executable, "-m", "leoweb_bot", "sandbox", "--port", "0", "--json", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -101,10 +101,12 @@ def test_refused_token_says_to_check_it(
     [
         (["sandbox", "--tasks", "-5"], "argument --tasks: must be at least 0, got -5"),
         (["sandbox", "--managers", "0"], "argument --managers: must be at least 1, got 0"),
-        (["sandbox", "--latency-ms", "fast"], "argument --latency-ms: not a whole number: 'fast'"),
+        (
+            ["sandbox", "--latency-ms", "fast"],
+            "argument --latency-ms: 'fast' is not a whole number",
+        ),
         (["sandbox", "--rate-limit", "-1"], "argument --rate-limit: must be at least 0, got -1"),
         (["demo", "--config", "x.toml"], "unrecognized arguments: --config x.toml"),
-        (["--config", "x.toml", "init"], "--config: `init` reads no config file"),
     ],
 )
 def test_bad_options_get_usage_help(args: list[str], complaint: str, tmp_path: Path) -> None:

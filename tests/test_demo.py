@@ -7,12 +7,15 @@ import io
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from leoweb_bot.demo import DeferredFile
+from leoweb_bot.demo import ask_role
 from leoweb_bot.demo import demo_crm
 from leoweb_bot.demo import demo_manager_id
 from leoweb_bot.demo import poll_demo
@@ -23,6 +26,8 @@ from leoweb_bot.failures import CliError
 from leoweb_bot.failures import failure
 from leoweb_bot.telegram import Telegram
 from leoweb_bot.telegram import TelegramError
+from leoweb_bot.terminal import ADMIN_ID
+from leoweb_bot.terminal import CONSOLE
 from leoweb_bot.terminal import DIRECTOR_ID
 from leoweb_bot.terminal import MANAGER_ID
 from tests.conftest import leoweb_env
@@ -33,6 +38,7 @@ QUICKSTART = ROOT / "demo" / "quickstart.txt"
 DAYS_OVERDUE = re.compile(r"\d+ (?:день|дня|дней) просрочки")
 LEAD_LINK = re.compile(r"\(http://127\.0\.0\.1:\d+/leads/detail/\d+\)")
 TOKEN = "123456:DEMO-token_for_tests"
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ", re.MULTILINE)
 
 
 # -- the quick start, as the README runs it ---------------------------------------------------
@@ -55,6 +61,8 @@ def test_quickstart_runs_cleanly(quickstart: subprocess.CompletedProcess[str]) -
     assert quickstart.returncode == 0, quickstart.stderr
     assert "Traceback" not in quickstart.stdout + quickstart.stderr
     assert "\x1b[" not in quickstart.stdout  # not a terminal: no ANSI codes
+    assert not LOG_LINE.search(quickstart.stdout + quickstart.stderr)
+    assert "журнал" not in quickstart.stdout  # nothing was logged, so no log file is named
 
 
 def test_quickstart_shows_the_overdue_report(
@@ -93,6 +101,39 @@ def test_quickstart_shows_a_manager_their_tasks(
     assert "Ваши задачи на" in manager
     assert "Закрыть задачу?" in manager  # ✅ asks first, naming the task
     assert "ⓘ ✅ Закрыта задача «" in manager  # "Закрыть" closed it in the sandbox
+
+
+def test_log_lines_go_to_a_file_named_once_not_into_the_chat(tmp_path: Path) -> None:
+    script = tmp_path / "script.txt"
+    script.write_text("role менеджер\n/done 1\n/done 2\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "leoweb_bot", "demo", "--script", str(script)],
+        cwd=tmp_path,
+        env=leoweb_env(TMPDIR=str(tmp_path), LEOWEB_LOG_LEVEL="INFO"),  # TMPDIR: the log's folder
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert not LOG_LINE.search(result.stdout + result.stderr)
+    (log,) = tmp_path.glob("leoweb-demo-*.log")
+    assert result.stdout.count("(журнал демо: ") == 1
+    assert f"(журнал демо: {log})" in result.stdout
+    assert len(LOG_LINE.findall(log.read_text(encoding="utf-8"))) == 2  # one per /done
+
+
+def test_the_log_file_is_made_at_the_first_line_and_named_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    named: list[str] = []
+    log = DeferredFile(named.append)
+    assert (named, list(tmp_path.iterdir())) == ([], [])  # nothing logged: no file
+    log.write("one\n")
+    log.write("two\n")
+    (path,) = tmp_path.iterdir()
+    assert named == [str(path)]
+    assert path.read_text(encoding="utf-8") == "one\ntwo\n"
 
 
 def test_a_missing_script_is_one_line_error(tmp_path: Path) -> None:
@@ -135,9 +176,27 @@ def test_numbers_press_buttons_and_roles_switch() -> None:
     after_switch = text[text.index("> role manager") :]
     assert after_switch.index("здесь нет кнопок") < after_switch.index("> /report Милана")
     assert "Вам доступны только ваши задачи." in after_switch  # /report NAME is for directors
-    assert "(роль: director или manager)" in text
+    assert "(роль: руководитель, менеджер или администратор" in text
     assert "> x" not in text  # /quit ended the chat
     assert f"Telegram id {DIRECTOR_ID}" not in text  # the default role needs no announcement
+
+
+def test_the_demo_admin_is_an_admin() -> None:
+    out = io.StringIO()
+    assert run_in_terminal(["role админ", "/whoami"], "ru", out=out, echo=True) == 0
+    assert f"Вы — администратор. Telegram id {ADMIN_ID}." in out.getvalue()
+    assert "Роль: администратор" in out.getvalue()  # what the bot itself says: [access] agrees
+
+
+def test_the_first_question_takes_a_number_or_a_role_name(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = iter(["стажёр", "админ", "2", ""])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
+    words = CONSOLE["ru"]
+    assert ask_role(words) == "admin"
+    assert capsys.readouterr().out == words["bad_role"] + "\n"
+    assert (ask_role(words), ask_role(words)) == ("manager", "director")
 
 
 # -- the demo in (fake) Telegram --------------------------------------------------------------

@@ -118,7 +118,7 @@ class Sandbox:
 def start_sandbox(logs: Path, name: str, *args: str) -> Sandbox:
     log = logs / f"{name}.log"
     env = leoweb_env(LEOWEB_LOG_LEVEL="DEBUG")
-    proc = spawn(["sandbox", "--port", "0", "--seed", str(SEED), *args], env, log, logs)
+    proc = spawn(["sandbox", "--port", "0", "--json", "--seed", str(SEED), *args], env, log, logs)
     try:
         line = wait_for_line(log, r'^\{"base_url".*$', proc)
     except BaseException:

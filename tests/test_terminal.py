@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 
+import pytest
 import telebot
 from telebot.types import InlineKeyboardButton
 from telebot.types import InlineKeyboardMarkup
 
+from leoweb_bot.terminal import ADMIN_ID
 from leoweb_bot.terminal import BOLD_OFF
 from leoweb_bot.terminal import BOLD_ON
 from leoweb_bot.terminal import DIRECTOR_ID
@@ -124,3 +126,52 @@ def test_a_toast_is_plain_text_as_in_telegram() -> None:
     out = io.StringIO()
     TerminalTelegram(out).answer_callback("cb1", "✅ Закрыта задача «<b>Рога & Копыта</b>»")
     assert out.getvalue() == "ⓘ ✅ Закрыта задача «<b>Рога & Копыта</b>»\n"
+
+
+def quiet_chat(lang: str = "ru") -> tuple[TerminalChat, io.StringIO]:
+    """A chat whose bot routes nowhere: only what the terminal itself prints is seen."""
+    out = io.StringIO()
+    bot = telebot.TeleBot("0:router-only", threaded=False)
+    return TerminalChat(bot, TerminalTelegram(out, lang=lang), "Зелимхан"), out
+
+
+@pytest.mark.parametrize(
+    ("line", "user_id", "said"),
+    [
+        ("role менеджер", MANAGER_ID, "Вы — менеджер Зелимхан. Telegram id 2001."),
+        ("role manager", MANAGER_ID, "Вы — менеджер Зелимхан. Telegram id 2001."),
+        ("role директор", DIRECTOR_ID, "Вы — руководитель. Telegram id 1001."),
+        ("role руководитель", DIRECTOR_ID, "Вы — руководитель. Telegram id 1001."),
+        ("role Director", DIRECTOR_ID, "Вы — руководитель. Telegram id 1001."),
+        ("role админ", ADMIN_ID, "Вы — администратор. Telegram id 3001."),
+        ("role администратор", ADMIN_ID, "Вы — администратор. Telegram id 3001."),
+        ("role admin", ADMIN_ID, "Вы — администратор. Telegram id 3001."),
+        ("роль менеджер", MANAGER_ID, "Вы — менеджер Зелимхан. Telegram id 2001."),
+        ("Роль  Админ ", ADMIN_ID, "Вы — администратор. Telegram id 3001."),
+    ],
+)
+def test_roles_are_named_in_russian_or_english(line: str, user_id: int, said: str) -> None:
+    chat, out = quiet_chat()
+    chat.set_role("manager" if user_id != MANAGER_ID else "director")  # start elsewhere
+    out.truncate(0)
+    out.seek(0)
+    assert chat.handle(line)
+    assert chat.user_id == user_id
+    assert out.getvalue() == said + "\n"
+
+
+@pytest.mark.parametrize("line", ["role nobody", "role", "роль стажёр"])
+def test_an_unknown_role_lists_the_names_and_changes_nothing(line: str) -> None:
+    chat, out = quiet_chat()
+    assert chat.handle(line)
+    assert chat.user_id == DIRECTOR_ID
+    assert out.getvalue() == (
+        "(роль: руководитель, менеджер или администратор — или director, manager, admin)\n"
+    )
+
+
+def test_the_admin_introduces_themselves_as_the_admin() -> None:
+    chat, _ = quiet_chat("en")
+    chat.set_role("admin")
+    assert chat.prompt == "admin> "
+    assert chat.sender()["first_name"] == "Admin" and chat.sender()["id"] == ADMIN_ID

@@ -8,9 +8,12 @@ Bearer token or USER_LOGIN/USER_HASH on /api/v2/. Only then do the v4/v2 views r
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import signal
+import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -112,11 +115,18 @@ class Sandbox:
         self._faults.add(status, count, body)
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Listen on ``host:port`` (0 = any free port) and serve; OSError if that cannot be."""
         if self._server is not None:
             raise RuntimeError("sandbox already started")
-        self._server = make_server(
-            host, port, self.app, threaded=True, request_handler=_QuietHandler
-        )
+        with _listening(host, port) as listener:
+            self._server = make_server(
+                host,
+                port,
+                self.app,
+                threaded=True,
+                request_handler=_QuietHandler,
+                fd=listener.fileno(),  # werkzeug serves on a duplicate of it
+            )
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},  # quick stop() in tests
@@ -124,8 +134,7 @@ class Sandbox:
             daemon=True,
         )
         self._thread.start()
-        shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
-        self.base_url = f"http://{shown}:{self._server.server_port}"
+        self.base_url = f"http://{_reachable(host)}:{self._server.port}"
         return self.base_url
 
     def stop(self) -> None:
@@ -215,6 +224,32 @@ def _log_response(response: Response) -> Response:
     return response
 
 
+def _listening(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``.
+
+    Bound here rather than by werkzeug, which prints its own lines and exits on OSError, and
+    not by socket.create_server, which appends the address to the error's text.
+    """
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen()
+    except BaseException:
+        listener.close()
+        raise
+    return listener
+
+
+def _reachable(host: str) -> str:
+    """How a client on this machine reaches a server bound to ``host``."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
 def run_sandbox(
     *,
     host: str = "127.0.0.1",
@@ -224,16 +259,25 @@ def run_sandbox(
     managers: int = 8,
     latency_ms: int = 0,
     rate_limit: int = 7,
+    as_json: bool = False,
 ) -> int:
-    """Serve a sandbox until SIGINT/SIGTERM; print its address and credentials as one JSON line."""
+    """Serve a sandbox until SIGINT/SIGTERM; say how to use it, or print one JSON line."""
     stopping = threading.Event()
     handlers = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in _STOP_SIGNALS}
     sandbox = Sandbox(
         seed=seed, tasks=tasks, managers=managers, latency_ms=latency_ms, rate_limit=rate_limit
     )
     try:
-        base_url = sandbox.start(host, port)
-        print(json.dumps(_announcement(sandbox, base_url, seed), ensure_ascii=False), flush=True)
+        try:
+            base_url = sandbox.start(host, port)
+        except OSError as exc:
+            print(f"error: {_cannot_listen(host, port, exc)}", file=sys.stderr)
+            return 1
+        if as_json:
+            print(json.dumps(_announcement(sandbox, base_url, seed), ensure_ascii=False))
+        else:
+            print(_greeting(sandbox, base_url, tasks, managers))
+        sys.stdout.flush()
         while not stopping.wait(0.5):
             pass
     finally:
@@ -241,6 +285,29 @@ def run_sandbox(
         for sig, previous in handlers.items():
             signal.signal(sig, previous)
     return 0
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    why = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    if exc.errno == errno.EADDRINUSE:
+        return f"{why}; another program has it: use --port N, or --port 0 for any free port"
+    return why
+
+
+def _greeting(sandbox: Sandbox, base_url: str, tasks: int, managers: int) -> str:
+    """What a person needs to point the bot at this sandbox."""
+    return "\n".join(
+        [
+            f"amoCRM sandbox at {base_url}, made-up data: {tasks} open tasks, {managers} managers.",
+            "To run the bot against it, set these keys in the [amocrm] table of config.toml, or",
+            "the same values in LEOWEB_AMOCRM_BASE_URL, LEOWEB_AMOCRM_AUTH, LEOWEB_AMOCRM_TOKEN:",
+            "  [amocrm]",
+            f'  base_url = "{base_url}"',
+            '  auth = "token"',
+            f'  token = "{sandbox.credentials.token}"',
+            "Ctrl+C stops the sandbox. With --json it prints every credential as one JSON line.",
+        ]
+    )
 
 
 def _announcement(sandbox: Sandbox, base_url: str, seed: int) -> dict[str, Any]:

@@ -6,9 +6,11 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,12 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
+from leoweb_bot.config import Settings
+from leoweb_bot.config import settings_from_mapping
 from leoweb_bot.sandbox import Sandbox
 from leoweb_bot.sandbox.faults import BLOCK_AFTER
 from leoweb_bot.sandbox.faults import RateLimiter
+from tests.conftest import leoweb_env
 from tests.fakeclock import FakeClock
 from tests.sandbox.kit import NOW
 
@@ -116,27 +121,95 @@ def test_importing_the_package_starts_nothing() -> None:
     assert _python(code).wait(timeout=20) == 0
 
 
-def test_run_sandbox_prints_one_json_line_and_stops_on_sigterm() -> None:
+def test_run_sandbox_says_how_to_point_the_bot_at_it_and_stops_on_sigterm() -> None:
     code = "from leoweb_bot.sandbox import run_sandbox; raise SystemExit(run_sandbox(port=0, tasks=40))"
     process = _python(code, stdout=subprocess.PIPE)
     try:
         assert process.stdout is not None
-        announced = json.loads(process.stdout.readline())
-        assert set(announced) >= {
-            "base_url",
-            "token",
-            "login",
-            "api_key",
-            "auth_code",
-            "seed",
-            "now",
-        }
-        headers = {"Authorization": f"Bearer {announced['token']}"}
-        account = requests.get(
-            f"{announced['base_url']}/api/v4/account", headers=headers, timeout=5
+        first = process.stdout.readline()
+        assert first.startswith("amoCRM sandbox at http://127.0.0.1:")
+        assert "40 open tasks" in first
+        greeting = [first, *(process.stdout.readline() for _ in range(7))]
+        assert greeting[-1] == (
+            "Ctrl+C stops the sandbox. With --json it prints every credential as one JSON line.\n"
         )
+        # The config.toml lines it shows, pasted as they are, give working amoCRM settings.
+        snippet = "".join(line.removeprefix("  ") for line in greeting if line.startswith("  "))
+        amocrm = load_config_text(snippet).require("amocrm").amocrm
+        headers = {"Authorization": f"Bearer {amocrm.token}"}
+        account = requests.get(f"{amocrm.base_url}/api/v4/account", headers=headers, timeout=5)
         assert account.json()["id"] == 31000001
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     finally:
         process.kill()
+
+
+def load_config_text(text: str) -> Settings:
+    return settings_from_mapping(tomllib.loads(text))
+
+
+def _cli(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(_command(*args), text=True, env=_env(), **kwargs)
+
+
+def _cli_run(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run a sandbox command that should stop by itself (killed after 30 s if it does not)."""
+    return subprocess.run(_command(*args), env=_env(), capture_output=True, text=True, timeout=30)
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "leoweb_bot", "sandbox", *args]
+
+
+def _env() -> dict[str, str]:
+    return {**leoweb_env(), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+
+
+def test_json_flag_prints_every_credential_as_one_line() -> None:
+    process = _cli("--port", "0", "--json", "--tasks", "40", stdout=subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        announced = json.loads(process.stdout.readline())
+        assert set(announced) >= {"base_url", "token", "login", "api_key", "auth_code", "now"}
+        headers = {"Authorization": f"Bearer {announced['token']}"}
+        account = requests.get(
+            f"{announced['base_url']}/api/v4/account", headers=headers, timeout=5
+        )
+        assert account.json()["id"] == 31000001
+        process.send_signal(signal.SIGINT)  # Ctrl+C
+        assert process.wait(timeout=10) == 0
+    finally:
+        process.kill()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--port", "99999"), "argument --port: 99999 is not a port (0-65535; 0 = any free port)"),
+        (("--port", "-1"), "argument --port: -1 is not a port (0-65535; 0 = any free port)"),
+        (("--port", "eighty"), "argument --port: 'eighty' is not a whole number"),
+        (("--tasks", "-1"), "argument --tasks: must be at least 0, got -1"),
+        (("--managers", "0"), "argument --managers: must be at least 1, got 0"),
+        (("--latency-ms", "-5"), "argument --latency-ms: must be at least 0, got -5"),
+        (("--rate-limit", "-1"), "argument --rate-limit: must be at least 0, got -1"),
+        (("--seed", "1.5"), "argument --seed: '1.5' is not a whole number"),
+    ],
+)
+def test_a_bad_number_is_a_usage_error(args: tuple[str, ...], says: str) -> None:
+    result = _cli_run(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""  # nothing started
+    assert result.stderr.splitlines()[-1] == f"leoweb-bot sandbox: error: {says}"
+
+
+def test_a_taken_port_is_one_line() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = _cli_run("--port", str(port))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use; another program "
+        "has it: use --port N, or --port 0 for any free port\n"
+    )
