@@ -24,6 +24,7 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from contextlib import contextmanager
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,7 @@ class State:
     def _open(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = None
         try:
+            _make_private(self.path)
             conn = sqlite3.connect(
                 str(self.path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None
             )
@@ -138,7 +140,7 @@ class State:
             # _when_unlocked, which waits in short steps; SQLite's handler (used above, while the
             # processes start together) sleeps in steps up to 100 ms.
             conn.execute("PRAGMA busy_timeout = 0")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             if conn is not None:
                 conn.close()
             raise StateUnavailable(f"state db {self.path}: {exc}") from None
@@ -453,6 +455,20 @@ _PENDING_SQL = (
     "SELECT c.update_id, c.chat_id, c.payload, c.attempts FROM inbox AS c"
     " WHERE c.status = 'pending'" + _BLOCKERS
 )
+
+
+def _make_private(path: Path) -> None:
+    """Create the database file 0600, and take group and other access from one left open.
+
+    It holds the OAuth refresh token and raw updates. SQLite gives the -wal and -shm files the
+    mode of the database file ("findCreateFileMode" in SQLite's os_unix.c), so a private
+    database file makes them private too, whatever the umask.
+    """
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (str(path), f"{path}-wal", f"{path}-shm"):
+        with suppress(FileNotFoundError, PermissionError):  # not there yet; not ours to change
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
 
 
 def _begin_immediate(conn: sqlite3.Connection) -> None:
