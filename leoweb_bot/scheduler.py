@@ -182,6 +182,7 @@ def standard_jobs(app: App, *, watch_webhook: bool = False) -> list[Job]:
         Job("amo_events", 0, amoevents.process_events),
         Job("digests", 0, digest.send_due_digests),
         Job("amocrm_health", HEALTH_SECONDS, keepalive.check_amocrm),
+        Job("state_watch", 0, incidents.watch_state_db),
         Job("retention", retention.EVERY_SECONDS, retention.prune),
     ]
     if settings.alerts.enabled:

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from leoweb_bot.health import OutageLog
+from leoweb_bot.health import is_outage
 from leoweb_bot.schema import migrate
 from leoweb_bot.schema import rollback
 
@@ -50,7 +52,15 @@ class StateError(Exception):
 
 
 class StateUnavailable(StateError):
-    """The database cannot be opened or used (missing directory, corrupt file, lock timeout)."""
+    """The database cannot be opened or used (missing directory, corrupt file, lock timeout).
+
+    ``detail`` is the cause without the file's path (SQLite's words, e.g. "database or disk is
+    full"), for /healthz, which is public.
+    """
+
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(f"state db {path}: {detail}")
+        self.detail = detail
 
 
 class InboxFull(StateError):
@@ -98,6 +108,7 @@ class State:
         self._checkpoints = checkpoints
         self._clock = clock
         self._local = threading.local()
+        self.outages = OutageLog(clock)
 
     def __repr__(self) -> str:
         return f"State({str(self.path)!r})"
@@ -143,8 +154,15 @@ class State:
         except (sqlite3.Error, OSError) as exc:
             if conn is not None:
                 conn.close()
-            raise StateUnavailable(f"state db {self.path}: {exc}") from None
+            raise self._unavailable(exc) from None
         return conn
+
+    def _unavailable(self, exc: sqlite3.Error | OSError) -> StateUnavailable:
+        """``exc`` as StateUnavailable; one that says the file cannot be written is logged as
+        an outage (a lock wait or a constraint is not one)."""
+        if is_outage(exc):
+            self.outages.failed(str(exc))
+        return StateUnavailable(self.path, str(exc))
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -153,14 +171,14 @@ class State:
         try:
             _begin_immediate(conn)
         except sqlite3.Error as exc:
-            raise StateUnavailable(f"state db {self.path}: {exc}") from None
+            raise self._unavailable(exc) from None
         try:
             yield conn
             conn.execute("COMMIT")
         except BaseException as exc:
             rollback(conn)
             if isinstance(exc, sqlite3.Error):
-                raise StateUnavailable(f"state db {self.path}: {exc}") from None
+                raise self._unavailable(exc) from None
             raise
 
     def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
@@ -174,14 +192,14 @@ class State:
         try:
             return _when_unlocked(conn, sql, params)
         except sqlite3.Error as exc:
-            raise StateUnavailable(f"state db {self.path}: {exc}") from None
+            raise self._unavailable(exc) from None
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         conn = self._connection()
         try:
             return _when_unlocked(conn, sql, params).fetchall()
         except sqlite3.Error as exc:
-            raise StateUnavailable(f"state db {self.path}: {exc}") from None
+            raise self._unavailable(exc) from None
 
     def _scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         """The first column of the first row, or None."""

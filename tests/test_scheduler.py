@@ -133,6 +133,7 @@ def test_standard_jobs_follow_the_configuration(tmp_path: Path) -> None:
         "amo_events",
         "digests",
         "amocrm_health",
+        "state_watch",
         "retention",
         "token_keepalive",
         "webhook_watch",
@@ -144,7 +145,14 @@ def test_build_runtime_wires_a_scheduler_per_process(r: Rig, tmp_path: Path) -> 
     runtime = build_runtime(dataclasses.replace(r.settings, bot=bot), watch_webhook=False)
     try:
         names = [job.name for job in runtime.scheduler.jobs]
-        assert names == ["amo_events", "digests", "amocrm_health", "retention", "overdue_alerts"]
+        assert names == [
+            "amo_events",
+            "digests",
+            "amocrm_health",
+            "state_watch",
+            "retention",
+            "overdue_alerts",
+        ]
         assert runtime.scheduler.app.state is runtime.state
     finally:
         runtime.close()
