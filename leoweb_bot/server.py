@@ -20,6 +20,7 @@ from types import FrameType
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger as GunicornLogger
 from telebot import types
 
 from leoweb_bot import web
@@ -118,7 +119,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "preload_app": self.preload,
             # Off: request paths can carry the amoCRM webhook secret; web.py logs route templates.
             "accesslog": None,
-            "errorlog": "-",
+            "logger_class": RedactingGunicornLog,
             "loglevel": level if level in ("debug", "info", "warning", "error") else "info",
             "proc_name": "leoweb-bot",
             "graceful_timeout": 30,
@@ -168,6 +169,21 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         if self.runtime is not None:
             self.runtime.close()
             self.runtime = None
+
+
+class RedactingGunicornLog(GunicornLogger):  # type: ignore[misc]
+    """gunicorn's own log lines go through the root handler and its redaction (logs.py).
+
+    gunicorn logs a request line it cannot parse as it came, path and all, and the amoCRM
+    webhook's path carries its secret; gunicorn's own handlers would print that as is.
+    """
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for own in (self.error_log, self.access_log):
+            for handler in list(own.handlers):
+                own.removeHandler(handler)
+            own.propagate = True
 
 
 def _pre_request(worker: Any, request: Any) -> None:

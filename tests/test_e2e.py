@@ -15,6 +15,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -634,6 +635,47 @@ def test_sigkill_after_the_ack_still_gets_the_reply_after_restart(
     finally:
         server.stop()
         stop_group(sandbox.proc)
+
+
+# -- the HTTP server's own edges (gunicorn) ------------------------------------------------------
+
+
+def raw_exchange(server: Server, request: bytes) -> bytes:
+    """Send bytes as they are on one connection; what came back before the server closed it."""
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    return reply
+
+
+def test_gunicorn_logs_a_malformed_request_line_without_its_secret(stack: Stack) -> None:
+    server = stack.server
+    offset = server.log.stat().st_size
+    # A path with raw (not percent-encoded) Cyrillic: gunicorn rejects the line and logs it.
+    line = f"GET /amocrm/webhook/{AMO_WEBHOOK_SECRET}/лид HTTP/1.1\r\nHost: x\r\n\r\n"
+    assert raw_exchange(server, line.encode()).startswith(b"HTTP/1.1 400 ")
+    assert server.proc is not None
+    logged = wait_for_line(server.log, r"^.*Invalid request from ip=.*$", server.proc, offset)
+    assert "/amocrm/webhook/***" in logged.group(0)
+    assert AMO_WEBHOOK_SECRET not in server.log.read_bytes()[offset:].decode("utf-8", "replace")
+
+
+def test_a_malformed_chunked_body_is_400_without_a_traceback(stack: Stack) -> None:
+    server = stack.server
+    offset = server.log.stat().st_size
+    head = (
+        f"POST /telegram/webhook HTTP/1.1\r\nHost: x\r\n{SECRET_HEADER}: {WEBHOOK_SECRET}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    reply = raw_exchange(server, head.encode() + b"zz\r\n{}\r\n0\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 400 ")
+    assert server.proc is not None
+    wait_for_line(server.log, r"POST /telegram/webhook 400 ", server.proc, offset)
+    assert "Traceback" not in server.log.read_bytes()[offset:].decode("utf-8", "replace")
 
 
 # -- secrets (keep last: it reads the logs of every test above) ----------------------------------
