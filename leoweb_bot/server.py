@@ -27,6 +27,7 @@ from leoweb_bot import web
 from leoweb_bot.config import Settings
 from leoweb_bot.dispatcher import Dispatcher
 from leoweb_bot.dispatcher import poll_updates
+from leoweb_bot.httpworker import Worker
 from leoweb_bot.scheduler import Scheduler
 from leoweb_bot.scheduler import build_scheduler
 from leoweb_bot.state import State
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 
 DISPATCHER_THREADS = 4
 STOP_TIMEOUT = 20.0  # below gunicorn's graceful_timeout (30 s), so workers exit cleanly
+# An idle connection is closed after this; the proxy's own idle limit for its connections to us
+# is shorter (deploy/Caddyfile), so it never sends a request on one we are closing.
+KEEPALIVE_SECONDS = 5
 
 
 @dataclass
@@ -115,7 +119,10 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "bind": [f"{server.host}:{server.port}"],
             "workers": server.workers,
             "threads": server.threads,
-            "worker_class": "gthread",
+            # gthread that gives a request a thread only once it has arrived (httpworker.py).
+            "worker_class": Worker,
+            "keepalive": KEEPALIVE_SECONDS,
+            "limit_request_fields": 50,
             "preload_app": self.preload,
             # Off: request paths can carry the amoCRM webhook secret; web.py logs route templates.
             "accesslog": None,

@@ -19,6 +19,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +34,7 @@ import requests
 
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
+from leoweb_bot.httpworker import REQUEST_READ_SECONDS
 from leoweb_bot.reports import overdue_by_manager
 from leoweb_bot.sandbox import DemoData
 from leoweb_bot.sandbox import generate
@@ -676,6 +678,105 @@ def test_a_malformed_chunked_body_is_400_without_a_traceback(stack: Stack) -> No
     assert server.proc is not None
     wait_for_line(server.log, r"POST /telegram/webhook 400 ", server.proc, offset)
     assert "Traceback" not in server.log.read_bytes()[offset:].decode("utf-8", "replace")
+
+
+SLOW_CLIENTS = 32  # twice the server's threads (2 workers x 8): all of them, however spread
+TRICKLE_SECONDS = 2.0
+
+
+class SlowClients:
+    """Connections that send a request one byte every TRICKLE_SECONDS (a "slowloris")."""
+
+    def __init__(self, server: Server, count: int, at_once: bytes, trickled: bytes) -> None:
+        host, port = server.url.removeprefix("http://").rsplit(":", 1)
+        self.request = trickled
+        self.socks = [socket.create_connection((host, int(port)), timeout=30) for _ in range(count)]
+        for sock in self.socks:
+            sock.sendall(at_once)
+        self.rounds = 0
+        self.two_rounds = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._trickle, daemon=True)
+        self._thread.start()
+
+    def _trickle(self) -> None:
+        for n in range(len(self.request)):  # bounded: the request is sent in full at most
+            for sock in self.socks:
+                with contextlib.suppress(OSError):  # the server may have closed it
+                    sock.send(self.request[n : n + 1])
+            self.rounds += 1
+            if self.rounds == 2:
+                self.two_rounds.set()
+            if self._stop.wait(TRICKLE_SECONDS):
+                return
+
+    def replies(self, timeout: float) -> list[bytes]:
+        """What each connection got back before the server closed it (within ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        replies = []
+        for sock in self.socks:
+            sock.settimeout(max(deadline - time.monotonic(), 0.01))
+            reply = b""
+            with contextlib.suppress(OSError):
+                while chunk := sock.recv(65536):
+                    reply += chunk
+            replies.append(reply)
+        return replies
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        for sock in self.socks:
+            sock.close()
+
+
+SLOW_HEAD = (
+    f"POST /telegram/webhook HTTP/1.1\r\nHost: x\r\n{SECRET_HEADER}: {WEBHOOK_SECRET}\r\n"
+    "Content-Type: application/json\r\nContent-Length: 16\r\n\r\n"
+).encode()
+
+
+@pytest.mark.parametrize(
+    ("at_once", "trickled"),
+    [(b"", SLOW_HEAD), (SLOW_HEAD, b'{"update_id": 1}')],
+    ids=["slow head", "slow body"],
+)
+def test_slow_clients_do_not_stall_the_server(
+    stack: Stack, at_once: bytes, trickled: bytes
+) -> None:
+    server = stack.server
+    slow = SlowClients(server, SLOW_CLIENTS, at_once, trickled)
+    try:
+        assert slow.two_rounds.wait(10)  # every connection has started its request
+        for _ in range(3):
+            started = time.monotonic()
+            response = requests.get(f"{server.url}/healthz", timeout=15)
+            assert response.status_code == 200
+            assert time.monotonic() - started < 1.0
+        # and none of them may hold on for long: each gets a 408 once its time is up
+        replies = slow.replies(timeout=REQUEST_READ_SECONDS + 2 * TRICKLE_SECONDS + 5)
+    finally:
+        slow.close()
+    assert all(reply.startswith(b"HTTP/1.1 408 ") for reply in replies), replies[:2]
+
+
+def test_clients_that_do_not_close_after_an_error_do_not_stall_the_server(stack: Stack) -> None:
+    """After an error answer the server waits up to 2 s for the client to close; never in the
+    thread that accepts connections."""
+    server = stack.server
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    socks = [socket.create_connection((host, int(port)), timeout=10) for _ in range(SLOW_CLIENTS)]
+    try:
+        for sock in socks:
+            sock.sendall(b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n")  # 400, then close
+        for sock in socks:
+            assert sock.recv(65536).startswith(b"HTTP/1.1 400 ")  # answered; we keep it open
+        started = time.monotonic()
+        assert requests.get(f"{server.url}/healthz", timeout=30).status_code == 200
+        assert time.monotonic() - started < 1.0
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 # -- secrets (keep last: it reads the logs of every test above) ----------------------------------
