@@ -110,6 +110,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         self.settings = settings
         self.preload = preload
         self.runtime: Runtime | None = None
+        self.inbox: State | None = None  # the web app's State
         super().__init__()
 
     def load_config(self) -> None:
@@ -143,10 +144,11 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         # With preload this runs in the master: it must not start threads or open the database.
+        # Acks never pay for a WAL checkpoint; the runtime's commits run them (state.py).
+        self.inbox = State(self.settings.bot.state_path, checkpoints=False)
         return web.create_app(
             self.settings,
-            # Acks never pay for a WAL checkpoint; the runtime's commits run them (state.py).
-            State(self.settings.bot.state_path, checkpoints=False),
+            self.inbox,
             on_update=self._wake,
             on_amo_event=self._wake_scheduler,
         )
@@ -164,6 +166,10 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         # post_worker_init, not post_fork: the worker's SIGTERM handler is installed by now, so a
         # stop that arrives while the runtime is being built is not lost.
         self.runtime = build_runtime(self.settings, watch_webhook=True)
+        if self.inbox is not None:
+            # One outage log per process: writes the state db refused to the webhooks are told
+            # by this process's scheduler once it takes them again (incidents.watch_state_db).
+            self.inbox.outages = self.runtime.state.outages
         # Everything built so far lives as long as the worker. Frozen, the collector stops
         # walking it: a full collection of these few hundred thousand objects stopped every
         # thread of the worker for 25-40 ms, the longest webhook acks (gc.freeze docs;

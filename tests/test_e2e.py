@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -22,6 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field
@@ -64,11 +66,14 @@ _update_ids = itertools.count(1)
 # -- processes --------------------------------------------------------------------------------
 
 
-def spawn(args: list[str], env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
-    """``python -m leoweb_bot ARGS`` in a new session, stdout and stderr appended to ``log``."""
+def spawn(
+    args: list[str], env: dict[str, str], log: Path, cwd: Path, wrap: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    """``python -m leoweb_bot ARGS`` in a new session, stdout and stderr appended to ``log``;
+    ``wrap`` is a command that runs it (and execs it, so the pid stays the server's)."""
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "leoweb_bot", *args],
+            [*wrap, sys.executable, "-m", "leoweb_bot", *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
@@ -133,10 +138,13 @@ def start_sandbox(logs: Path, name: str, *args: str) -> Sandbox:
 class Server:
     """`leoweb-bot serve` in its own process group, restartable on the same state database."""
 
-    def __init__(self, env: dict[str, str], workdir: Path, log: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], workdir: Path, log: Path, wrap: Sequence[str] = ()
+    ) -> None:
         self.env = env
         self.workdir = workdir
         self.log = log
+        self.wrap = wrap
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.offset = 0  # where this run's output starts in the log
@@ -147,7 +155,7 @@ class Server:
 
     def start(self) -> None:
         self.offset = self.log.stat().st_size if self.log.exists() else 0
-        self.proc = spawn(["serve"], self.env, self.log, self.workdir)
+        self.proc = spawn(["serve"], self.env, self.log, self.workdir, self.wrap)
         try:
             served = wait_for_line(self.log, r"serving on (http://\S+)", self.proc, self.offset)
             self.url = served.group(1)
@@ -777,6 +785,73 @@ def test_clients_that_do_not_close_after_an_error_do_not_stall_the_server(stack:
     finally:
         for sock in socks:
             sock.close()
+
+
+# -- a full disk ----------------------------------------------------------------------------------
+
+SMALL_DISK = "96m"  # above the 64 MiB that /healthz wants free (health.MIN_FREE_BYTES)
+OUTAGE_TOLD = "База бота не принимала записи с "
+
+
+def small_disk(mount_point: Path) -> list[str]:
+    """A command prefix that runs a command with a tmpfs of SMALL_DISK on ``mount_point``, in a
+    mount namespace of its own (an unprivileged user namespace: no root needed)."""
+    mount = f'mount -t tmpfs -o size={SMALL_DISK},mode=700 tmpfs "$0" && exec "$@"'
+    return ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", mount, str(mount_point)]
+
+
+def small_disks_work(tmp: Path) -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run([*small_disk(tmp), "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def fill(path: Path) -> None:
+    """Write zeros to ``path`` until its file system is full."""
+    chunk = bytes(1024 * 1024)
+    with path.open("wb") as out, contextlib.suppress(OSError):  # ENOSPC: full
+        for _ in range(4096):  # bounded: far beyond SMALL_DISK
+            out.write(chunk)
+            out.flush()
+
+
+def test_a_full_disk_shows_in_healthz_and_the_admins_hear_once_it_is_over(
+    stack: Stack, logs: Path, fake: FakeBotAPI
+) -> None:
+    disk = logs / "small-disk"
+    disk.mkdir()
+    if not small_disks_work(disk):
+        pytest.skip("no unprivileged user and mount namespaces (unshare) here")
+    env = server_env(fake, stack.sandbox, disk / "state.sqlite3")
+    server = Server(env, logs, logs / "serve-full-disk.log", wrap=small_disk(disk))
+    chat = Chat(server, fake, user(DIRECTOR), -300001)
+    try:
+        server.start()
+        assert server.proc is not None
+        inside = Path(f"/proc/{server.proc.pid}/root") / disk.relative_to("/")
+        fill(inside / "filler")
+        refused = None
+        for _ in range(200):  # each big update needs new pages; a few fit in the WAL's slack
+            update = message_update(chat.sender, chat.chat_id, "/help " + "x" * 60_000)
+            if server.post(update) == 503:
+                refused = update
+                break
+        assert refused is not None, "the full disk never refused an update"
+        health = requests.get(f"{server.url}/healthz", timeout=10)
+        assert health.status_code == 503
+        assert "full" in health.json()["error"], health.json()
+
+        (inside / "filler").unlink()  # space again
+        assert server.post(refused) == 200  # Telegram's next try is stored
+        chat.expect("<b>Команды</b>")
+        assert fake.wait_for(
+            lambda: any(OUTAGE_TOLD in m.text for m in fake.sent(ADMIN)), REPLY_TIMEOUT
+        )
+        [told] = [m.text for m in fake.sent(ADMIN) if OUTAGE_TOLD in m.text]
+        assert "Причина: database or disk is full" in told
+    finally:
+        server.stop()
 
 
 # -- secrets (keep last: it reads the logs of every test above) ----------------------------------
