@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from leoweb_bot.amocrm.errors import AmoError
@@ -46,10 +47,14 @@ def _require(settings: Settings, section: str) -> str:
 
 def check_state(settings: Settings) -> list[Check]:
     def probe() -> str:
+        from leoweb_bot import health
         from leoweb_bot.state import State
 
         state = State(settings.bot.state_path)
         state.ping()
+        problem = health.probe_write(state, time.time()) or health.disk_problem(state.path)
+        if problem:
+            raise CheckFailed(problem)
         return f"{settings.bot.state_path} writable, inbox depth {state.inbox_depth()}"
 
     return [_guard("state db", probe)]

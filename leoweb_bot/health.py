@@ -1,77 +1,33 @@
-"""What is wrong with the state db, in words for /healthz and for the admins.
+"""What is wrong with the state db, in words for /healthz, `check` and the admins.
 
-A write can fail for reasons the bot cannot fix: a full disk, a file system remounted read-only,
-files a restore left owned by root. The webhooks then answer 503 and Telegram keeps the updates,
-so nothing is lost, but someone has to act. /healthz says why it answers 503 (web.py), and the
-scheduler tells the admins: a full disk or inbox while the db can still record an incident, and
-an outage of writes once they work again (incidents.watch_state_db). Each ``State`` remembers
-its own failed writes in an ``OutageLog`` until they have been reported.
+The webhooks answer 503 when the db refuses a write, and Telegram keeps the updates, so nothing
+is lost, but someone has to act: /healthz says why it answers 503 (web.py), and the scheduler
+tells the admins about a full disk or inbox while the db can still record an incident, and
+about refused writes once it takes them again (incidents.watch_state_db, outages.py).
 """
 
 from __future__ import annotations
 
 import shutil
-import sqlite3
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+
+from leoweb_bot.state import State
+from leoweb_bot.state import StateUnavailable
 
 MIB = 1024 * 1024
 # Below this, SQLite may fail at any write: the WAL grows by up to 4 MiB between checkpoints
 # (SQLite "Write-Ahead Logging" §Automatic Checkpoint), and the checkpoint grows the file.
 MIN_FREE_BYTES = 64 * MIB
+PROBE_KEY = "health.probe"  # the time of the last probe: can the db take a write right now?
 
 
-# SQLite result codes (their low byte) that mean the file cannot be read or written as it is.
-_OUTAGE_CODES = frozenset(
-    (
-        sqlite3.SQLITE_PERM,
-        sqlite3.SQLITE_READONLY,
-        sqlite3.SQLITE_IOERR,
-        sqlite3.SQLITE_CORRUPT,
-        sqlite3.SQLITE_FULL,
-        sqlite3.SQLITE_CANTOPEN,
-        sqlite3.SQLITE_NOTADB,
-    )
-)
-
-
-def is_outage(exc: sqlite3.Error | OSError) -> bool:
-    """Whether the error says the state db cannot be used as it is (not a lock wait, not a
-    constraint, not a bug)."""
-    code = getattr(exc, "sqlite_errorcode", None) or 0  # None: raised by Python itself
-    return isinstance(exc, OSError) or code & 0xFF in _OUTAGE_CODES
-
-
-@dataclass(frozen=True)
-class Outage:
-    since: float  # the first failed write
-    detail: str  # SQLite's words for the last one, e.g. "database or disk is full"
-
-
-class OutageLog:
-    """Failed writes of one ``State`` since they were last reported (thread-safe)."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._outage: Outage | None = None
-
-    def failed(self, detail: str) -> None:
-        with self._lock:
-            since = self._outage.since if self._outage else self._clock()
-            self._outage = Outage(since, detail)
-
-    def current(self) -> Outage | None:
-        with self._lock:
-            return self._outage
-
-    def reported(self, outage: Outage) -> None:
-        """Forget ``outage``, unless the log has moved on to another since it was read."""
-        with self._lock:
-            if self._outage is not None and self._outage.since == outage.since:
-                self._outage = None
+def probe_write(state: State, now: float) -> str | None:
+    """Write one small row, as an ack does; the reason the db refused it, or None."""
+    try:
+        state.set_value(PROBE_KEY, str(now))
+    except StateUnavailable as exc:
+        return f"state database not writable: {exc.detail}"
+    return None
 
 
 def disk_problem(path: str | Path, min_free: int | None = None) -> str | None:

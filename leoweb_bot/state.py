@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from leoweb_bot.health import OutageLog
-from leoweb_bot.health import is_outage
+from leoweb_bot.outages import OutageLog
+from leoweb_bot.outages import is_outage
 from leoweb_bot.schema import migrate
 from leoweb_bot.schema import rollback
 

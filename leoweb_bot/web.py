@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024  # an Update is a few KiB; anything near this is not from Telegram
 RETRY_AFTER_SECONDS = 5
-PROBE_KEY = "health.probe"  # /healthz writes the time here: can the db take an ack right now?
 _INT64 = range(-(2**63), 2**63)
 
 
@@ -97,7 +96,7 @@ def create_app(
             return jsonify(status="error", error="state database unavailable"), 503
         problem = (
             refusal.reason
-            or probe_write(inbox, clock())
+            or health.probe_write(inbox, clock())
             or health.disk_problem(inbox.path)
             or health.inbox_problem(depth, inbox.max_pending)
         )
@@ -135,15 +134,6 @@ def request_body() -> bytes:
     except Exception as exc:  # the WSGI server's parse errors and socket errors: not our bug
         log.info("%s %s: unreadable body (%s)", request.method, _route(), type(exc).__name__)
         raise BadRequest("unreadable body") from None
-
-
-def probe_write(state: State, now: float) -> str | None:
-    """Write one small row, as an ack does; the reason the db refused it, or None."""
-    try:
-        state.set_value(PROBE_KEY, str(now))
-    except StateUnavailable as exc:
-        return f"state database not writable: {exc.detail}"
-    return None
 
 
 def parse_update(body: bytes) -> tuple[dict[str, Any], str]:

@@ -11,7 +11,8 @@ import pytest
 
 from leoweb_bot import health
 from leoweb_bot import incidents
-from leoweb_bot.health import OutageLog
+from leoweb_bot.outages import Outage
+from leoweb_bot.outages import OutageLog
 from leoweb_bot.scheduler import Job
 from leoweb_bot.scheduler import Scheduler
 from leoweb_bot.screens import App
@@ -57,9 +58,7 @@ def test_an_outage_of_writes_is_told_once_when_writes_work_again(r: Rig) -> None
         assert scheduler.tick(START) == []  # the job cannot even be claimed
         r.clock.now += 5
     assert admin_texts(r) == []  # nothing can be recorded, so nothing is said yet
-    assert first.state.outages.current() == health.Outage(
-        START, "attempt to write a readonly database"
-    )
+    assert first.state.outages.current() == Outage(START, "attempt to write a readonly database")
 
     r.clock.now = START + 30 * 60
     read_only(first, False)
@@ -135,8 +134,23 @@ def test_the_outage_log_keeps_the_first_failure_and_forgets_only_what_was_report
     now[0] = 200.0
     log.failed("database or disk is full")
     seen = log.current()
-    assert seen == health.Outage(100.0, "database or disk is full")
-    log.reported(health.Outage(50.0, "older"))  # not the one in the log: kept
+    assert seen == Outage(100.0, "database or disk is full")
+    log.reported(Outage(50.0, "older"))  # not the one in the log: kept
     assert log.current() == seen
     log.reported(seen)
     assert log.current() is None
+
+
+def test_check_writes_to_the_state_db_and_looks_at_its_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leoweb_bot import checks
+    from leoweb_bot.config import settings_from_mapping
+
+    settings = settings_from_mapping({"bot": {"state_path": str(tmp_path / "state.sqlite3")}})
+    [(ok, line)] = checks.check_state(settings)
+    assert ok and line.endswith("state.sqlite3 writable, inbox depth 0")
+    assert State(tmp_path / "state.sqlite3").get_value(health.PROBE_KEY) is not None
+    monkeypatch.setattr(health, "MIN_FREE_BYTES", 2**62)
+    [(ok, line)] = checks.check_state(settings)
+    assert not ok and line.startswith("state db: disk almost full: ")
