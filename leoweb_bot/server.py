@@ -123,6 +123,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             # gthread that gives a request a thread only once it has arrived (httpworker.py).
             "worker_class": Worker,
             "keepalive": KEEPALIVE_SECONDS,
+            # Half gunicorn's default: a head is held whole before it is parsed (httpworker.py),
+            # and ours come from Telegram, amoCRM and the proxy, a dozen headers each.
             "limit_request_fields": 50,
             "preload_app": self.preload,
             # Off: request paths can carry the amoCRM webhook secret; web.py logs route templates.
