@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024  # an Update is a few KiB; anything near this is not from Telegram
 RETRY_AFTER_SECONDS = 5
+PROBE_SECONDS = 5.0
 _INT64 = range(-(2**63), 2**63)
 
 
@@ -47,10 +49,20 @@ class BadUpdate(ValueError):
 
 
 @dataclass
-class Refusal:
-    """Why the last webhook could not be stored, until one is stored again (for /healthz)."""
+class Writes:
+    """What /healthz knows of the state db's writes: why the last webhook was refused (until
+    one is stored again), and what the last write probe found. Probes are PROBE_SECONDS apart,
+    so a monitor that polls /healthz often does not become a stream of writes."""
 
-    reason: str | None = None
+    refused: str | None = None
+    probed_at: float = -math.inf
+    probe_problem: str | None = None
+
+    def probe(self, state: State, now: float) -> str | None:
+        if not 0 <= now - self.probed_at < PROBE_SECONDS:  # or the clock went back
+            self.probe_problem = health.probe_write(state, now)
+            self.probed_at = now
+        return self.probe_problem
 
 
 def create_app(
@@ -67,7 +79,7 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     inbox = state if state is not None else State(settings.bot.state_path)
     app.extensions["leoweb_state"] = inbox
-    refusal = app.extensions["leoweb_refusal"] = Refusal()
+    writes = app.extensions["leoweb_writes"] = Writes()
 
     @app.post("/telegram/webhook")
     def telegram_webhook() -> tuple[Response, int]:
@@ -82,7 +94,7 @@ def create_app(
         except BadUpdate as exc:
             return _error(str(exc), 400)
         stored = inbox.store_update(update["update_id"], chat_id_of(update), text, clock())
-        refusal.reason = None
+        writes.refused = None
         if stored:
             _notify(on_update)
         return jsonify(ok=True), 200
@@ -95,8 +107,8 @@ def create_app(
             log.error("healthz: %s", exc)
             return jsonify(status="error", error="state database unavailable"), 503
         problem = (
-            refusal.reason
-            or health.probe_write(inbox, clock())
+            writes.refused
+            or writes.probe(inbox, clock())
             or health.disk_problem(inbox.path)
             or health.inbox_problem(depth, inbox.max_pending)
         )
@@ -113,7 +125,7 @@ def create_app(
         if is_form_body(body):
             if inbox.store_amo_event(hashlib.sha256(body).hexdigest(), body.decode("utf-8")):
                 _notify(on_amo_event)
-            refusal.reason = None
+            writes.refused = None
         return jsonify(ok=True), 200
 
     _install_error_handlers(app)
@@ -200,7 +212,7 @@ def _install_error_handlers(app: Flask) -> None:
     def state_error(exc: StateError) -> tuple[Response, int]:
         log.error("%s %s: %s", request.method, _route(), exc)
         if isinstance(exc, StateUnavailable):
-            app.extensions["leoweb_refusal"].reason = f"webhooks refused: {exc.detail}"
+            app.extensions["leoweb_writes"].refused = f"webhooks refused: {exc.detail}"
         return _unavailable("inbox unavailable")
 
     @app.errorhandler(Exception)

@@ -19,8 +19,10 @@ from leoweb_bot.config import Settings
 from leoweb_bot.config import settings_from_mapping
 from leoweb_bot.state import State
 from leoweb_bot.web import MAX_BODY
+from leoweb_bot.web import PROBE_SECONDS
 from leoweb_bot.web import SECRET_HEADER
 from leoweb_bot.web import create_app
+from tests.fakeclock import FakeClock
 
 SECRET = "tg-secret_123"
 AMO_SECRET = "amo-secret_456"
@@ -250,8 +252,11 @@ def test_healthz_is_503_with_the_reason_while_webhooks_are_refused(
 
 
 def test_healthz_writes_so_an_unwritable_database_shows_without_traffic(
-    client: FlaskClient, state: State
+    tmp_path: Path, state: State
 ) -> None:
+    clock = FakeClock(1000.0)
+    app = create_app(make_settings(tmp_path / "state.sqlite3"), state, clock=clock.time)
+    client = app.test_client()
     state.query("PRAGMA query_only = 1")  # SQLite refuses writes, as on a read-only file
     response = client.get("/healthz")
     assert response.status_code == 503
@@ -259,8 +264,14 @@ def test_healthz_writes_so_an_unwritable_database_shows_without_traffic(
         "state database not writable: attempt to write a readonly database"
     )
     state.query("PRAGMA query_only = 0")
+    clock.advance(PROBE_SECONDS - 1)  # probes are spaced: the last one still stands
+    assert client.get("/healthz").status_code == 503
+    clock.advance(1)
     assert client.get("/healthz").status_code == 200
-    assert state.get_value("health.probe") is not None
+    assert state.get_value(health.PROBE_KEY) == "1005.0"
+    clock.advance(1)
+    assert client.get("/healthz").status_code == 200
+    assert state.get_value(health.PROBE_KEY) == "1005.0"  # no write for this one
 
 
 def test_healthz_is_503_when_the_inbox_is_full(tmp_path: Path) -> None:
