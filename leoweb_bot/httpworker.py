@@ -7,7 +7,8 @@ stop the server, /healthz included. Here every time the socket is readable a thr
 has arrived, without blocking, and gives the connection back to gunicorn's poller, until the
 head and a body of known length are in; only then does gunicorn parse it and the app run. A
 request still incomplete REQUEST_READ_SECONDS after its first byte is answered 408 and closed,
-and a connection that sends nothing is closed after gunicorn's ``keepalive`` seconds.
+and a connection that sends nothing is closed after gunicorn's ``keepalive`` seconds. Closing,
+which waits for the client to close too, also waits in the poller rather than in a thread.
 
 What this cannot wait for without parsing more of HTTP (a chunked body, ``Expect:
 100-continue``) is handed over at the end of the head; from there every read and write of the
@@ -141,7 +142,9 @@ def _take_arrived(conn: Any) -> _Arrival | None:
     if chunk == b"":
         return None
     if arrival is None:
-        arrival = conn.leoweb_arrival = _Arrival(time.monotonic())
+        arrival = _Arrival(time.monotonic())
+        if chunk:  # the clock starts at the first byte
+            conn.leoweb_arrival = arrival
     if chunk:
         arrival.data += chunk
     return arrival
