@@ -14,6 +14,8 @@ deadline and missing it again alerts again, a second cycle or a restart does not
   message per manager on the first cycle after the quiet hours; tasks closed meanwhile are dropped.
 * Several tasks of one manager that went overdue in one cycle share one message.
 * A task reassigned after its alert does not alert its new owner for the same deadline.
+* A settled row is deleted 30 days after it was found, once its task is no longer overdue at
+  that deadline (closed, re-dated, deleted); while the task stays overdue, the row stays.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
+from collections.abc import Set
 
 from telebot.types import InlineKeyboardMarkup
 
@@ -51,6 +54,7 @@ SENT = "sent"
 DROPPED = "dropped"  # closed, re-dated or unmapped before it could be sent
 FAILED = "failed"
 BATCH_LIMIT = 15  # tasks with ✅ buttons in one message; the rest are counted
+KEEP_SETTLED = 30 * 86400  # seconds a settled alert is kept once its task is no longer overdue
 
 
 # -- quiet hours ------------------------------------------------------------------------------
@@ -127,6 +131,28 @@ def settle(state: State, keys: Iterable[Key], status: str, now: int) -> None:
         )
 
 
+def forget_settled(state: State, still_overdue: Set[Key], now: int) -> int:
+    """Delete settled rows older than KEEP_SETTLED whose task is no longer overdue at that deadline.
+
+    A row of a task that is still overdue stays however old it is: it is what keeps that task
+    from alerting again. Returns how many rows went.
+    """
+    rows = state.query(
+        "SELECT task_id, due FROM alerts_sent WHERE status IN (?, ?, ?, ?) AND found_at < ?",
+        (KNOWN, SENT, DROPPED, FAILED, now - KEEP_SETTLED),
+    )
+    gone = [(task_id, due) for task_id, due in rows if (task_id, due) not in still_overdue]
+    if gone:
+        with state.transaction() as conn:
+            conn.executemany("DELETE FROM alerts_sent WHERE task_id = ? AND due = ?", gone)
+        log.info("overdue alerts: forgot %d settled alerts of tasks no longer overdue", len(gone))
+    return len(gone)
+
+
+def key_of(task: Task) -> Key:
+    return (task.id, task.complete_till or 0)
+
+
 def pending_managers(state: State) -> list[int]:
     rows = state.query(
         "SELECT DISTINCT amocrm_user_id FROM alerts_sent WHERE status = ? ORDER BY 1", (PENDING,)
@@ -150,18 +176,20 @@ def run_alerts(app: App, now: int) -> None:
     chats = chats_by_manager(app.settings.access.managers)
     if not chats:
         return
+    scanned = app.client.overdue_tasks(now)
     overdue = [
         task
-        for task in app.client.overdue_tasks(now)
+        for task in scanned
         if task.responsible_user_id in chats and is_overdue(task, now, app.tz)
     ]
     added = record_overdue(app.state, overdue, chats, now)
+    forget_settled(app.state, {key_of(task) for task in scanned}, now)
     quiet = is_quiet(now, app.tz, app.settings.alerts.quiet_hours)
     if added:
         log.info("overdue alerts: %d new%s", added, " (quiet hours: held)" if quiet else "")
     if quiet:
         return
-    current = {(task.id, task.complete_till or 0): task for task in overdue}
+    current = {key_of(task): task for task in overdue}
     for amocrm_user_id in pending_managers(app.state):
         send_pending(app, amocrm_user_id, chats.get(amocrm_user_id, []), current, now)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from leoweb_bot.config import ConfigError
@@ -64,11 +65,15 @@ def _require(settings: Settings, section: str) -> str:
 
 def check_state(settings: Settings) -> list[Check]:
     def probe() -> str:
+        from leoweb_bot import health
         from leoweb_bot.state import State
 
         state = State(settings.bot.state_path)
         try:
             state.ping()
+            problem = health.probe_write(state, time.time()) or health.disk_problem(state.path)
+            if problem:
+                raise CheckFailed(problem)
             line = f"{settings.bot.state_path} writable, inbox depth {state.inbox_depth()}"
             if settings.amocrm.auth == "oauth":
                 line += _oauth_note(state.load_tokens() is not None)

@@ -91,6 +91,7 @@ class BotSettings:
     timezone: str = "Asia/Almaty"
     language: str = "ru"
     state_path: str = "leoweb-bot.sqlite3"
+    audit_days: int = 365  # audit rows older than this are deleted; 0 keeps them forever
 
     @property
     def tz(self) -> datetime.tzinfo:

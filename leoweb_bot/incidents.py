@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from leoweb_bot import health
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.errors import AuthError
 from leoweb_bot.amocrm.errors import Blocked
@@ -17,6 +18,7 @@ from leoweb_bot.screens import App
 from leoweb_bot.state import StateError
 from leoweb_bot.telegram import TelegramError
 from leoweb_bot.texts import Html
+from leoweb_bot.texts import format_when
 from leoweb_bot.texts import join
 from leoweb_bot.texts import shorten
 from leoweb_bot.texts import t
@@ -28,6 +30,9 @@ AMOCRM_BLOCKED = "amocrm_blocked"
 AMOCRM_PAYMENT = "amocrm_payment"
 OAUTH_REFRESH = "oauth_refresh"
 TELEGRAM_WEBHOOK = "telegram_webhook"
+DISK_LOW = "disk_low"
+INBOX_FULL = "inbox_full"
+OUTAGE_TOLD_KEY = "incidents.state_outage_told_at"  # kv: when the admins last heard of one
 AMOCRM_KINDS = (AMOCRM_AUTH, AMOCRM_BLOCKED, AMOCRM_PAYMENT)
 DETAIL_LIMIT = 300
 
@@ -93,6 +98,59 @@ def close_incident(app: App, kind: str) -> bool:
 
 def open_kinds(app: App) -> set[str]:
     return {kind for (kind,) in app.state.query("SELECT kind FROM incidents")}
+
+
+def watch_state_db(app: App, now: int) -> None:
+    """The scheduler's job, every tick: an outage of writes, a full disk, a full inbox.
+
+    A full disk or inbox is an incident while the db can still record one. An outage of writes
+    cannot be recorded while it lasts; each process remembers its own (``State.outages``) and
+    the first to write again tells the admins. Closing waits for twice the margin, so a disk or
+    inbox at the edge does not flap.
+    """
+    report_outage(app, now)
+    opened = open_kinds(app)
+    margin = 2 if DISK_LOW in opened else 1
+    disk = health.disk_problem(app.state.path, health.MIN_FREE_BYTES * margin)
+    follow(app, DISK_LOW, disk, opened, now)
+    limit = app.state.max_pending // (2 if INBOX_FULL in opened else 1)
+    follow(app, INBOX_FULL, health.inbox_problem(app.state.inbox_depth(), limit), opened, now)
+
+
+def follow(app: App, kind: str, problem: str | None, opened: set[str], now: int) -> None:
+    """Open ``kind`` while ``problem`` is there, close it when it is gone."""
+    if problem and kind not in opened:
+        open_incident(app, kind, problem, now)
+    elif not problem and kind in opened:
+        close_incident(app, kind)
+
+
+def report_outage(app: App, now: int) -> bool:
+    """Writes failed in this process and work again: tell the admins, unless another process
+    already told them about this outage. True if this call did."""
+    outage = app.state.outages.current()
+    if outage is None:
+        return False
+    try:
+        with app.state.transaction() as conn:
+            row = conn.execute("SELECT value FROM kv WHERE key = ?", (OUTAGE_TOLD_KEY,)).fetchone()
+            told = row is not None and float(row[0]) >= outage.since
+            if not told:
+                conn.execute(
+                    "INSERT INTO kv (key, value) VALUES (?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (OUTAGE_TOLD_KEY, str(now)),
+                )
+    except StateError:
+        return False  # still failing: the outage goes on
+    app.state.outages.reported(outage)
+    if told:
+        return False
+    since, until = (format_when(int(ts), app.tz) for ts in (outage.since, now))
+    log.warning("state db refused writes from %s to %s: %s", since, until, outage.detail)
+    reason = t(app.lang, "incident_detail", detail=shorten(outage.detail, DETAIL_LIMIT))
+    tell_admins(app, join([t(app.lang, "incident_state_outage", since=since, until=until), reason]))
+    return True
 
 
 def tell_admins(app: App, html: Html) -> None:

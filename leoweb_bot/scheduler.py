@@ -30,6 +30,7 @@ from leoweb_bot import amoevents
 from leoweb_bot import digest
 from leoweb_bot import incidents
 from leoweb_bot import keepalive
+from leoweb_bot import retention
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.screens import App
 from leoweb_bot.state import State
@@ -209,6 +210,8 @@ def standard_jobs(app: App, *, watch_webhook: bool = False) -> list[Job]:
         Job("amo_events", 0, amoevents.process_events),
         Job("digests", 0, digest.send_due_digests),
         Job("amocrm_health", HEALTH_SECONDS, keepalive.check_amocrm),
+        Job("state_watch", 0, incidents.watch_state_db),
+        Job("retention", retention.EVERY_SECONDS, retention.prune),
     ]
     if settings.alerts.enabled:
         jobs.append(Job("overdue_alerts", settings.alerts.interval_minutes * 60, alerts.run_alerts))

@@ -20,12 +20,14 @@ from types import FrameType
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger as GunicornLogger
 from telebot import types
 
 from leoweb_bot import web
 from leoweb_bot.config import Settings
 from leoweb_bot.dispatcher import Dispatcher
 from leoweb_bot.dispatcher import poll_updates
+from leoweb_bot.httpworker import Worker
 from leoweb_bot.scheduler import Scheduler
 from leoweb_bot.scheduler import build_scheduler
 from leoweb_bot.state import State
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 
 DISPATCHER_THREADS = 4
 STOP_TIMEOUT = 20.0  # below gunicorn's graceful_timeout (30 s), so workers exit cleanly
+# An idle connection is closed after this; the proxy's own idle limit for its connections to us
+# is shorter (deploy/Caddyfile), so it never sends a request on one we are closing.
+KEEPALIVE_SECONDS = 5
 
 
 @dataclass
@@ -105,6 +110,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         self.settings = settings
         self.preload = preload
         self.runtime: Runtime | None = None
+        self.inbox: State | None = None  # the web app's State
         super().__init__()
 
     def load_config(self) -> None:
@@ -114,11 +120,16 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "bind": [f"{server.host}:{server.port}"],
             "workers": server.workers,
             "threads": server.threads,
-            "worker_class": "gthread",
+            # gthread that gives a request a thread only once it has arrived (httpworker.py).
+            "worker_class": Worker,
+            "keepalive": KEEPALIVE_SECONDS,
+            # Half gunicorn's default: a head is held whole before it is parsed (httpworker.py),
+            # and ours come from Telegram, amoCRM and the proxy, a dozen headers each.
+            "limit_request_fields": 50,
             "preload_app": self.preload,
             # Off: request paths can carry the amoCRM webhook secret; web.py logs route templates.
             "accesslog": None,
-            "errorlog": "-",
+            "logger_class": RedactingGunicornLog,
             "loglevel": level if level in ("debug", "info", "warning", "error") else "info",
             "proc_name": "leoweb-bot",
             "graceful_timeout": 30,
@@ -135,10 +146,11 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         # With preload this runs in the master: it must not start threads or open the database.
+        # Acks never pay for a WAL checkpoint; the runtime's commits run them (state.py).
+        self.inbox = State(self.settings.bot.state_path, checkpoints=False)
         return web.create_app(
             self.settings,
-            # Acks never pay for a WAL checkpoint; the runtime's commits run them (state.py).
-            State(self.settings.bot.state_path, checkpoints=False),
+            self.inbox,
             on_update=self._wake,
             on_amo_event=self._wake_scheduler,
         )
@@ -156,6 +168,10 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         # post_worker_init, not post_fork: the worker's SIGTERM handler is installed by now, so a
         # stop that arrives while the runtime is being built is not lost.
         self.runtime = build_runtime(self.settings, watch_webhook=True)
+        if self.inbox is not None:
+            # One outage log per process: writes the state db refused to the webhooks are told
+            # by this process's scheduler once it takes them again (incidents.watch_state_db).
+            self.inbox.outages = self.runtime.state.outages
         # Everything built so far lives as long as the worker. Frozen, the collector stops
         # walking it: a full collection of these few hundred thousand objects stopped every
         # thread of the worker for 25-40 ms, the longest webhook acks (gc.freeze docs;
@@ -168,6 +184,21 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         if self.runtime is not None:
             self.runtime.close()
             self.runtime = None
+
+
+class RedactingGunicornLog(GunicornLogger):  # type: ignore[misc]
+    """gunicorn's own log lines go through the root handler and its redaction (logs.py).
+
+    gunicorn logs a request line it cannot parse as it came, path and all, and the amoCRM
+    webhook's path carries its secret; gunicorn's own handlers would print that as is.
+    """
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for own in (self.error_log, self.access_log):
+            for handler in list(own.handlers):
+                own.removeHandler(handler)
+            own.propagate = True
 
 
 def _pre_request(worker: Any, request: Any) -> None:

@@ -100,6 +100,7 @@ webhook_secret = $amocrm_webhook_secret  # generated; path part of POST /amocrm/
 timezone = $bot_timezone  # company time: "today", digest times and every date shown
 language = "ru"  # ru | en
 state_path = "leoweb-bot.sqlite3"  # SQLite state; env LEOWEB_BOT_STATE_PATH (Docker and systemd set it)
+audit_days = 365  # audit log rows older than this are deleted; 0 keeps them forever
 
 [access]
 admins = []  # Telegram user ids; send /whoami to the bot to learn yours

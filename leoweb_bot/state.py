@@ -25,11 +25,14 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from contextlib import contextmanager
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from leoweb_bot.ids import parse_id
+from leoweb_bot.outages import OutageLog
+from leoweb_bot.outages import is_outage
 from leoweb_bot.schema import migrate
 from leoweb_bot.schema import rollback
 
@@ -55,7 +58,15 @@ class StateError(Exception):
 
 
 class StateUnavailable(StateError):
-    """The database cannot be opened or used (missing directory, corrupt file, lock timeout)."""
+    """The database cannot be opened or used (missing directory, corrupt file, lock timeout).
+
+    ``detail`` is the cause without the file's path (SQLite's words, e.g. "database or disk is
+    full"), for /healthz, which is public.
+    """
+
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(f"state db {path}: {detail}")
+        self.detail = detail
 
 
 class InboxFull(StateError):
@@ -103,6 +114,7 @@ class State:
         self._checkpoints = checkpoints
         self._clock = clock
         self._local = threading.local()
+        self.outages = OutageLog(clock)
 
     def __repr__(self) -> str:
         return f"State({str(self.path)!r})"
@@ -122,6 +134,7 @@ class State:
     def _open(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = None
         try:
+            _make_private(self.path)
             conn = sqlite3.connect(
                 str(self.path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None
             )
@@ -144,11 +157,18 @@ class State:
             # _when_unlocked, which waits in short steps; SQLite's handler (used above, while the
             # processes start together) sleeps in steps up to 100 ms.
             conn.execute("PRAGMA busy_timeout = 0")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             if conn is not None:
                 conn.close()
-            raise StateUnavailable(f"state db {self.path}: {exc}") from None
+            raise self._unavailable(exc) from None
         return conn
+
+    def _unavailable(self, exc: sqlite3.Error | OSError) -> StateUnavailable:
+        """``exc`` as StateUnavailable; one that says the file cannot be written is logged as
+        an outage (a lock wait or a constraint is not one)."""
+        if is_outage(exc):
+            self.outages.failed(str(exc))
+        return StateUnavailable(self.path, str(exc))
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -157,14 +177,14 @@ class State:
         try:
             _begin_immediate(conn)
         except sqlite3.Error as exc:
-            raise StateUnavailable(f"state db {self.path}: {exc}") from None
+            raise self._unavailable(exc) from None
         try:
             yield conn
             conn.execute("COMMIT")
         except BaseException as exc:
             rollback(conn)
             if isinstance(exc, sqlite3.Error):
-                raise StateUnavailable(f"state db {self.path}: {exc}") from None
+                raise self._unavailable(exc) from None
             raise
 
     def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
@@ -178,14 +198,14 @@ class State:
         try:
             return _when_unlocked(conn, sql, params)
         except sqlite3.Error as exc:
-            raise StateUnavailable(f"state db {self.path}: {exc}") from None
+            raise self._unavailable(exc) from None
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         conn = self._connection()
         try:
             return _when_unlocked(conn, sql, params).fetchall()
         except sqlite3.Error as exc:
-            raise StateUnavailable(f"state db {self.path}: {exc}") from None
+            raise self._unavailable(exc) from None
 
     def _scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         """The first column of the first row, or None."""
@@ -388,7 +408,7 @@ class State:
         give_up = time.monotonic() + TOKEN_LOCK_SECONDS
         while not self._take_token_lock(owner):
             if time.monotonic() > give_up:
-                raise StateUnavailable(f"state db {self.path}: the OAuth token lock stays taken")
+                raise StateUnavailable(self.path, "the OAuth token lock stays taken")
             time.sleep(0.05)
         try:
             yield
@@ -492,6 +512,20 @@ _PENDING_SQL = (
     "SELECT c.update_id, c.chat_id, c.payload, c.attempts FROM inbox AS c"
     " WHERE c.status = 'pending'" + _BLOCKERS
 )
+
+
+def _make_private(path: Path) -> None:
+    """Create the database file 0600, and take group and other access from one left open.
+
+    It holds the OAuth refresh token and raw updates. SQLite gives the -wal and -shm files the
+    mode of the database file ("findCreateFileMode" in SQLite's os_unix.c), so a private
+    database file makes them private too, whatever the umask.
+    """
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (str(path), f"{path}-wal", f"{path}-shm"):
+        with suppress(FileNotFoundError, PermissionError):  # not there yet; not ours to change
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
 
 
 def _begin_immediate(conn: sqlite3.Connection) -> None:

@@ -199,6 +199,15 @@ RU: dict[str, str] = {
     "incident_name_amocrm_payment": "подписка amoCRM",
     "incident_name_oauth_refresh": "обновление токенов amoCRM",
     "incident_name_telegram_webhook": "доставка сообщений из Telegram",
+    "incident_disk_low": "🟠 На диске бота почти нет места: скоро он не сможет принимать "
+    "сообщения. Освободите место.",
+    "incident_name_disk_low": "место на диске",
+    "incident_inbox_full": "🔴 Бот не успевает обрабатывать сообщения: очередь полна, новые "
+    "Telegram придержит.",
+    "incident_name_inbox_full": "очередь сообщений",
+    "incident_state_outage": "🟠 База бота не принимала записи с {since} до {until}: вебхуки "
+    "получали 503, Telegram присылает такие сообщения повторно. Проверьте место на диске и права "
+    "на файл bot.state_path.",
     # errors
     "err_unavailable": "amoCRM не отвечает, попробуйте через минуту.",
     "err_auth": "amoCRM отозвала доступ бота. Администратору нужно заново авторизовать интеграцию.",
@@ -378,6 +387,15 @@ EN: dict[str, str] = {
     "incident_name_amocrm_payment": "the amoCRM subscription",
     "incident_name_oauth_refresh": "amoCRM token refresh",
     "incident_name_telegram_webhook": "update delivery from Telegram",
+    "incident_disk_low": "🟠 The bot's disk is almost full: soon it cannot take messages. "
+    "Free some space.",
+    "incident_name_disk_low": "disk space",
+    "incident_inbox_full": "🔴 The bot cannot keep up: its inbox is full, Telegram holds new "
+    "updates back.",
+    "incident_name_inbox_full": "the update inbox",
+    "incident_state_outage": "🟠 The bot's database refused writes from {since} to {until}: "
+    "webhooks got 503, and Telegram sends those updates again. Check the free disk space and "
+    "the permissions of the bot.state_path file.",
     "err_unavailable": "amoCRM is not answering, try again in a minute.",
     "err_auth": "amoCRM revoked the bot's access. The admin must authorise the integration again.",
     "err_payment": "The amoCRM subscription has ended — renew it and the bot will work again.",

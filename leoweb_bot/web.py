@@ -12,8 +12,10 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -22,24 +24,45 @@ from flask import Response
 from flask import g
 from flask import jsonify
 from flask import request
+from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import HTTPException
 
 from leoweb_bot import __version__
+from leoweb_bot import health
 from leoweb_bot.config import Settings
 from leoweb_bot.dispatcher import chat_id_of
 from leoweb_bot.state import State
 from leoweb_bot.state import StateError
+from leoweb_bot.state import StateUnavailable
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024  # an Update is a few KiB; anything near this is not from Telegram
 RETRY_AFTER_SECONDS = 5
+PROBE_SECONDS = 5.0
 _INT64 = range(-(2**63), 2**63)
 
 
 class BadUpdate(ValueError):
     """The body is not a JSON object with an integer update_id."""
+
+
+@dataclass
+class Writes:
+    """What /healthz knows of the state db's writes: why the last webhook was refused (until
+    one is stored again), and what the last write probe found. Probes are PROBE_SECONDS apart,
+    so a monitor that polls /healthz often does not become a stream of writes."""
+
+    refused: str | None = None
+    probed_at: float = -math.inf
+    probe_problem: str | None = None
+
+    def probe(self, state: State, now: float) -> str | None:
+        if not 0 <= now - self.probed_at < PROBE_SECONDS:  # or the clock went back
+            self.probe_problem = health.probe_write(state, now)
+            self.probed_at = now
+        return self.probe_problem
 
 
 def create_app(
@@ -56,6 +79,7 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     inbox = state if state is not None else State(settings.bot.state_path)
     app.extensions["leoweb_state"] = inbox
+    writes = app.extensions["leoweb_writes"] = Writes()
 
     @app.post("/telegram/webhook")
     def telegram_webhook() -> tuple[Response, int]:
@@ -66,10 +90,11 @@ def create_app(
         if request.content_length is not None and request.content_length > MAX_BODY:
             return _error("request entity too large", 413)
         try:
-            update, text = parse_update(request.get_data(cache=False))
+            update, text = parse_update(request_body())
         except BadUpdate as exc:
             return _error(str(exc), 400)
         stored = inbox.store_update(update["update_id"], chat_id_of(update), text, clock())
+        writes.refused = None
         if stored:
             _notify(on_update)
         return jsonify(ok=True), 200
@@ -81,22 +106,46 @@ def create_app(
         except StateError as exc:
             log.error("healthz: %s", exc)
             return jsonify(status="error", error="state database unavailable"), 503
+        problem = (
+            writes.refused
+            or writes.probe(inbox, clock())
+            or health.disk_problem(inbox.path)
+            or health.inbox_problem(depth, inbox.max_pending)
+        )
+        if problem:
+            log.warning("healthz: %s", problem)
+            return jsonify(status="error", error=problem, inbox_depth=depth), 503
         return jsonify(status="ok", inbox_depth=depth, version=__version__), 200
 
     @app.post("/amocrm/webhook/<secret>")
     def amocrm_webhook(secret: str) -> tuple[Response, int]:
         if not _secret_matches(secret, settings.amocrm.webhook_secret):
             return _error("forbidden", 403)
-        body = request.get_data(cache=False)
-        if is_form_body(body) and inbox.store_amo_event(
-            hashlib.sha256(body).hexdigest(), body.decode("utf-8")
-        ):
-            _notify(on_amo_event)
+        body = request_body()
+        if is_form_body(body):
+            if inbox.store_amo_event(hashlib.sha256(body).hexdigest(), body.decode("utf-8")):
+                _notify(on_amo_event)
+            writes.refused = None
         return jsonify(ok=True), 200
 
     _install_error_handlers(app)
     _install_request_log(app)
     return app
+
+
+def request_body() -> bytes:
+    """The request body; one that cannot be read is the client's fault: 400, not a 503.
+
+    Reading it is the first time the server parses a chunked body (a bad chunk size raises
+    the server's own parse error) and waits on a slow client (a socket timeout).
+    """
+    try:
+        return request.get_data(cache=False)
+    except HTTPException:
+        raise
+    except Exception as exc:  # the WSGI server's parse errors and socket errors: not our bug
+        log.info("%s %s: unreadable body (%s)", request.method, _route(), type(exc).__name__)
+        raise BadRequest("unreadable body") from None
 
 
 def parse_update(body: bytes) -> tuple[dict[str, Any], str]:
@@ -162,6 +211,8 @@ def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(StateError)
     def state_error(exc: StateError) -> tuple[Response, int]:
         log.error("%s %s: %s", request.method, _route(), exc)
+        if isinstance(exc, StateUnavailable):
+            app.extensions["leoweb_writes"].refused = f"webhooks refused: {exc.detail}"
         return _unavailable("inbox unavailable")
 
     @app.errorhandler(Exception)

@@ -151,7 +151,7 @@ def test_demo_into_a_pipe_closed_early_ends_quietly(tmp_path: Path) -> None:
         (CliError("no manager matches 'x'", code=2), "error: no manager matches 'x'", 2),
         (AuthError("refused", 401), "error: amocrm 401: refused", 1),
         (TelegramError("getMe", 401, "Unauthorized"), "error: Telegram getMe: 401 Unauthorized", 1),
-        (StateUnavailable("state db locked"), "error: state db locked", 1),
+        (StateUnavailable(Path("s.db"), "locked"), "error: state db s.db: locked", 1),
         (
             FileNotFoundError(2, "No such file or directory", "demo.txt"),
             "error: No such file or directory: demo.txt",

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from leoweb_bot import __version__
+from leoweb_bot import server
 from leoweb_bot.config import settings_from_mapping
 from tests.conftest import leoweb_env
 
@@ -160,6 +161,17 @@ def test_caddy_exposes_only_the_bot_routes() -> None:
     assert "respond 404" in caddyfile
     code = [line for line in caddyfile.splitlines() if not line.lstrip().startswith("#")]
     assert not any(line.strip().startswith("log") for line in code)  # paths carry a secret
+
+
+def test_caddy_reads_whole_requests_and_lets_the_bot_close_idle_connections_first() -> None:
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text(encoding="utf-8")
+    assert re.search(r"^\s*request_buffers 1MB$", caddyfile, re.MULTILINE)
+    keepalive = re.search(r"^\s*keepalive (\d+)s$", caddyfile, re.MULTILINE)
+    assert keepalive is not None and int(keepalive.group(1)) < server.KEEPALIVE_SECONDS
+
+
+def test_the_server_listens_on_loopback_unless_told_otherwise() -> None:
+    assert settings_from_mapping({}).server.host == "127.0.0.1"
 
 
 def unit_settings() -> dict[str, list[str]]:

@@ -14,12 +14,16 @@ import itertools
 import json
 import os
 import re
+import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field
@@ -32,6 +36,7 @@ import requests
 
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
+from leoweb_bot.httpworker import REQUEST_READ_SECONDS
 from leoweb_bot.reports import overdue_by_manager
 from leoweb_bot.sandbox import DemoData
 from leoweb_bot.sandbox import generate
@@ -61,11 +66,14 @@ _update_ids = itertools.count(1)
 # -- processes --------------------------------------------------------------------------------
 
 
-def spawn(args: list[str], env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
-    """``python -m leoweb_bot ARGS`` in a new session, stdout and stderr appended to ``log``."""
+def spawn(
+    args: list[str], env: dict[str, str], log: Path, cwd: Path, wrap: Sequence[str] = ()
+) -> subprocess.Popen[bytes]:
+    """``python -m leoweb_bot ARGS`` in a new session, stdout and stderr appended to ``log``;
+    ``wrap`` is a command that runs it (and execs it, so the pid stays the server's)."""
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "leoweb_bot", *args],
+            [*wrap, sys.executable, "-m", "leoweb_bot", *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
@@ -130,10 +138,13 @@ def start_sandbox(logs: Path, name: str, *args: str) -> Sandbox:
 class Server:
     """`leoweb-bot serve` in its own process group, restartable on the same state database."""
 
-    def __init__(self, env: dict[str, str], workdir: Path, log: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], workdir: Path, log: Path, wrap: Sequence[str] = ()
+    ) -> None:
         self.env = env
         self.workdir = workdir
         self.log = log
+        self.wrap = wrap
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.offset = 0  # where this run's output starts in the log
@@ -144,7 +155,7 @@ class Server:
 
     def start(self) -> None:
         self.offset = self.log.stat().st_size if self.log.exists() else 0
-        self.proc = spawn(["serve"], self.env, self.log, self.workdir)
+        self.proc = spawn(["serve"], self.env, self.log, self.workdir, self.wrap)
         try:
             served = wait_for_line(self.log, r"serving on (http://\S+)", self.proc, self.offset)
             self.url = served.group(1)
@@ -637,6 +648,213 @@ def test_sigkill_after_the_ack_still_gets_the_reply_after_restart(
     finally:
         server.stop()
         stop_group(sandbox.proc)
+
+
+# -- the HTTP server's own edges (gunicorn) ------------------------------------------------------
+
+
+def raw_exchange(server: Server, request: bytes) -> bytes:
+    """Send bytes as they are on one connection; what came back before the server closed it."""
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    return reply
+
+
+def test_gunicorn_logs_a_malformed_request_line_without_its_secret(stack: Stack) -> None:
+    server = stack.server
+    offset = server.log.stat().st_size
+    # A path with raw (not percent-encoded) Cyrillic: gunicorn rejects the line and logs it.
+    line = f"GET /amocrm/webhook/{AMO_WEBHOOK_SECRET}/лид HTTP/1.1\r\nHost: x\r\n\r\n"
+    assert raw_exchange(server, line.encode()).startswith(b"HTTP/1.1 400 ")
+    assert server.proc is not None
+    logged = wait_for_line(server.log, r"^.*Invalid request from ip=.*$", server.proc, offset)
+    assert "/amocrm/webhook/***" in logged.group(0)
+    assert AMO_WEBHOOK_SECRET not in server.log.read_bytes()[offset:].decode("utf-8", "replace")
+
+
+def test_a_malformed_chunked_body_is_400_without_a_traceback(stack: Stack) -> None:
+    server = stack.server
+    offset = server.log.stat().st_size
+    head = (
+        f"POST /telegram/webhook HTTP/1.1\r\nHost: x\r\n{SECRET_HEADER}: {WEBHOOK_SECRET}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    reply = raw_exchange(server, head.encode() + b"zz\r\n{}\r\n0\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 400 ")
+    assert server.proc is not None
+    wait_for_line(server.log, r"POST /telegram/webhook 400 ", server.proc, offset)
+    assert "Traceback" not in server.log.read_bytes()[offset:].decode("utf-8", "replace")
+
+
+SLOW_CLIENTS = 32  # twice the server's threads (2 workers x 8): all of them, however spread
+TRICKLE_SECONDS = 2.0
+
+
+class SlowClients:
+    """Connections that send a request one byte every TRICKLE_SECONDS (a "slowloris")."""
+
+    def __init__(self, server: Server, count: int, at_once: bytes, trickled: bytes) -> None:
+        host, port = server.url.removeprefix("http://").rsplit(":", 1)
+        self.request = trickled
+        self.socks = [socket.create_connection((host, int(port)), timeout=30) for _ in range(count)]
+        for sock in self.socks:
+            sock.sendall(at_once)
+        self.rounds = 0
+        self.two_rounds = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._trickle, daemon=True)
+        self._thread.start()
+
+    def _trickle(self) -> None:
+        for n in range(len(self.request)):  # bounded: the request is sent in full at most
+            for sock in self.socks:
+                with contextlib.suppress(OSError):  # the server may have closed it
+                    sock.send(self.request[n : n + 1])
+            self.rounds += 1
+            if self.rounds == 2:
+                self.two_rounds.set()
+            if self._stop.wait(TRICKLE_SECONDS):
+                return
+
+    def replies(self, timeout: float) -> list[bytes]:
+        """What each connection got back before the server closed it (within ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        replies = []
+        for sock in self.socks:
+            sock.settimeout(max(deadline - time.monotonic(), 0.01))
+            reply = b""
+            with contextlib.suppress(OSError):
+                while chunk := sock.recv(65536):
+                    reply += chunk
+            replies.append(reply)
+        return replies
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        for sock in self.socks:
+            sock.close()
+
+
+SLOW_HEAD = (
+    f"POST /telegram/webhook HTTP/1.1\r\nHost: x\r\n{SECRET_HEADER}: {WEBHOOK_SECRET}\r\n"
+    "Content-Type: application/json\r\nContent-Length: 16\r\n\r\n"
+).encode()
+
+
+@pytest.mark.parametrize(
+    ("at_once", "trickled"),
+    [(b"", SLOW_HEAD), (SLOW_HEAD, b'{"update_id": 1}')],
+    ids=["slow head", "slow body"],
+)
+def test_slow_clients_do_not_stall_the_server(
+    stack: Stack, at_once: bytes, trickled: bytes
+) -> None:
+    server = stack.server
+    slow = SlowClients(server, SLOW_CLIENTS, at_once, trickled)
+    try:
+        assert slow.two_rounds.wait(10)  # every connection has started its request
+        for _ in range(3):
+            started = time.monotonic()
+            response = requests.get(f"{server.url}/healthz", timeout=15)
+            assert response.status_code == 200
+            assert time.monotonic() - started < 1.0
+        # and none of them may hold on for long: each gets a 408 once its time is up
+        replies = slow.replies(timeout=REQUEST_READ_SECONDS + 2 * TRICKLE_SECONDS + 5)
+    finally:
+        slow.close()
+    assert all(reply.startswith(b"HTTP/1.1 408 ") for reply in replies), replies[:2]
+
+
+def test_clients_that_do_not_close_after_an_error_do_not_stall_the_server(stack: Stack) -> None:
+    """After an error answer the server waits up to 2 s for the client to close; never in the
+    thread that accepts connections."""
+    server = stack.server
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    socks = [socket.create_connection((host, int(port)), timeout=10) for _ in range(SLOW_CLIENTS)]
+    try:
+        for sock in socks:
+            sock.sendall(b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n")  # 400, then close
+        for sock in socks:
+            assert sock.recv(65536).startswith(b"HTTP/1.1 400 ")  # answered; we keep it open
+        started = time.monotonic()
+        assert requests.get(f"{server.url}/healthz", timeout=30).status_code == 200
+        assert time.monotonic() - started < 1.0
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+# -- a full disk ----------------------------------------------------------------------------------
+
+SMALL_DISK = "96m"  # above the 64 MiB that /healthz wants free (health.MIN_FREE_BYTES)
+OUTAGE_TOLD = "База бота не принимала записи с "
+
+
+def small_disk(mount_point: Path) -> list[str]:
+    """A command prefix that runs a command with a tmpfs of SMALL_DISK on ``mount_point``, in a
+    mount namespace of its own (an unprivileged user namespace: no root needed)."""
+    mount = f'mount -t tmpfs -o size={SMALL_DISK},mode=700 tmpfs "$0" && exec "$@"'
+    return ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", mount, str(mount_point)]
+
+
+def small_disks_work(tmp: Path) -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run([*small_disk(tmp), "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def fill(path: Path) -> None:
+    """Write zeros to ``path`` until its file system is full."""
+    chunk = bytes(1024 * 1024)
+    with path.open("wb") as out, contextlib.suppress(OSError):  # ENOSPC: full
+        for _ in range(4096):  # bounded: far beyond SMALL_DISK
+            out.write(chunk)
+            out.flush()
+
+
+def test_a_full_disk_shows_in_healthz_and_the_admins_hear_once_it_is_over(
+    stack: Stack, logs: Path, fake: FakeBotAPI
+) -> None:
+    disk = logs / "small-disk"
+    disk.mkdir()
+    if not small_disks_work(disk):
+        pytest.skip("no unprivileged user and mount namespaces (unshare) here")
+    env = server_env(fake, stack.sandbox, disk / "state.sqlite3")
+    server = Server(env, logs, logs / "serve-full-disk.log", wrap=small_disk(disk))
+    chat = Chat(server, fake, user(DIRECTOR), -300001)
+    try:
+        server.start()
+        assert server.proc is not None
+        inside = Path(f"/proc/{server.proc.pid}/root") / disk.relative_to("/")
+        fill(inside / "filler")
+        refused = None
+        for _ in range(200):  # each big update needs new pages; a few fit in the WAL's slack
+            update = message_update(chat.sender, chat.chat_id, "/help " + "x" * 60_000)
+            if server.post(update) == 503:
+                refused = update
+                break
+        assert refused is not None, "the full disk never refused an update"
+        health = requests.get(f"{server.url}/healthz", timeout=10)
+        assert health.status_code == 503
+        assert "full" in health.json()["error"], health.json()
+
+        (inside / "filler").unlink()  # space again
+        assert server.post(refused) == 200  # Telegram's next try is stored
+        chat.expect("<b>Команды</b>")
+        assert fake.wait_for(
+            lambda: any(OUTAGE_TOLD in m.text for m in fake.sent(ADMIN)), REPLY_TIMEOUT
+        )
+        [told] = [m.text for m in fake.sent(ADMIN) if OUTAGE_TOLD in m.text]
+        assert "Причина: database or disk is full" in told
+    finally:
+        server.stop()
 
 
 # -- secrets (keep last: it reads the logs of every test above) ----------------------------------

@@ -45,3 +45,28 @@ def test_configured_secrets_masked_in_message_args_and_traceback() -> None:
 def test_ordinary_text_is_untouched() -> None:
     line = "update 42 from chat 1387123 handled in 12 ms"
     assert redact(line, ["secret-value"]) == line
+
+
+def test_gunicorn_lines_go_through_the_redaction() -> None:
+    """gunicorn's error log (e.g. a bad request line with the amoCRM webhook path) is masked."""
+    import io
+
+    from gunicorn.config import Config
+
+    from leoweb_bot.logs import setup_logging
+    from leoweb_bot.server import RedactingGunicornLog
+
+    out = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        setup_logging("INFO", ["amo-hook-secret-1234"], out)
+        gunicorn_log = RedactingGunicornLog(Config())
+        gunicorn_log.warning("Invalid request line: 'GET /amocrm/webhook/amo-hook-secret-1234/x'")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        logging.getLogger("gunicorn.error").propagate = False
+    assert out.getvalue().endswith(
+        "WARNING gunicorn.error: Invalid request line: 'GET /amocrm/webhook/***/x'\n"
+    )

@@ -160,7 +160,15 @@ def test_the_thread_ticks_and_stops(r: Rig) -> None:
 def test_standard_jobs_follow_the_configuration(tmp_path: Path) -> None:
     with rig(tmp_path, NOW, alerts={"enabled": False}, amocrm={"auth": "oauth"}) as r:
         names = [job.name for job in standard_jobs(r.app(), watch_webhook=True)]
-    assert names == ["amo_events", "digests", "amocrm_health", "token_keepalive", "webhook_watch"]
+    assert names == [
+        "amo_events",
+        "digests",
+        "amocrm_health",
+        "state_watch",
+        "retention",
+        "token_keepalive",
+        "webhook_watch",
+    ]
 
 
 def test_build_runtime_wires_a_scheduler_per_process(r: Rig, tmp_path: Path) -> None:
@@ -168,7 +176,14 @@ def test_build_runtime_wires_a_scheduler_per_process(r: Rig, tmp_path: Path) -> 
     runtime = build_runtime(dataclasses.replace(r.settings, bot=bot), watch_webhook=False)
     try:
         names = [job.name for job in runtime.scheduler.jobs]
-        assert names == ["amo_events", "digests", "amocrm_health", "overdue_alerts"]
+        assert names == [
+            "amo_events",
+            "digests",
+            "amocrm_health",
+            "state_watch",
+            "retention",
+            "overdue_alerts",
+        ]
         assert runtime.scheduler.app.state is runtime.state
     finally:
         runtime.close()

@@ -16,6 +16,7 @@ import pytest
 
 from leoweb_bot import server
 from leoweb_bot.config import settings_from_mapping
+from leoweb_bot.httpworker import request_complete
 from tests.fakebot import FakeBotAPI
 from tests.test_e2e import ADMIN
 from tests.test_e2e import Sandbox
@@ -109,3 +110,30 @@ def test_a_serve_worker_freezes_what_it_built_so_full_collections_skip_it(
     finally:
         app._worker_exit(server=None, worker=None)
         gc.unfreeze()
+
+
+# -- the HTTP worker: when a request has arrived in full ----------------------------------------
+
+HEAD = b"POST /telegram/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+MAX_HEAD = 8192
+
+
+@pytest.mark.parametrize(
+    ("data", "complete"),
+    [
+        (b"POST /telegram/web", False),  # the head is still coming
+        (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", True),  # no body
+        (HEAD + b"Content-Length: 16\r\n\r\n", False),  # the body is still coming
+        (HEAD + b"Content-Length: 16\r\n\r\n" + b'{"update_id": 1', False),
+        (HEAD + b"Content-Length: 16\r\n\r\n" + b'{"update_id": 1}', True),
+        (HEAD + b"Content-Length: 9999999\r\n\r\n", True),  # over MAX_BODY: the app says 413
+        (HEAD + b"Content-Length: nine\r\n\r\n", True),  # malformed: gunicorn says 400
+        (HEAD + b"Transfer-Encoding: chunked\r\n\r\n", True),  # read by gunicorn, with timeouts
+        (HEAD + b"Content-Length: 16\r\nExpect: 100-continue\r\n\r\n", True),  # waits for 100
+        (b"GET /" + b"a" * MAX_HEAD, True),  # too long to be a head: gunicorn refuses it
+    ],
+)
+def test_a_request_is_complete_when_gunicorn_can_parse_it_without_waiting(
+    data: bytes, complete: bool
+) -> None:
+    assert request_complete(data, MAX_HEAD) is complete

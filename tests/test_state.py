@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -476,3 +477,48 @@ def test_an_owner_whose_pid_is_not_ascii_digits_is_left_to_its_lease(state: Stat
     state.claim_update(f"{HOST}:²:0", now=0)  # "²".isdigit() is true, int("²") fails
     assert state.reclaim_dead_owners(HOST) == 0
     assert state.inbox_status(1) == "working"
+
+
+# -- file permissions (#9 item 22) ----------------------------------------------------------------
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """A umask that lets everyone read new files, as outside the provided units."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def modes(db_path: Path) -> dict[str, int]:
+    files = (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm"))
+    return {path.name: path.stat().st_mode & 0o777 for path in files}
+
+
+def test_the_database_and_its_wal_files_are_created_private(
+    open_umask: None, db_path: Path
+) -> None:
+    state = State(db_path)
+    assert store(state, 1, 10)  # a write: the -wal and -shm files exist now
+    assert modes(db_path) == {
+        "state.sqlite3": 0o600,
+        "state.sqlite3-wal": 0o600,
+        "state.sqlite3-shm": 0o600,
+    }
+
+
+def test_a_database_left_readable_by_others_is_made_private(
+    open_umask: None, db_path: Path
+) -> None:
+    older = sqlite3.connect(db_path)  # as an older version created it: 0644 under umask 022
+    older.execute("PRAGMA journal_mode = WAL")
+    older.execute("CREATE TABLE t (x)")
+    older.execute("INSERT INTO t VALUES (1)")
+    older.commit()
+    assert set(modes(db_path).values()) == {0o644}
+    state = State(db_path)
+    assert store(state, 1, 10)
+    older.close()
+    assert set(modes(db_path).values()) == {0o600}

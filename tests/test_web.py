@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,15 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from leoweb_bot import __version__
+from leoweb_bot import health
 from leoweb_bot.config import Settings
 from leoweb_bot.config import settings_from_mapping
 from leoweb_bot.state import State
 from leoweb_bot.web import MAX_BODY
+from leoweb_bot.web import PROBE_SECONDS
 from leoweb_bot.web import SECRET_HEADER
 from leoweb_bot.web import create_app
+from tests.fakeclock import FakeClock
 
 SECRET = "tg-secret_123"
 AMO_SECRET = "amo-secret_456"
@@ -218,6 +222,77 @@ def test_healthz_is_503_when_the_database_is_unusable(tmp_path: Path) -> None:
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["status"] == "error"
+
+
+def limit_growth(state: State, pages: int | None = None) -> None:
+    """Cap the file at its current size (or ``pages``) as seen by this thread's connection, which
+    is the one the test client's requests use: SQLite then refuses any write that needs a new
+    page with SQLITE_FULL, "database or disk is full", as on a full disk."""
+    current = state.query("PRAGMA page_count")[0][0]
+    state.query(f"PRAGMA max_page_count = {pages or current}")
+
+
+def test_healthz_is_503_with_the_reason_while_webhooks_are_refused(
+    client: FlaskClient, state: State
+) -> None:
+    assert post(client, message_update(1)).status_code == 200
+    limit_growth(state)
+    big = message_update(2, text="x" * 20_000)  # needs pages the file cannot have
+    assert post(client, big).status_code == 503
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "status": "error",
+        "error": "webhooks refused: database or disk is full",
+        "inbox_depth": 1,
+    }
+    limit_growth(state, 1_000_000)  # space again: Telegram's next try is stored
+    assert post(client, big).status_code == 200
+    assert client.get("/healthz").get_json()["status"] == "ok"
+
+
+def test_healthz_writes_so_an_unwritable_database_shows_without_traffic(
+    tmp_path: Path, state: State
+) -> None:
+    clock = FakeClock(1000.0)
+    app = create_app(make_settings(tmp_path / "state.sqlite3"), state, clock=clock.time)
+    client = app.test_client()
+    state.query("PRAGMA query_only = 1")  # SQLite refuses writes, as on a read-only file
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["error"] == (
+        "state database not writable: attempt to write a readonly database"
+    )
+    state.query("PRAGMA query_only = 0")
+    clock.advance(PROBE_SECONDS - 1)  # probes are spaced: the last one still stands
+    assert client.get("/healthz").status_code == 503
+    clock.advance(1)
+    assert client.get("/healthz").status_code == 200
+    assert state.get_value(health.PROBE_KEY) == "1005.0"
+    clock.advance(1)
+    assert client.get("/healthz").status_code == 200
+    assert state.get_value(health.PROBE_KEY) == "1005.0"  # no write for this one
+
+
+def test_healthz_is_503_when_the_inbox_is_full(tmp_path: Path) -> None:
+    state = State(tmp_path / "state.sqlite3", max_pending=2)
+    client = create_app(make_settings(tmp_path / "state.sqlite3"), state).test_client()
+    for update_id in (1, 2):
+        assert post(client, message_update(update_id)).status_code == 200
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "inbox full: 2 updates waiting"
+
+
+def test_healthz_is_503_when_the_disk_is_almost_full(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(health, "MIN_FREE_BYTES", 2**62)  # more than any disk has
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert re.fullmatch(
+        r"disk almost full: \d+ MiB free where the state database is", response.get_json()["error"]
+    )
 
 
 # -- POST /amocrm/webhook/<secret> ---------------------------------------------------------------
