@@ -1,3 +1,3 @@
-from leoweb_bot.cli import main
+from leoweb_bot.cli.main import main
 
 raise SystemExit(main())

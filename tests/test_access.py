@@ -21,7 +21,7 @@ from leoweb_bot.access import has_access
 from leoweb_bot.access import may_use
 from leoweb_bot.access import who
 from leoweb_bot.amocrm.models import Task
-from leoweb_bot.checks import check_config
+from leoweb_bot.cli.check import check_config
 from leoweb_bot.config import AccessSettings
 from leoweb_bot.config import ConfigError
 from leoweb_bot.config import settings_from_mapping

@@ -10,12 +10,12 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from tests.botchat import DIRECTOR
-from tests.botchat import GROUP
-from tests.botchat import STRANGER
-from tests.botchat import BotChat
-from tests.botchat import Sent
-from tests.botchat import bot_chat
+from tests.kit.botchat import DIRECTOR
+from tests.kit.botchat import GROUP
+from tests.kit.botchat import STRANGER
+from tests.kit.botchat import BotChat
+from tests.kit.botchat import Sent
+from tests.kit.botchat import bot_chat
 
 NO_ACCESS = "⛔ Нет доступа. Ваш Telegram id: <code>999</code> — отправьте его администратору бота."
 

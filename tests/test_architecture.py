@@ -1,4 +1,5 @@
-"""Imports only point inward (DESIGN.md): checked on the source, so a shortcut cannot creep in."""
+"""Imports only point inward (docs/architecture.md#import-rules): checked on the source, so a
+shortcut cannot creep in."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "leoweb_bot"
+from tests.kit.paths import ROOT
+
+PACKAGE = ROOT / "leoweb_bot"
 
 
 def imports_of(path: Path) -> set[str]:
@@ -27,42 +30,51 @@ def module_files(name: str) -> list[Path]:
     return sorted(target.rglob("*.py")) if target.is_dir() else [target.with_suffix(".py")]
 
 
+P = "leoweb_bot."
+OUTER = (f"{P}service", f"{P}cli", f"{P}sandbox")  # the wiring and the entry points
+# What each package must not import: every arrow points inward, towards the domain.
 FORBIDDEN = {
-    "reports": (
-        "leoweb_bot.amocrm.client",
-        "leoweb_bot.amocrm.auth",
-        "telebot",
-        "flask",
-        "requests",
-    ),
-    "amocrm": ("telebot", "flask", "leoweb_bot.state", "leoweb_bot.telegram"),
-    "web": ("leoweb_bot.amocrm", "telebot", "requests"),
-    "commands": ("requests",),
-    "callbacks": ("requests",),
-    "screens": ("requests",),
-}
+    "reports": (*OUTER, f"{P}amocrm.client", f"{P}amocrm.auth", f"{P}state", f"{P}bot",
+                f"{P}telegram", "telebot", "flask", "requests"),
+    "access": (*OUTER, f"{P}amocrm.client", f"{P}state", f"{P}bot", f"{P}telegram", "requests"),
+    "config": (*OUTER, f"{P}amocrm", f"{P}state", f"{P}bot", f"{P}telegram", "requests"),
+    "amocrm": (*OUTER, f"{P}state", f"{P}telegram", f"{P}bot", f"{P}proactive", "telebot",
+               "flask"),
+    "telegram": (*OUTER, f"{P}amocrm", f"{P}state", f"{P}bot", f"{P}proactive", "flask"),
+    "state": (*OUTER, f"{P}amocrm", f"{P}telegram", f"{P}bot", f"{P}proactive", "telebot",
+              "flask", "requests"),
+    "bot": (*OUTER, "flask", "requests"),
+    "proactive": (*OUTER, "flask", "requests"),
+    "service/web": (f"{P}amocrm", f"{P}bot", f"{P}cli", "telebot", "requests"),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("module", sorted(FORBIDDEN))
 def test_module_does_not_import_outward(module: str) -> None:
     for path in module_files(module):
         bad = {name for name in imports_of(path) if name.startswith(FORBIDDEN[module])}
-        assert not bad, f"{path.name} imports {sorted(bad)}"
+        assert not bad, f"{path.relative_to(PACKAGE)} imports {sorted(bad)}"
 
 
-def test_only_the_cli_side_imports_the_sandbox() -> None:
-    allowed = {"cli.py", "demo.py"}  # demo is the CLI's `demo` command
+def test_only_the_cli_imports_the_sandbox() -> None:
     for path in PACKAGE.rglob("*.py"):
-        if "sandbox" in path.parts or path.name in allowed:
+        if {"sandbox", "cli"} & set(path.relative_to(PACKAGE).parts):
             continue
-        assert not any(n.startswith("leoweb_bot.sandbox") for n in imports_of(path)), path.name
-
-
-def test_only_telegram_module_calls_the_bot_api_and_only_amocrm_calls_requests() -> None:
-    for path in PACKAGE.rglob("*.py"):
         names = imports_of(path)
-        if "requests" in names:
-            assert "amocrm" in path.parts or path.name == "telegram.py", path.name
+        assert not any(n.startswith(f"{P}sandbox") for n in names), path.relative_to(PACKAGE)
+
+
+def test_only_amocrm_and_telegram_do_http() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        where = path.relative_to(PACKAGE).parts[0]
+        if {"requests", "urllib3"} & imports_of(path):
+            assert where in ("amocrm", "telegram", "sandbox"), path.relative_to(PACKAGE)
+
+
+def test_every_package_says_what_lives_there_and_what_it_may_import() -> None:
+    for init in PACKAGE.glob("*/__init__.py"):
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+        assert "import" in doc, f"{init.relative_to(PACKAGE)} has no docstring with its rules"
 
 
 def test_importing_every_module_has_no_side_effects() -> None:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from leoweb_bot.alerts import quiet_window
 from leoweb_bot.config import ConfigError
 from leoweb_bot.config import load_settings
 from leoweb_bot.config import settings_from_mapping
+from leoweb_bot.proactive.alerts import quiet_window
 from leoweb_bot.values import parse_time
+from tests.kit.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:ABCdefGhIJKlmNoPQRsTUVwxyZ0123456789"
 
 

@@ -25,11 +25,11 @@ from pathlib import Path
 import pytest
 
 from leoweb_bot import __version__
-from leoweb_bot import server
 from leoweb_bot.config import settings_from_mapping
+from leoweb_bot.service import server
 from tests.conftest import leoweb_env
+from tests.kit.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 HEALTH_TIMEOUT = 60.0
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.kit.paths import ROOT
+
 DOCS = ROOT / "docs"
 SCANNED = ("leoweb_bot", "tests")
 

@@ -54,7 +54,7 @@ def test_gunicorn_lines_go_through_the_redaction() -> None:
     from gunicorn.config import Config
 
     from leoweb_bot.logs import setup_logging
-    from leoweb_bot.server import RedactingGunicornLog
+    from leoweb_bot.service.server import RedactingGunicornLog
 
     out = io.StringIO()
     root = logging.getLogger()

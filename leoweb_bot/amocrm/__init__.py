@@ -1,4 +1,10 @@
-"""amoCRM access for the bot: one client, three auth modes, typed errors, parsed models."""
+"""amoCRM access: one client (one HTTP funnel), the v4 and v2 shapes, three auth modes, typed
+errors, parsed models, a deadline per operation and a shared throttle.
+
+May import: the standard library, ``requests``/``urllib3`` and ``leoweb_bot.ids``. Never the
+bot, Telegram, the state db (tokens come through the ``TokenStore`` protocol) or Flask.
+Facts it relies on: docs/amocrm.md.
+"""
 
 from leoweb_bot.amocrm.auth import MemoryTokenStore
 from leoweb_bot.amocrm.auth import TokenStore

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from telebot.types import InlineKeyboardMarkup
 
 from leoweb_bot.amocrm.models import Task
-from leoweb_bot.screens import App
-from leoweb_bot.screens import Screen
-from leoweb_bot.screens import button
-from leoweb_bot.state import State
-from leoweb_bot.texts import plain
-from leoweb_bot.texts import shorten
-from leoweb_bot.texts import t
-from leoweb_bot.views import render_close_confirm
-from leoweb_bot.views import task_text
+from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.screens import Screen
+from leoweb_bot.bot.screens import button
+from leoweb_bot.bot.texts import plain
+from leoweb_bot.bot.texts import shorten
+from leoweb_bot.bot.texts import t
+from leoweb_bot.bot.views import render_close_confirm
+from leoweb_bot.bot.views import task_text
+from leoweb_bot.state.db import State
 
 RESULT_WAIT = 15 * 60
 TOAST_TEXT_LIMIT = 150  # answerCallbackQuery text is at most 200 characters

@@ -1,7 +1,7 @@
 """Telegram commands: check who asks, parse the arguments, show a screen. Thin by design.
 
 ``build_bot`` returns a ``telebot.TeleBot(threaded=False)`` used only for routing: the dispatcher
-feeds it one update at a time and every reply goes through :class:`leoweb_bot.telegram.Telegram`.
+feeds it one update at a time and every reply goes through :class:`leoweb_bot.telegram.client.Telegram`.
 pyTelegramBotAPI's ``commands=`` filter ignores the ``@botname`` suffix and is case-sensitive
 (reference/telegram-bot-api.md §2 "Commands in groups"), so commands are matched here instead.
 """
@@ -29,52 +29,52 @@ from leoweb_bot.amocrm.client import AmoClient
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.amocrm.models import User
-from leoweb_bot.callbacks import register_callbacks
-from leoweb_bot.callbacks import typed_result
-from leoweb_bot.closing import forget_result
+from leoweb_bot.bot.buttons import register_callbacks
+from leoweb_bot.bot.buttons import typed_result
+from leoweb_bot.bot.closing import forget_result
+from leoweb_bot.bot.replies import Reply
+from leoweb_bot.bot.replies import error_text
+from leoweb_bot.bot.replies import guard
+from leoweb_bot.bot.replies import no_access_text
+from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.screens import Screen
+from leoweb_bot.bot.screens import account_screen
+from leoweb_bot.bot.screens import close_task
+from leoweb_bot.bot.screens import closing_text
+from leoweb_bot.bot.screens import contacts_screen
+from leoweb_bot.bot.screens import funnel_screen
+from leoweb_bot.bot.screens import lead_screen
+from leoweb_bot.bot.screens import leads_choice
+from leoweb_bot.bot.screens import manager_screen
+from leoweb_bot.bot.screens import mytasks_screen
+from leoweb_bot.bot.screens import report_screen
+from leoweb_bot.bot.search import find_contacts
+from leoweb_bot.bot.search import find_leads
+from leoweb_bot.bot.texts import Html
+from leoweb_bot.bot.texts import echo
+from leoweb_bot.bot.texts import format_when
+from leoweb_bot.bot.texts import join
+from leoweb_bot.bot.texts import t
+from leoweb_bot.bot.views import render_help
+from leoweb_bot.bot.views import render_whoami
+from leoweb_bot.bot.views import usage
 from leoweb_bot.config import Settings
-from leoweb_bot.digest import Subscription
-from leoweb_bot.digest import drop_subscription
-from leoweb_bot.digest import next_digest
-from leoweb_bot.digest import save_subscription
-from leoweb_bot.digest import sent_on
-from leoweb_bot.digest import subscriber_name
-from leoweb_bot.digest import subscription_of
-from leoweb_bot.dispatcher import sender_id_of
 from leoweb_bot.ids import typed_id
-from leoweb_bot.replies import Reply
-from leoweb_bot.replies import error_text
-from leoweb_bot.replies import guard
-from leoweb_bot.replies import no_access_text
+from leoweb_bot.proactive.digest import Subscription
+from leoweb_bot.proactive.digest import drop_subscription
+from leoweb_bot.proactive.digest import next_digest
+from leoweb_bot.proactive.digest import save_subscription
+from leoweb_bot.proactive.digest import sent_on
+from leoweb_bot.proactive.digest import subscriber_name
+from leoweb_bot.proactive.digest import subscription_of
 from leoweb_bot.reports import by_name
 from leoweb_bot.reports import local
 from leoweb_bot.reports import match_managers
-from leoweb_bot.screens import App
-from leoweb_bot.screens import Screen
-from leoweb_bot.screens import account_screen
-from leoweb_bot.screens import close_task
-from leoweb_bot.screens import closing_text
-from leoweb_bot.screens import contacts_screen
-from leoweb_bot.screens import funnel_screen
-from leoweb_bot.screens import lead_screen
-from leoweb_bot.screens import leads_choice
-from leoweb_bot.screens import manager_screen
-from leoweb_bot.screens import mytasks_screen
-from leoweb_bot.screens import report_screen
-from leoweb_bot.search import find_contacts
-from leoweb_bot.search import find_leads
-from leoweb_bot.state import InboxItem
-from leoweb_bot.state import State
-from leoweb_bot.telegram import Telegram
-from leoweb_bot.texts import Html
-from leoweb_bot.texts import echo
-from leoweb_bot.texts import format_when
-from leoweb_bot.texts import join
-from leoweb_bot.texts import t
+from leoweb_bot.state.db import InboxItem
+from leoweb_bot.state.db import State
+from leoweb_bot.telegram.client import Telegram
+from leoweb_bot.telegram.updates import sender_id_of
 from leoweb_bot.values import parse_time
-from leoweb_bot.views import render_help
-from leoweb_bot.views import render_whoami
-from leoweb_bot.views import usage
 
 log = logging.getLogger(__name__)
 

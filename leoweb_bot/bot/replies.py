@@ -20,9 +20,9 @@ from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.amocrm.errors import PaymentRequired
 from leoweb_bot.amocrm.errors import RateLimited
 from leoweb_bot.amocrm.errors import Unavailable
-from leoweb_bot.telegram import Telegram
-from leoweb_bot.texts import Html
-from leoweb_bot.texts import t
+from leoweb_bot.bot.texts import Html
+from leoweb_bot.bot.texts import t
+from leoweb_bot.telegram.client import Telegram
 
 log = logging.getLogger(__name__)
 

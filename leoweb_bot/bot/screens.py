@@ -8,7 +8,7 @@ is named by its own data (``rm:…``, ``mt:…``, ``lr:…``), and closing a tas
 list can be shown again: ``td:<task>:<list>`` (✅: ask first), ``tc:<task>:<list>`` (close),
 ``tr:<task>:<list>`` (close with a typed result), ``tx:<list>`` (cancel): under 50 bytes even
 with 18-digit ids. Whoever presses a button is checked again in
-:mod:`leoweb_bot.callbacks`; nothing here trusts the data it is given.
+:mod:`leoweb_bot.bot.buttons`; nothing here trusts the data it is given.
 """
 
 from __future__ import annotations
@@ -34,6 +34,22 @@ from leoweb_bot.amocrm.models import Contact
 from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
+from leoweb_bot.bot.search import count_label
+from leoweb_bot.bot.texts import DEFAULT_RESULT
+from leoweb_bot.bot.texts import Html
+from leoweb_bot.bot.texts import join
+from leoweb_bot.bot.texts import t
+from leoweb_bot.bot.views import PAGE_SIZE
+from leoweb_bot.bot.views import lead_button_label
+from leoweb_bot.bot.views import page_count
+from leoweb_bot.bot.views import render_account
+from leoweb_bot.bot.views import render_contacts
+from leoweb_bot.bot.views import render_funnel
+from leoweb_bot.bot.views import render_lead
+from leoweb_bot.bot.views import render_manager_page
+from leoweb_bot.bot.views import render_my_tasks
+from leoweb_bot.bot.views import render_report
+from leoweb_bot.bot.views import task_text
 from leoweb_bot.config import Settings
 from leoweb_bot.reports import Funnel
 from leoweb_bot.reports import OverdueReport
@@ -41,24 +57,8 @@ from leoweb_bot.reports import funnel
 from leoweb_bot.reports import my_tasks
 from leoweb_bot.reports import overdue_by_manager
 from leoweb_bot.reports import user_name
-from leoweb_bot.search import count_label
-from leoweb_bot.state import State
-from leoweb_bot.telegram import Telegram
-from leoweb_bot.texts import DEFAULT_RESULT
-from leoweb_bot.texts import Html
-from leoweb_bot.texts import join
-from leoweb_bot.texts import t
-from leoweb_bot.views import PAGE_SIZE
-from leoweb_bot.views import lead_button_label
-from leoweb_bot.views import page_count
-from leoweb_bot.views import render_account
-from leoweb_bot.views import render_contacts
-from leoweb_bot.views import render_funnel
-from leoweb_bot.views import render_lead
-from leoweb_bot.views import render_manager_page
-from leoweb_bot.views import render_my_tasks
-from leoweb_bot.views import render_report
-from leoweb_bot.views import task_text
+from leoweb_bot.state.db import State
+from leoweb_bot.telegram.client import Telegram
 
 REPORT_BUTTONS_LIMIT = 60
 SEARCH_LIMIT = 10  # search results shown; the rest are counted

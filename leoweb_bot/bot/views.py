@@ -1,7 +1,7 @@
 """Screens as Telegram HTML: reports, task lists, cards. Pure functions of already-fetched data.
 
-Every CRM string goes through :func:`leoweb_bot.texts.t` (escaped) and every card link through
-:func:`leoweb_bot.texts.link` (``href`` escaped with ``quote=True``). Task texts are shortened
+Every CRM string goes through :func:`leoweb_bot.bot.texts.t` (escaped) and every card link through
+:func:`leoweb_bot.bot.texts.link` (``href`` escaped with ``quote=True``). Task texts are shortened
 so that one page of ten tasks always fits in a single 4096-character message.
 """
 
@@ -22,6 +22,15 @@ from leoweb_bot.amocrm.models import Pipeline
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
 from leoweb_bot.amocrm.models import card_url
+from leoweb_bot.bot.texts import Html
+from leoweb_bot.bot.texts import as_of
+from leoweb_bot.bot.texts import format_due
+from leoweb_bot.bot.texts import format_money
+from leoweb_bot.bot.texts import join
+from leoweb_bot.bot.texts import link
+from leoweb_bot.bot.texts import overdue_label
+from leoweb_bot.bot.texts import shorten
+from leoweb_bot.bot.texts import t
 from leoweb_bot.reports import Funnel
 from leoweb_bot.reports import ManagerOverdue
 from leoweb_bot.reports import MyTasks
@@ -29,15 +38,6 @@ from leoweb_bot.reports import OverdueReport
 from leoweb_bot.reports import days_overdue
 from leoweb_bot.reports import is_overdue
 from leoweb_bot.reports import user_name
-from leoweb_bot.texts import Html
-from leoweb_bot.texts import as_of
-from leoweb_bot.texts import format_due
-from leoweb_bot.texts import format_money
-from leoweb_bot.texts import join
-from leoweb_bot.texts import link
-from leoweb_bot.texts import overdue_label
-from leoweb_bot.texts import shorten
-from leoweb_bot.texts import t
 
 Tz = datetime.tzinfo
 PAGE_SIZE = 10

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from leoweb_bot.cli.failures import FAILURES
 from leoweb_bot.config import ConfigError
 from leoweb_bot.config import Settings
-from leoweb_bot.failures import FAILURES
 from leoweb_bot.logs import redact
 
 Check = tuple[bool, str]
@@ -65,8 +65,8 @@ def _require(settings: Settings, section: str) -> str:
 
 def check_state(settings: Settings) -> list[Check]:
     def probe() -> str:
-        from leoweb_bot import health
-        from leoweb_bot.state import State
+        from leoweb_bot.state import health
+        from leoweb_bot.state.db import State
 
         state = State(settings.bot.state_path)
         try:
@@ -101,7 +101,7 @@ def check_amocrm(settings: Settings) -> list[Check]:
         return [(False, "amoCRM: skipped, [amocrm] is not configured")]
     from leoweb_bot.amocrm import build_client
     from leoweb_bot.amocrm.deadline import ONE_SHOT
-    from leoweb_bot.cli import token_store
+    from leoweb_bot.cli.main import token_store
 
     client = build_client(settings.amocrm, token_store=token_store(settings), policy=ONE_SHOT)
     with client, client.operation():
@@ -123,7 +123,7 @@ def check_telegram(settings: Settings) -> list[Check]:
         settings.require("telegram")
     except ConfigError:
         return [(False, "Telegram: skipped, [telegram] is not configured")]
-    from leoweb_bot.telegram import build_telegram
+    from leoweb_bot.telegram.client import build_telegram
 
     telegram = build_telegram(settings)
     me = _guard("Telegram bot", lambda: f"@{telegram.get_me().username}")

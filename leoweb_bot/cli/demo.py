@@ -1,6 +1,6 @@
 """``leoweb-bot demo``: the whole bot on the built-in sandbox, with no config and no accounts.
 
-In the terminal, :mod:`leoweb_bot.terminal` stands in for Telegram, so every command runs
+In the terminal, :mod:`leoweb_bot.cli.terminal` stands in for Telegram, so every command runs
 exactly as in production except for the network. With ``--telegram-token`` the same bot runs in
 real Telegram by long polling, with the sandbox as the CRM.
 """
@@ -29,18 +29,18 @@ from typing import cast
 import telebot
 from telebot import types
 
+from leoweb_bot.cli.failures import CliError
+from leoweb_bot.cli.terminal import ADMIN_ID
+from leoweb_bot.cli.terminal import CONSOLE
+from leoweb_bot.cli.terminal import DIRECTOR_ID
+from leoweb_bot.cli.terminal import MANAGER_ID
+from leoweb_bot.cli.terminal import ROLE_NAMES
+from leoweb_bot.cli.terminal import TerminalChat
+from leoweb_bot.cli.terminal import TerminalTelegram
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.config import Settings
 from leoweb_bot.config import settings_from_mapping
-from leoweb_bot.failures import CliError
 from leoweb_bot.logs import setup_logging
-from leoweb_bot.terminal import ADMIN_ID
-from leoweb_bot.terminal import CONSOLE
-from leoweb_bot.terminal import DIRECTOR_ID
-from leoweb_bot.terminal import MANAGER_ID
-from leoweb_bot.terminal import ROLE_NAMES
-from leoweb_bot.terminal import TerminalChat
-from leoweb_bot.terminal import TerminalTelegram
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +60,14 @@ class DemoCrm:
     state_path: Path
     manager_id: int
     client: Any  # leoweb_bot.amocrm.AmoClient
-    state: Any  # leoweb_bot.state.State
+    state: Any  # leoweb_bot.state.db.State
 
 
 @contextmanager
 def demo_crm() -> Iterator[DemoCrm]:
     from leoweb_bot.amocrm import build_client
     from leoweb_bot.sandbox import Sandbox
-    from leoweb_bot.state import State
+    from leoweb_bot.state.db import State
 
     with (
         Sandbox(seed=1, tasks=300, managers=8, rate_limit=0) as sandbox,
@@ -118,7 +118,7 @@ def demo_settings(
 
 
 def build_demo_bot(crm: DemoCrm, settings: Settings, telegram: Any) -> telebot.TeleBot:
-    from leoweb_bot.commands import build_bot
+    from leoweb_bot.bot.commands import build_bot
 
     return build_bot(
         settings=settings, client=crm.client, telegram=telegram, state=crm.state, clock=time.time
@@ -218,7 +218,7 @@ def typed_lines(prompt: Callable[[], str]) -> Iterator[str]:
 
 def run_in_telegram(token: str, lang: str, api_url: str = "https://api.telegram.org") -> int:
     """The demo in real Telegram by long polling; whoever sends /start first is the director."""
-    from leoweb_bot.telegram import Telegram
+    from leoweb_bot.telegram.client import Telegram
 
     try:
         telegram = Telegram(token, api_url)

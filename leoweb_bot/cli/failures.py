@@ -12,8 +12,8 @@ import sys
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.config import ConfigError
 from leoweb_bot.logs import redact
-from leoweb_bot.state import StateError
-from leoweb_bot.telegram import TelegramError
+from leoweb_bot.state.db import StateError
+from leoweb_bot.telegram.client import TelegramError
 
 log = logging.getLogger(__name__)
 

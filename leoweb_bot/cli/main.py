@@ -18,15 +18,16 @@ from dataclasses import replace
 from functools import partial
 
 from leoweb_bot import __version__
-from leoweb_bot import argtypes
 from leoweb_bot.amocrm.models import User
+from leoweb_bot.bot.texts import echo
+from leoweb_bot.cli import argtypes
+from leoweb_bot.cli.failures import CliError
+from leoweb_bot.cli.failures import failure
+from leoweb_bot.cli.failures import output_closed
 from leoweb_bot.config import AUTH_MODES
 from leoweb_bot.config import ConfigError
 from leoweb_bot.config import Settings
 from leoweb_bot.config import load_settings
-from leoweb_bot.failures import CliError
-from leoweb_bot.failures import failure
-from leoweb_bot.failures import output_closed
 from leoweb_bot.logs import log_level
 from leoweb_bot.logs import setup_logging
 from leoweb_bot.reports import OverdueReport
@@ -35,7 +36,6 @@ from leoweb_bot.reports import days_overdue
 from leoweb_bot.reports import local
 from leoweb_bot.reports import match_managers
 from leoweb_bot.reports import overdue_by_manager
-from leoweb_bot.texts import echo
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -143,7 +143,7 @@ def token_store(settings: Settings):  # type: ignore[no-untyped-def]
     """OAuth needs the state db to keep the rotating refresh token; other modes need nothing."""
     if settings.amocrm.auth != "oauth":
         return None
-    from leoweb_bot.state import State
+    from leoweb_bot.state.db import State
 
     return State(settings.bot.state_path)
 
@@ -166,10 +166,10 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """One line per check; exit 1 if any failed."""
-    from leoweb_bot import checks
+    from leoweb_bot.cli import check
 
     try:
-        results = checks.run_all(load(args))
+        results = check.run_all(load(args))
     except ConfigError as exc:  # the file itself is unusable (not found, not TOML, unreadable)
         results = [(False, f"config: {exc}")]
     for ok, line in results:
@@ -178,7 +178,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from leoweb_bot import server
+    from leoweb_bot.service import server
 
     settings = load(args, "telegram", "amocrm", "bot", "access", "digest", "alerts", "server")
     # amocrm.rate_limit is the account's budget; each gunicorn worker gets its share, because
@@ -188,7 +188,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from leoweb_bot import server
+    from leoweb_bot.service import server
 
     settings = load(args, "amocrm", "bot", "access", "digest", "alerts")
     if not settings.telegram.token:
@@ -197,33 +197,33 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_set_webhook(args: argparse.Namespace) -> int:
-    from leoweb_bot import webhook_admin
+    from leoweb_bot.cli import webhook
 
-    return webhook_admin.set_webhook(load(args, "telegram", "bot", "access"))
+    return webhook.set_webhook(load(args, "telegram", "bot", "access"))
 
 
 def cmd_delete_webhook(args: argparse.Namespace) -> int:
-    from leoweb_bot import webhook_admin
+    from leoweb_bot.cli import webhook
 
-    return webhook_admin.delete_webhook(load(args, "telegram"))
+    return webhook.delete_webhook(load(args, "telegram"))
 
 
 def cmd_webhook_info(args: argparse.Namespace) -> int:
-    from leoweb_bot import webhook_admin
+    from leoweb_bot.cli import webhook
 
-    return webhook_admin.webhook_info(load(args, "telegram"))
+    return webhook.webhook_info(load(args, "telegram"))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from leoweb_bot import demo
+    from leoweb_bot.cli import demo
 
     return demo.run(script=args.script, telegram_token=args.telegram_token, lang=args.lang)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from leoweb_bot import starter
+    from leoweb_bot.cli import init
 
-    return starter.run_init(args)
+    return init.run_init(args)
 
 
 class HelpFormatter(argparse.HelpFormatter):

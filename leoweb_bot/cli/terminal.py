@@ -1,6 +1,6 @@
 """The terminal stand-in for Telegram: a chat with the bot in a console.
 
-:class:`TerminalTelegram` has the interface of :class:`leoweb_bot.telegram.Telegram` that the
+:class:`TerminalTelegram` has the interface of :class:`leoweb_bot.telegram.client.Telegram` that the
 bot uses and prints instead of calling the Bot API: HTML as readable text (bold via ANSI on a
 terminal, links as ``text (url)``), inline buttons as numbered choices, edits re-printed and
 marked. :class:`TerminalChat` turns typed lines into Bot API Update dicts for the bot's router:
@@ -201,7 +201,7 @@ class Shown:
 
 
 class TerminalTelegram:
-    """The subset of :class:`leoweb_bot.telegram.Telegram` the bot uses, printing to a terminal."""
+    """The subset of :class:`leoweb_bot.telegram.client.Telegram` the bot uses, printing to a terminal."""
 
     def __init__(self, out: TextIO, *, ansi: bool = False, lang: str = "ru") -> None:
         self.out = out

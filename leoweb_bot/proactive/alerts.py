@@ -31,18 +31,18 @@ from collections.abc import Set
 from telebot.types import InlineKeyboardMarkup
 
 from leoweb_bot.amocrm.models import Task
+from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.screens import button
+from leoweb_bot.bot.texts import Html
+from leoweb_bot.bot.texts import join
+from leoweb_bot.bot.texts import t
+from leoweb_bot.bot.views import task_line
 from leoweb_bot.reports import by_due
 from leoweb_bot.reports import is_overdue
 from leoweb_bot.reports import local
-from leoweb_bot.screens import App
-from leoweb_bot.screens import button
-from leoweb_bot.state import State
-from leoweb_bot.telegram import TelegramError
-from leoweb_bot.texts import Html
-from leoweb_bot.texts import join
-from leoweb_bot.texts import t
+from leoweb_bot.state.db import State
+from leoweb_bot.telegram.client import TelegramError
 from leoweb_bot.values import quiet_hours
-from leoweb_bot.views import task_line
 
 log = logging.getLogger(__name__)
 

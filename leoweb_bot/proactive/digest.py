@@ -25,16 +25,16 @@ from leoweb_bot.access import can_see_all
 from leoweb_bot.access import may_use
 from leoweb_bot.access import who
 from leoweb_bot.amocrm.errors import AmoError
+from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.screens import Screen
+from leoweb_bot.bot.screens import report_screen
+from leoweb_bot.bot.texts import Html
+from leoweb_bot.bot.texts import escape
+from leoweb_bot.bot.texts import join
+from leoweb_bot.bot.texts import t
 from leoweb_bot.reports import local
-from leoweb_bot.screens import App
-from leoweb_bot.screens import Screen
-from leoweb_bot.screens import report_screen
-from leoweb_bot.state import State
-from leoweb_bot.telegram import TelegramError
-from leoweb_bot.texts import Html
-from leoweb_bot.texts import escape
-from leoweb_bot.texts import join
-from leoweb_bot.texts import t
+from leoweb_bot.state.db import State
+from leoweb_bot.telegram.client import TelegramError
 
 log = logging.getLogger(__name__)
 

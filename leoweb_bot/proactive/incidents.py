@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import logging
 
-from leoweb_bot import health
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.errors import AuthError
 from leoweb_bot.amocrm.errors import Blocked
 from leoweb_bot.amocrm.errors import PaymentRequired
-from leoweb_bot.screens import App
-from leoweb_bot.state import StateError
-from leoweb_bot.telegram import TelegramError
-from leoweb_bot.texts import Html
-from leoweb_bot.texts import format_when
-from leoweb_bot.texts import join
-from leoweb_bot.texts import shorten
-from leoweb_bot.texts import t
+from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.texts import Html
+from leoweb_bot.bot.texts import format_when
+from leoweb_bot.bot.texts import join
+from leoweb_bot.bot.texts import shorten
+from leoweb_bot.bot.texts import t
+from leoweb_bot.state import health
+from leoweb_bot.state.db import StateError
+from leoweb_bot.telegram.client import TelegramError
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import logging
 
-from leoweb_bot import incidents
 from leoweb_bot.amocrm.errors import AmoError
-from leoweb_bot.screens import App
-from leoweb_bot.telegram import TelegramError
-from leoweb_bot.telegram import WebhookInfo
+from leoweb_bot.bot.screens import App
+from leoweb_bot.proactive import incidents
+from leoweb_bot.telegram.client import TelegramError
+from leoweb_bot.telegram.client import WebhookInfo
 
 log = logging.getLogger(__name__)
 

@@ -38,21 +38,21 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from leoweb_bot.alerts import chats_by_manager
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.models import LOST_STATUS
 from leoweb_bot.amocrm.models import WON_STATUS
 from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import card_url
+from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.screens import lead_cards
+from leoweb_bot.bot.texts import Html
+from leoweb_bot.bot.texts import join
+from leoweb_bot.bot.texts import link
+from leoweb_bot.bot.texts import t
 from leoweb_bot.ids import parse_id
-from leoweb_bot.screens import App
-from leoweb_bot.screens import lead_cards
-from leoweb_bot.state import State
-from leoweb_bot.telegram import TelegramError
-from leoweb_bot.texts import Html
-from leoweb_bot.texts import join
-from leoweb_bot.texts import link
-from leoweb_bot.texts import t
+from leoweb_bot.proactive.alerts import chats_by_manager
+from leoweb_bot.state.db import State
+from leoweb_bot.telegram.client import TelegramError
 
 log = logging.getLogger(__name__)
 

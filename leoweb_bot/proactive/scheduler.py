@@ -6,7 +6,7 @@ live lease means another process is on it, and ``last_run`` spaces runs across a
 so each job runs once per interval however many processes tick. A job that works in steps is a
 generator: at each ``yield`` the lease is renewed, so it holds however long the work goes on,
 and a job whose lease was taken over (it stalled past it) stops there. Whatever a job sends is
-also recorded under a UNIQUE key before it goes out (digest.py, alerts.py, amoevents.py), so even
+also recorded under a UNIQUE key before it goes out (digest.py, alerts.py, notices.py), so even
 two processes that both think they hold a job cannot send the same thing twice.
 
 The clock is injectable and ``tick(now)`` runs one round synchronously: tests never sleep.
@@ -25,17 +25,17 @@ from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from leoweb_bot import alerts
-from leoweb_bot import amoevents
-from leoweb_bot import digest
-from leoweb_bot import incidents
-from leoweb_bot import keepalive
-from leoweb_bot import retention
 from leoweb_bot.amocrm.errors import AmoError
-from leoweb_bot.screens import App
-from leoweb_bot.state import State
-from leoweb_bot.state import StateError
-from leoweb_bot.state import owner_id
+from leoweb_bot.bot.screens import App
+from leoweb_bot.proactive import alerts
+from leoweb_bot.proactive import digest
+from leoweb_bot.proactive import incidents
+from leoweb_bot.proactive import keepalive
+from leoweb_bot.proactive import notices
+from leoweb_bot.proactive import retention
+from leoweb_bot.state.db import State
+from leoweb_bot.state.db import StateError
+from leoweb_bot.state.db import owner_id
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def standard_jobs(app: App, *, watch_webhook: bool = False) -> list[Job]:
     """The jobs this configuration asks for."""
     settings = app.settings
     jobs = [
-        Job("amo_events", 0, amoevents.process_events),
+        Job("amo_events", 0, notices.process_events),
         Job("digests", 0, digest.send_due_digests),
         Job("amocrm_health", HEALTH_SECONDS, keepalive.check_amocrm),
         Job("state_watch", 0, incidents.watch_state_db),

@@ -3,6 +3,10 @@
 ``Sandbox`` serves API v4, legacy v2 and OAuth2 with amoCRM's quirks and faults (see
 server.py); ``generate`` builds its demo data (data.py). Importing this package starts
 nothing: no threads, sockets or environment reads until ``Sandbox.start()``.
+
+May import only the standard library, Flask and ``leoweb_bot.ids``: it stands alone, as amoCRM
+does. Only ``cli``
+(and tests) import it.
 """
 
 from leoweb_bot.sandbox.auth import Credentials

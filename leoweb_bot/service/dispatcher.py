@@ -16,77 +16,20 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from collections.abc import Mapping
 from typing import Any
 from typing import Protocol
 
-from leoweb_bot.state import FAILED
-from leoweb_bot.state import InboxItem
-from leoweb_bot.state import State
-from leoweb_bot.state import StateError
-from leoweb_bot.state import owner_id
+from leoweb_bot.state.db import FAILED
+from leoweb_bot.state.db import InboxItem
+from leoweb_bot.state.db import State
+from leoweb_bot.state.db import StateError
+from leoweb_bot.state.db import owner_id
+from leoweb_bot.telegram.updates import chat_id_of
 
 log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL = 600.0  # seconds between prune / dead-owner sweeps
 POLL_ERROR_BACKOFF = 5.0
-
-# Update fields whose object carries the chat ("chat") or, failing that, the sender ("from").
-_CHAT_FIELDS = (
-    "message",
-    "edited_message",
-    "channel_post",
-    "edited_channel_post",
-    "business_message",
-    "edited_business_message",
-    "my_chat_member",
-    "chat_member",
-    "chat_join_request",
-    "message_reaction",
-    "message_reaction_count",
-    "chat_boost",
-    "removed_chat_boost",
-)
-_INT64 = range(-(2**63), 2**63)
-
-
-def chat_id_of(update: Mapping[str, Any]) -> int | None:
-    """The chat an update belongs to, for per-chat ordering; None when it has none.
-
-    Telegram queues webhook updates per chat, and per user for callback and inline queries
-    (telegram-bot-api WebhookActor ``webhook_queue_id``); we key ours the same way.
-    """
-    for field in _CHAT_FIELDS:
-        chat = _get(update, field, "chat", "id")
-        if chat is not None:
-            return chat
-    callback_chat = _get(update, "callback_query", "message", "chat", "id")
-    if callback_chat is not None:
-        return callback_chat
-    for field in ("callback_query", "inline_query", "chosen_inline_result", "shipping_query"):
-        user = _get(update, field, "from", "id")
-        if user is not None:
-            return user
-    return None
-
-
-def sender_id_of(update: Mapping[str, Any]) -> int | None:
-    """The Telegram user who sent an update (its object's ``from``); None when it names none."""
-    for field in (*_CHAT_FIELDS, "callback_query"):
-        user = _get(update, field, "from", "id")
-        if user is not None:
-            return user
-    return None
-
-
-def _get(obj: Any, *path: str) -> int | None:
-    for key in path:
-        if not isinstance(obj, Mapping):
-            return None
-        obj = obj.get(key)
-    if isinstance(obj, bool) or not isinstance(obj, int) or obj not in _INT64:
-        return None
-    return obj
 
 
 class Dispatcher:

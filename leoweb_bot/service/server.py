@@ -23,18 +23,18 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger as GunicornLogger
 from telebot import types
 
-from leoweb_bot import web
 from leoweb_bot.config import Settings
-from leoweb_bot.dispatcher import Dispatcher
-from leoweb_bot.dispatcher import poll_updates
-from leoweb_bot.httpworker import Worker
-from leoweb_bot.scheduler import Scheduler
-from leoweb_bot.scheduler import build_scheduler
-from leoweb_bot.state import State
-from leoweb_bot.state import StateError
-from leoweb_bot.telegram import Telegram
-from leoweb_bot.telegram import TelegramError
-from leoweb_bot.telegram import build_telegram
+from leoweb_bot.proactive.scheduler import Scheduler
+from leoweb_bot.proactive.scheduler import build_scheduler
+from leoweb_bot.service import web
+from leoweb_bot.service.dispatcher import Dispatcher
+from leoweb_bot.service.dispatcher import poll_updates
+from leoweb_bot.service.worker import Worker
+from leoweb_bot.state.db import State
+from leoweb_bot.state.db import StateError
+from leoweb_bot.telegram.client import Telegram
+from leoweb_bot.telegram.client import TelegramError
+from leoweb_bot.telegram.client import build_telegram
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class Runtime:
     state: State
     telegram: Telegram
     client: Any  # leoweb_bot.amocrm.AmoClient (imported lazily)
-    bot: Any  # telebot.TeleBot with the handlers of leoweb_bot.commands
+    bot: Any  # telebot.TeleBot with the handlers of leoweb_bot.bot.commands
     dispatcher: Dispatcher
     scheduler: Scheduler
 
@@ -74,9 +74,9 @@ def build_runtime(settings: Settings, *, watch_webhook: bool = False) -> Runtime
 
     ``watch_webhook``: let the scheduler check getWebhookInfo (`serve` only; `poll` has no webhook).
     """
-    from leoweb_bot import commands
     from leoweb_bot.amocrm import build_client
-    from leoweb_bot.screens import App
+    from leoweb_bot.bot import commands
+    from leoweb_bot.bot.screens import App
 
     state = State(settings.bot.state_path)
     # In serve mode every gunicorn worker sends for the same bot, so each takes its share.

@@ -28,12 +28,12 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import HTTPException
 
 from leoweb_bot import __version__
-from leoweb_bot import health
 from leoweb_bot.config import Settings
-from leoweb_bot.dispatcher import chat_id_of
-from leoweb_bot.state import State
-from leoweb_bot.state import StateError
-from leoweb_bot.state import StateUnavailable
+from leoweb_bot.state import health
+from leoweb_bot.state.db import State
+from leoweb_bot.state.db import StateError
+from leoweb_bot.state.db import StateUnavailable
+from leoweb_bot.telegram.updates import chat_id_of
 
 log = logging.getLogger(__name__)
 

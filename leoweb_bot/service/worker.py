@@ -33,7 +33,7 @@ from typing import Any
 from gunicorn import util
 from gunicorn.workers import gthread
 
-from leoweb_bot.web import MAX_BODY
+from leoweb_bot.service.web import MAX_BODY
 
 REQUEST_READ_SECONDS = 10.0  # behind the proxy a request arrives in one piece, in milliseconds
 CLOSE_LINGER_SECONDS = 2.0  # as gunicorn's util.close_graceful

@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from leoweb_bot.ids import parse_id
-from leoweb_bot.outages import OutageLog
-from leoweb_bot.outages import is_outage
-from leoweb_bot.schema import migrate
-from leoweb_bot.schema import rollback
+from leoweb_bot.state.outages import OutageLog
+from leoweb_bot.state.outages import is_outage
+from leoweb_bot.state.schema import migrate
+from leoweb_bot.state.schema import rollback
 
 PENDING = "pending"
 WORKING = "working"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from leoweb_bot.state import State
-from leoweb_bot.state import StateUnavailable
+from leoweb_bot.state.db import State
+from leoweb_bot.state.db import StateUnavailable
 
 MIB = 1024 * 1024
 # Below this, SQLite may fail at any write: the WAL grows by up to 4 MiB between checkpoints

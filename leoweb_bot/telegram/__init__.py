@@ -1,0 +1,5 @@
+"""Telegram: the Bot API client (the only code that calls it) and reading raw updates.
+
+May import: the standard library, ``requests``, ``telebot`` (types, ``util``), ``config`` and
+``logs``. Never amoCRM, the state db or the bot's screens. Facts: docs/telegram.md.
+"""

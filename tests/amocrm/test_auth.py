@@ -23,8 +23,8 @@ from leoweb_bot.amocrm.auth import SessionAuth
 from leoweb_bot.amocrm.auth import TokenAuth
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.sandbox import Sandbox
-from leoweb_bot.state import State
-from tests.fakeclock import FakeClock
+from leoweb_bot.state.db import State
+from tests.kit.fakeclock import FakeClock
 
 BASE = "https://leo.amocrm.ru"
 LOGIN_URL = f"{BASE}/private/api/auth.php"

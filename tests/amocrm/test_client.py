@@ -25,7 +25,7 @@ from leoweb_bot.amocrm import RateLimiter
 from leoweb_bot.amocrm import Unavailable
 from leoweb_bot.amocrm import build_client
 from leoweb_bot.config import AmoSettings
-from tests.fakeclock import FakeClock
+from tests.kit.fakeclock import FakeClock
 
 BASE = "https://leo.amocrm.ru"
 TOKEN = "long-lived-token-5f2a9c"

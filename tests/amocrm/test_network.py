@@ -26,24 +26,24 @@ from leoweb_bot.amocrm import build_client
 from leoweb_bot.amocrm.deadline import SERVER
 from leoweb_bot.amocrm.deadline import RetryPolicy
 from leoweb_bot.amocrm.errors import BadBaseUrl
-from leoweb_bot.commands import build_bot
+from leoweb_bot.bot.commands import build_bot
+from leoweb_bot.bot.replies import error_text
+from leoweb_bot.bot.texts import t
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.config import ConfigError
-from leoweb_bot.replies import error_text
 from leoweb_bot.sandbox import Sandbox
-from leoweb_bot.state import State
-from leoweb_bot.telegram import Telegram
-from leoweb_bot.texts import t
-from tests.botchat import ADMIN
-from tests.botchat import DIRECTOR
-from tests.botchat import TOKEN
-from tests.botchat import BotChat
-from tests.botchat import FakeTime
-from tests.botchat import final
-from tests.botchat import settings_for
-from tests.fakebot import FakeBotAPI
-from tests.fakeclock import FakeClock
-from tests.test_cli import run_cli
+from leoweb_bot.state.db import State
+from leoweb_bot.telegram.client import Telegram
+from tests.cli.test_main import run_cli
+from tests.kit.botchat import ADMIN
+from tests.kit.botchat import DIRECTOR
+from tests.kit.botchat import TOKEN
+from tests.kit.botchat import BotChat
+from tests.kit.botchat import FakeTime
+from tests.kit.botchat import final
+from tests.kit.botchat import settings_for
+from tests.kit.fakebot import FakeBotAPI
+from tests.kit.fakeclock import FakeClock
 
 NOW = 1_764_000_000
 MARGIN = 1.0  # scheduling slack on a loaded machine

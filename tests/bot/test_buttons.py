@@ -8,24 +8,24 @@ from pathlib import Path
 
 import pytest
 
-from leoweb_bot.closing import RESULT_WAIT
-from leoweb_bot.closing import Awaiting
-from leoweb_bot.closing import await_result
-from leoweb_bot.closing import awaited_result
-from leoweb_bot.closing import forget_result
-from leoweb_bot.state import State
-from tests.botchat import DIRECTOR
-from tests.botchat import GROUP
-from tests.botchat import MANAGER
-from tests.botchat import MILANA
-from tests.botchat import OTHER_MANAGER
-from tests.botchat import STRANGER
-from tests.botchat import ZELIMKHAN
-from tests.botchat import BotChat
-from tests.botchat import Sent
-from tests.botchat import bot_chat
-from tests.botchat import final
-from tests.botchat import overdue_tasks_of
+from leoweb_bot.bot.closing import RESULT_WAIT
+from leoweb_bot.bot.closing import Awaiting
+from leoweb_bot.bot.closing import await_result
+from leoweb_bot.bot.closing import awaited_result
+from leoweb_bot.bot.closing import forget_result
+from leoweb_bot.state.db import State
+from tests.kit.botchat import DIRECTOR
+from tests.kit.botchat import GROUP
+from tests.kit.botchat import MANAGER
+from tests.kit.botchat import MILANA
+from tests.kit.botchat import OTHER_MANAGER
+from tests.kit.botchat import STRANGER
+from tests.kit.botchat import ZELIMKHAN
+from tests.kit.botchat import BotChat
+from tests.kit.botchat import Sent
+from tests.kit.botchat import bot_chat
+from tests.kit.botchat import final
+from tests.kit.botchat import overdue_tasks_of
 
 
 @pytest.fixture

@@ -9,28 +9,28 @@ from pathlib import Path
 import pytest
 
 from leoweb_bot.amocrm import build_client
-from leoweb_bot.commands import apologize
+from leoweb_bot.bot.commands import apologize
+from leoweb_bot.bot.screens import App
 from leoweb_bot.config import AmoSettings
-from leoweb_bot.screens import App
-from leoweb_bot.state import InboxItem
-from leoweb_bot.state import State
-from leoweb_bot.telegram import Telegram
-from tests.botchat import ADMIN
-from tests.botchat import DIRECTOR
-from tests.botchat import GROUP
-from tests.botchat import MANAGER
-from tests.botchat import NOW
-from tests.botchat import OTHER_MANAGER
-from tests.botchat import STRANGER
-from tests.botchat import TOKEN
-from tests.botchat import BotChat
-from tests.botchat import Sent
-from tests.botchat import bot_chat
-from tests.botchat import final
-from tests.botchat import settings_for
-from tests.commandkit import AS_OF
-from tests.commandkit import WORKING
-from tests.fakebot import FakeBotAPI
+from leoweb_bot.state.db import InboxItem
+from leoweb_bot.state.db import State
+from leoweb_bot.telegram.client import Telegram
+from tests.kit.botchat import ADMIN
+from tests.kit.botchat import DIRECTOR
+from tests.kit.botchat import GROUP
+from tests.kit.botchat import MANAGER
+from tests.kit.botchat import NOW
+from tests.kit.botchat import OTHER_MANAGER
+from tests.kit.botchat import STRANGER
+from tests.kit.botchat import TOKEN
+from tests.kit.botchat import BotChat
+from tests.kit.botchat import Sent
+from tests.kit.botchat import bot_chat
+from tests.kit.botchat import final
+from tests.kit.botchat import settings_for
+from tests.kit.commandkit import AS_OF
+from tests.kit.commandkit import WORKING
+from tests.kit.fakebot import FakeBotAPI
 
 
 @pytest.fixture

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.botchat import ADMIN
-from tests.botchat import DIRECTOR
-from tests.botchat import GROUP
-from tests.botchat import MANAGER
-from tests.botchat import STRANGER
-from tests.botchat import BotChat
-from tests.botchat import bot_chat
-from tests.botchat import final
+from tests.kit.botchat import ADMIN
+from tests.kit.botchat import DIRECTOR
+from tests.kit.botchat import GROUP
+from tests.kit.botchat import MANAGER
+from tests.kit.botchat import STRANGER
+from tests.kit.botchat import BotChat
+from tests.kit.botchat import bot_chat
+from tests.kit.botchat import final
 
 
 @pytest.fixture

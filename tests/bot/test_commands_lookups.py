@@ -13,19 +13,19 @@ import pytest
 
 from leoweb_bot.amocrm import build_client
 from leoweb_bot.amocrm.models import Task
+from leoweb_bot.bot.search import phone_forms
+from leoweb_bot.bot.views import PAGE_SIZE
 from leoweb_bot.config import AmoSettings
-from leoweb_bot.search import phone_forms
-from leoweb_bot.views import PAGE_SIZE
-from tests.botchat import ADMIN
-from tests.botchat import DIRECTOR
-from tests.botchat import MANAGER
-from tests.botchat import NOW
-from tests.botchat import ZELIMKHAN
-from tests.botchat import BotChat
-from tests.botchat import bot_chat
-from tests.botchat import final
-from tests.commandkit import AS_OF
-from tests.commandkit import open_task_of
+from tests.kit.botchat import ADMIN
+from tests.kit.botchat import DIRECTOR
+from tests.kit.botchat import MANAGER
+from tests.kit.botchat import NOW
+from tests.kit.botchat import ZELIMKHAN
+from tests.kit.botchat import BotChat
+from tests.kit.botchat import bot_chat
+from tests.kit.botchat import final
+from tests.kit.commandkit import AS_OF
+from tests.kit.commandkit import open_task_of
 
 
 @pytest.fixture

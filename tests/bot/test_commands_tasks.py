@@ -12,19 +12,19 @@ import pytz
 
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.reports import my_tasks
-from tests.botchat import ADMIN
-from tests.botchat import DIRECTOR
-from tests.botchat import MANAGER
-from tests.botchat import MILANA
-from tests.botchat import NOW
-from tests.botchat import ZELIMKHAN
-from tests.botchat import BotChat
-from tests.botchat import bot_chat
-from tests.botchat import final
-from tests.botchat import overdue_tasks_of
-from tests.commandkit import AS_OF
-from tests.commandkit import WORKING
-from tests.commandkit import open_task_of
+from tests.kit.botchat import ADMIN
+from tests.kit.botchat import DIRECTOR
+from tests.kit.botchat import MANAGER
+from tests.kit.botchat import MILANA
+from tests.kit.botchat import NOW
+from tests.kit.botchat import ZELIMKHAN
+from tests.kit.botchat import BotChat
+from tests.kit.botchat import bot_chat
+from tests.kit.botchat import final
+from tests.kit.botchat import overdue_tasks_of
+from tests.kit.commandkit import AS_OF
+from tests.kit.commandkit import WORKING
+from tests.kit.commandkit import open_task_of
 
 ALMATY = pytz.timezone("Asia/Almaty")
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from leoweb_bot import commands
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.errors import AuthError
 from leoweb_bot.amocrm.errors import BadRequest
@@ -18,13 +17,14 @@ from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.amocrm.errors import PaymentRequired
 from leoweb_bot.amocrm.errors import RateLimited
 from leoweb_bot.amocrm.errors import Unavailable
-from leoweb_bot.replies import error_text
-from leoweb_bot.replies import guard
-from leoweb_bot.texts import Html
-from tests.botchat import DIRECTOR
-from tests.botchat import BotChat
-from tests.botchat import bot_chat
-from tests.botchat import final
+from leoweb_bot.bot import commands
+from leoweb_bot.bot.replies import error_text
+from leoweb_bot.bot.replies import guard
+from leoweb_bot.bot.texts import Html
+from tests.kit.botchat import DIRECTOR
+from tests.kit.botchat import BotChat
+from tests.kit.botchat import bot_chat
+from tests.kit.botchat import final
 
 WORKING = "⏳ Читаю amoCRM…"
 

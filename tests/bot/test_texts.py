@@ -9,18 +9,18 @@ from html.parser import HTMLParser
 import pytest
 import pytz
 
-from leoweb_bot.texts import CATALOG
-from leoweb_bot.texts import EN
-from leoweb_bot.texts import RU
-from leoweb_bot.texts import Html
-from leoweb_bot.texts import escape
-from leoweb_bot.texts import format_due
-from leoweb_bot.texts import format_money
-from leoweb_bot.texts import format_when
-from leoweb_bot.texts import link
-from leoweb_bot.texts import overdue_label
-from leoweb_bot.texts import shorten
-from leoweb_bot.texts import t
+from leoweb_bot.bot.texts import CATALOG
+from leoweb_bot.bot.texts import EN
+from leoweb_bot.bot.texts import RU
+from leoweb_bot.bot.texts import Html
+from leoweb_bot.bot.texts import escape
+from leoweb_bot.bot.texts import format_due
+from leoweb_bot.bot.texts import format_money
+from leoweb_bot.bot.texts import format_when
+from leoweb_bot.bot.texts import link
+from leoweb_bot.bot.texts import overdue_label
+from leoweb_bot.bot.texts import shorten
+from leoweb_bot.bot.texts import t
 
 ALMATY = pytz.timezone("Asia/Almaty")
 # Telegram's HTML mode accepts only these tags (reference/telegram-bot-api.md §2).

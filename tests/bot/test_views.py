@@ -14,16 +14,16 @@ from leoweb_bot.access import Role
 from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
+from leoweb_bot.bot.views import PAGE_SIZE
+from leoweb_bot.bot.views import command_menu
+from leoweb_bot.bot.views import render_help
+from leoweb_bot.bot.views import render_lead
+from leoweb_bot.bot.views import render_manager_page
+from leoweb_bot.bot.views import render_my_tasks
+from leoweb_bot.bot.views import render_report
+from leoweb_bot.bot.views import task_line
 from leoweb_bot.reports import MyTasks
 from leoweb_bot.reports import overdue_by_manager
-from leoweb_bot.views import PAGE_SIZE
-from leoweb_bot.views import command_menu
-from leoweb_bot.views import render_help
-from leoweb_bot.views import render_lead
-from leoweb_bot.views import render_manager_page
-from leoweb_bot.views import render_my_tasks
-from leoweb_bot.views import render_report
-from leoweb_bot.views import task_line
 
 TZ = pytz.timezone("Asia/Almaty")
 NOW = int(datetime.datetime(2026, 11, 25, 9, 5, tzinfo=datetime.UTC).timestamp())

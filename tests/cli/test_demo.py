@@ -14,26 +14,26 @@ from pathlib import Path
 
 import pytest
 
-from leoweb_bot.demo import DeferredFile
-from leoweb_bot.demo import ask_role
-from leoweb_bot.demo import demo_crm
-from leoweb_bot.demo import demo_manager_id
-from leoweb_bot.demo import poll_demo
-from leoweb_bot.demo import run_in_telegram
-from leoweb_bot.demo import run_in_terminal
-from leoweb_bot.demo import start_sender
-from leoweb_bot.failures import CliError
-from leoweb_bot.failures import failure
-from leoweb_bot.telegram import Telegram
-from leoweb_bot.telegram import TelegramError
-from leoweb_bot.terminal import ADMIN_ID
-from leoweb_bot.terminal import CONSOLE
-from leoweb_bot.terminal import DIRECTOR_ID
-from leoweb_bot.terminal import MANAGER_ID
+from leoweb_bot.cli.demo import DeferredFile
+from leoweb_bot.cli.demo import ask_role
+from leoweb_bot.cli.demo import demo_crm
+from leoweb_bot.cli.demo import demo_manager_id
+from leoweb_bot.cli.demo import poll_demo
+from leoweb_bot.cli.demo import run_in_telegram
+from leoweb_bot.cli.demo import run_in_terminal
+from leoweb_bot.cli.demo import start_sender
+from leoweb_bot.cli.failures import CliError
+from leoweb_bot.cli.failures import failure
+from leoweb_bot.cli.terminal import ADMIN_ID
+from leoweb_bot.cli.terminal import CONSOLE
+from leoweb_bot.cli.terminal import DIRECTOR_ID
+from leoweb_bot.cli.terminal import MANAGER_ID
+from leoweb_bot.telegram.client import Telegram
+from leoweb_bot.telegram.client import TelegramError
 from tests.conftest import leoweb_env
-from tests.fakebot import FakeBotAPI
+from tests.kit.fakebot import FakeBotAPI
+from tests.kit.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "demo" / "quickstart.txt"
 DAYS_OVERDUE = re.compile(r"\d+ (?:день|дня|дней) просрочки")
 LEAD_LINK = re.compile(r"\(http://127\.0\.0\.1:\d+/leads/detail/\d+\)")

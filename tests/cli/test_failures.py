@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 
 from leoweb_bot.amocrm.errors import AuthError
+from leoweb_bot.cli.failures import CliError
+from leoweb_bot.cli.failures import failure
 from leoweb_bot.config import ConfigError
-from leoweb_bot.failures import CliError
-from leoweb_bot.failures import failure
-from leoweb_bot.state import StateUnavailable
-from leoweb_bot.telegram import TelegramError
+from leoweb_bot.state.db import StateUnavailable
+from leoweb_bot.telegram.client import TelegramError
 from tests.conftest import leoweb_env
-from tests.fakebot import FakeBotAPI
+from tests.kit.fakebot import FakeBotAPI
+from tests.kit.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAFailureTestTokenValue_abcdefghijk"
 
 

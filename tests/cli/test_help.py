@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import re
-from pathlib import Path
 
 import pytest
 
-from leoweb_bot.cli import build_parser
+from leoweb_bot.cli.main import build_parser
+from tests.kit.paths import ROOT
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 PARSER = build_parser()
 COMMANDS: dict[str, argparse.ArgumentParser] = next(
     action.choices for action in PARSER._actions if isinstance(action, argparse._SubParsersAction)

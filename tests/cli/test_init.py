@@ -16,17 +16,17 @@ from typing import Any
 
 import pytest
 
+from leoweb_bot.cli.init import amocrm_url
+from leoweb_bot.cli.init import checked
+from leoweb_bot.cli.init import collect
+from leoweb_bot.cli.init import run_init
 from leoweb_bot.config import WEBHOOK_SECRET_RE
 from leoweb_bot.config import ConfigError
 from leoweb_bot.config import load_settings
 from leoweb_bot.config import settings_from_mapping
-from leoweb_bot.starter import amocrm_url
-from leoweb_bot.starter import checked
-from leoweb_bot.starter import collect
-from leoweb_bot.starter import run_init
 from tests.conftest import leoweb_env
+from tests.kit.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 BOT_TOKEN = "123456789:AAFakeBotTokenForInitTests_abcdefghij"
 AMO_TOKEN = "eyJhbGciOiJSUzI1NiJ9.long-lived-token-for-tests"
 
@@ -291,7 +291,7 @@ def test_a_wrong_answer_is_explained_and_asked_again_keeping_the_others(
         "public HTTPS address": ["http://bot.example.com", "https://bot.example.com"],
     }
     monkeypatch.setattr("sys.stdin", Terminal())
-    monkeypatch.setattr("leoweb_bot.starter.prompt", scripted(answers))
+    monkeypatch.setattr("leoweb_bot.cli.init.prompt", scripted(answers))
     path = tmp_path / "config.toml"
     assert run_init(init_args(path, no_input=False)) == 0
     assert all(not left for left in answers.values())  # every wrong answer was asked again
@@ -317,7 +317,7 @@ def test_a_wrong_flag_stops_init_before_the_first_question(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("sys.stdin", Terminal())
-    monkeypatch.setattr("leoweb_bot.starter.prompt", never_asked)
+    monkeypatch.setattr("leoweb_bot.cli.init.prompt", never_asked)
     path = tmp_path / "config.toml"
     with pytest.raises(ConfigError, match=r"^bot\.timezone: unknown timezone 'Mars/Olympus'"):
         run_init(init_args(path, no_input=False, timezone="Mars/Olympus"))
@@ -342,7 +342,7 @@ def test_the_output_path_is_checked_before_the_first_question(
     (tmp_path / "exists.toml").write_text("# mine\n")
     (tmp_path / "folder").mkdir()
     monkeypatch.setattr("sys.stdin", Terminal())
-    monkeypatch.setattr("leoweb_bot.starter.prompt", never_asked)
+    monkeypatch.setattr("leoweb_bot.cli.init.prompt", never_asked)
     assert run_init(init_args(tmp_path / where, no_input=False)) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and says.format(dir=tmp_path) in err
@@ -356,7 +356,7 @@ def test_an_unwritable_folder_is_found_before_the_first_question(
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
     monkeypatch.setattr("sys.stdin", Terminal())
-    monkeypatch.setattr("leoweb_bot.starter.prompt", never_asked)
+    monkeypatch.setattr("leoweb_bot.cli.init.prompt", never_asked)
     assert run_init(init_args(locked / "config.toml", no_input=False)) == 1
     assert f"folder {locked} is not writable" in capsys.readouterr().err
 
@@ -368,7 +368,7 @@ def test_input_ending_at_a_prompt_writes_nothing(
         raise EOFError
 
     monkeypatch.setattr("sys.stdin", Terminal())
-    monkeypatch.setattr("leoweb_bot.starter.prompt", ctrl_d)
+    monkeypatch.setattr("leoweb_bot.cli.init.prompt", ctrl_d)
     path = tmp_path / "config.toml"
     assert run_init(init_args(path, no_input=False)) == 1
     assert "error: input ended; nothing written" in capsys.readouterr().err

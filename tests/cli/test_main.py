@@ -18,7 +18,7 @@ from leoweb_bot.reports import is_overdue
 from leoweb_bot.sandbox import Sandbox
 from leoweb_bot.sandbox import generate
 from tests.conftest import leoweb_env
-from tests.fakebot import FakeBotAPI
+from tests.kit.fakebot import FakeBotAPI
 
 ZONES = ["UTC", "Asia/Almaty", "America/New_York", "Pacific/Kiritimati"]
 

@@ -9,15 +9,15 @@ import telebot
 from telebot.types import InlineKeyboardButton
 from telebot.types import InlineKeyboardMarkup
 
-from leoweb_bot.terminal import ADMIN_ID
-from leoweb_bot.terminal import BOLD_OFF
-from leoweb_bot.terminal import BOLD_ON
-from leoweb_bot.terminal import DIRECTOR_ID
-from leoweb_bot.terminal import MANAGER_ID
-from leoweb_bot.terminal import TerminalChat
-from leoweb_bot.terminal import TerminalTelegram
-from leoweb_bot.terminal import html_to_text
-from leoweb_bot.terminal import number_buttons
+from leoweb_bot.cli.terminal import ADMIN_ID
+from leoweb_bot.cli.terminal import BOLD_OFF
+from leoweb_bot.cli.terminal import BOLD_ON
+from leoweb_bot.cli.terminal import DIRECTOR_ID
+from leoweb_bot.cli.terminal import MANAGER_ID
+from leoweb_bot.cli.terminal import TerminalChat
+from leoweb_bot.cli.terminal import TerminalTelegram
+from leoweb_bot.cli.terminal import html_to_text
+from leoweb_bot.cli.terminal import number_buttons
 
 
 def test_bold_is_plain_without_a_terminal() -> None:

@@ -20,15 +20,15 @@ import telebot
 
 from leoweb_bot.amocrm import build_client
 from leoweb_bot.amocrm.models import Task
-from leoweb_bot.commands import build_bot
+from leoweb_bot.bot.commands import build_bot
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.config import Settings
 from leoweb_bot.config import settings_from_mapping
 from leoweb_bot.sandbox import Sandbox
-from leoweb_bot.state import State
-from leoweb_bot.telegram import Telegram
-from tests.fakebot import BOT_USER
-from tests.fakebot import FakeBotAPI
+from leoweb_bot.state.db import State
+from leoweb_bot.telegram.client import Telegram
+from tests.kit.fakebot import BOT_USER
+from tests.kit.fakebot import FakeBotAPI
 
 TOKEN = "123456:TEST-token_for_commands"
 # 25.11.2026 14:05 in Asia/Almaty (UTC+5).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from leoweb_bot.amocrm.models import Task
-from tests.botchat import BotChat
+from tests.kit.botchat import BotChat
 
 AS_OF = "на 25.11.2026 14:05 (Asia/Almaty)"
 WORKING = "⏳ Читаю amoCRM…"

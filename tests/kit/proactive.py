@@ -20,19 +20,19 @@ import pytz
 
 from leoweb_bot.amocrm import build_client
 from leoweb_bot.amocrm.client import AmoClient
+from leoweb_bot.bot.screens import App
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.config import Settings
 from leoweb_bot.config import settings_from_mapping
+from leoweb_bot.proactive.scheduler import Job
+from leoweb_bot.proactive.scheduler import Scheduler
+from leoweb_bot.proactive.scheduler import standard_jobs
 from leoweb_bot.sandbox import Sandbox
-from leoweb_bot.scheduler import Job
-from leoweb_bot.scheduler import Scheduler
-from leoweb_bot.scheduler import standard_jobs
-from leoweb_bot.screens import App
-from leoweb_bot.state import State
-from leoweb_bot.telegram import Telegram
-from tests.botchat import FakeTime
-from tests.fakebot import FakeBotAPI
-from tests.fakebot import SentMessage
+from leoweb_bot.state.db import State
+from leoweb_bot.telegram.client import Telegram
+from tests.kit.botchat import FakeTime
+from tests.kit.fakebot import FakeBotAPI
+from tests.kit.fakebot import SentMessage
 
 TOKEN = "123456:TEST-token_for_scheduler"
 ADMIN, DIRECTOR, MANAGER, OTHER_MANAGER = 101, 201, 301, 302

@@ -9,23 +9,23 @@ import pytest
 import pytz
 import telebot
 
-from leoweb_bot import alerts
-from leoweb_bot.alerts import is_quiet
 from leoweb_bot.amocrm.models import Task
-from leoweb_bot.commands import build_bot
+from leoweb_bot.bot.commands import build_bot
+from leoweb_bot.proactive import alerts
+from leoweb_bot.proactive.alerts import is_quiet
+from leoweb_bot.proactive.scheduler import Job
+from leoweb_bot.proactive.scheduler import Scheduler
 from leoweb_bot.reports import is_all_day
 from leoweb_bot.reports import is_overdue
-from leoweb_bot.scheduler import Job
-from leoweb_bot.scheduler import Scheduler
-from tests.fakebot import BOT_USER
-from tests.proactive import MANAGER
-from tests.proactive import MILANA
-from tests.proactive import OTHER_MANAGER
-from tests.proactive import SARBINAZ
-from tests.proactive import ZELIMKHAN
-from tests.proactive import Rig
-from tests.proactive import at
-from tests.proactive import rig
+from tests.kit.fakebot import BOT_USER
+from tests.kit.proactive import MANAGER
+from tests.kit.proactive import MILANA
+from tests.kit.proactive import OTHER_MANAGER
+from tests.kit.proactive import SARBINAZ
+from tests.kit.proactive import ZELIMKHAN
+from tests.kit.proactive import Rig
+from tests.kit.proactive import at
+from tests.kit.proactive import rig
 
 ALMATY = pytz.timezone("Asia/Almaty")
 WEDNESDAY_10 = at("Asia/Almaty", 2026, 11, 25, 10, 0)

@@ -9,21 +9,21 @@ from pathlib import Path
 import pytest
 import pytz
 
-from leoweb_bot import digest
-from leoweb_bot.digest import Subscription
-from leoweb_bot.digest import due_at
-from leoweb_bot.digest import next_digest
-from leoweb_bot.digest import save_subscription
-from leoweb_bot.scheduler import Job
-from leoweb_bot.scheduler import Scheduler
+from leoweb_bot.proactive import digest
+from leoweb_bot.proactive.digest import Subscription
+from leoweb_bot.proactive.digest import due_at
+from leoweb_bot.proactive.digest import next_digest
+from leoweb_bot.proactive.digest import save_subscription
+from leoweb_bot.proactive.scheduler import Job
+from leoweb_bot.proactive.scheduler import Scheduler
 from leoweb_bot.values import parse_time
-from tests.proactive import DIRECTOR
-from tests.proactive import GROUP
-from tests.proactive import MANAGER
-from tests.proactive import Rig
-from tests.proactive import at
-from tests.proactive import rig
-from tests.proactive import utc
+from tests.kit.proactive import DIRECTOR
+from tests.kit.proactive import GROUP
+from tests.kit.proactive import MANAGER
+from tests.kit.proactive import Rig
+from tests.kit.proactive import at
+from tests.kit.proactive import rig
+from tests.kit.proactive import utc
 
 BERLIN = pytz.timezone("Europe/Berlin")
 ALMATY = pytz.timezone("Asia/Almaty")

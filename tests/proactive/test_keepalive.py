@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from leoweb_bot import keepalive
 from leoweb_bot.amocrm import build_client
-from leoweb_bot.scheduler import Job
-from leoweb_bot.scheduler import Scheduler
-from tests.proactive import ADMIN
-from tests.proactive import MANAGER
-from tests.proactive import Rig
-from tests.proactive import at
-from tests.proactive import rig
+from leoweb_bot.proactive import keepalive
+from leoweb_bot.proactive.scheduler import Job
+from leoweb_bot.proactive.scheduler import Scheduler
+from tests.kit.proactive import ADMIN
+from tests.kit.proactive import MANAGER
+from tests.kit.proactive import Rig
+from tests.kit.proactive import at
+from tests.kit.proactive import rig
 
 START = at("Asia/Almaty", 2026, 11, 25, 11, 0)
 DAY = 86400

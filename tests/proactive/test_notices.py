@@ -10,20 +10,20 @@ from urllib.parse import urlencode
 import pytest
 from flask.testing import FlaskClient
 
-from leoweb_bot import amoevents
-from leoweb_bot.amoevents import lead_events
-from leoweb_bot.amoevents import parse_form
-from leoweb_bot.scheduler import Job
-from leoweb_bot.scheduler import Scheduler
-from leoweb_bot.web import create_app
-from tests.proactive import ADMIN
-from tests.proactive import MANAGER
-from tests.proactive import MILANA
-from tests.proactive import OTHER_MANAGER
-from tests.proactive import ZELIMKHAN
-from tests.proactive import Rig
-from tests.proactive import at
-from tests.proactive import rig
+from leoweb_bot.proactive import notices
+from leoweb_bot.proactive.notices import lead_events
+from leoweb_bot.proactive.notices import parse_form
+from leoweb_bot.proactive.scheduler import Job
+from leoweb_bot.proactive.scheduler import Scheduler
+from leoweb_bot.service.web import create_app
+from tests.kit.proactive import ADMIN
+from tests.kit.proactive import MANAGER
+from tests.kit.proactive import MILANA
+from tests.kit.proactive import OTHER_MANAGER
+from tests.kit.proactive import ZELIMKHAN
+from tests.kit.proactive import Rig
+from tests.kit.proactive import at
+from tests.kit.proactive import rig
 
 NOW = at("Asia/Almaty", 2026, 11, 25, 11, 0)
 SECRET = "amo-secret"
@@ -37,7 +37,7 @@ class Hook:
         self.r = r
         self.web: FlaskClient = create_app(r.settings, r.app().state).test_client()
         self.scheduler: Scheduler = r.scheduler(
-            "a", jobs=[Job("amo_events", 0, amoevents.process_events)]
+            "a", jobs=[Job("amo_events", 0, notices.process_events)]
         )
 
     def post(self, body: str | bytes, secret: str = SECRET) -> int:
@@ -305,7 +305,7 @@ def test_a_chat_with_many_notices_from_one_body_gets_one_list(bulk: Hook) -> Non
 def test_leads_past_the_cap_of_one_body_are_logged_not_read(
     bulk: Hook, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(amoevents, "MAX_LEADS", 10)
+    monkeypatch.setattr(notices, "MAX_LEADS", 10)
     since = len(bulk.r.sandbox.requests_log)
     bulk.deliver(bulk_body(bulk))
 

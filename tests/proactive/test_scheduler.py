@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 
 from leoweb_bot.amocrm.errors import PaymentRequired
-from leoweb_bot.scheduler import Job
-from leoweb_bot.scheduler import Scheduler
-from leoweb_bot.scheduler import claim_job
-from leoweb_bot.scheduler import standard_jobs
-from leoweb_bot.screens import App
-from leoweb_bot.server import build_runtime
-from tests.proactive import ADMIN
-from tests.proactive import Rig
-from tests.proactive import at
-from tests.proactive import rig
+from leoweb_bot.bot.screens import App
+from leoweb_bot.proactive.scheduler import Job
+from leoweb_bot.proactive.scheduler import Scheduler
+from leoweb_bot.proactive.scheduler import claim_job
+from leoweb_bot.proactive.scheduler import standard_jobs
+from leoweb_bot.service.server import build_runtime
+from tests.kit.proactive import ADMIN
+from tests.kit.proactive import Rig
+from tests.kit.proactive import at
+from tests.kit.proactive import rig
 
 NOW = at("Asia/Almaty", 2026, 11, 25, 11, 0)
 

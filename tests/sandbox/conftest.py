@@ -6,7 +6,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from leoweb_bot.sandbox import Sandbox
-from tests.fakeclock import FakeClock
+from tests.kit.fakeclock import FakeClock
 from tests.sandbox.kit import NOW
 
 

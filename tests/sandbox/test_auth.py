@@ -7,7 +7,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from leoweb_bot.sandbox import Sandbox
-from tests.fakeclock import FakeClock
+from tests.kit.fakeclock import FakeClock
 
 
 def _exchange(client: FlaskClient, sandbox: Sandbox, **fields: str) -> Any:

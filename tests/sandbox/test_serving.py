@@ -24,7 +24,7 @@ from leoweb_bot.sandbox import Sandbox
 from leoweb_bot.sandbox.faults import BLOCK_AFTER
 from leoweb_bot.sandbox.faults import RateLimiter
 from tests.conftest import leoweb_env
-from tests.fakeclock import FakeClock
+from tests.kit.fakeclock import FakeClock
 from tests.sandbox.kit import NOW
 
 # --- faults ----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 from leoweb_bot.amocrm import build_client
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.sandbox import Sandbox
-from tests.fakeclock import FakeClock
+from tests.kit.fakeclock import FakeClock
 from tests.sandbox.kit import NOW
 
 

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from leoweb_bot.dispatcher import Dispatcher
-from leoweb_bot.dispatcher import chat_id_of
-from leoweb_bot.dispatcher import poll_updates
-from leoweb_bot.dispatcher import sender_id_of
-from leoweb_bot.state import InboxItem
-from leoweb_bot.state import State
-from leoweb_bot.telegram import Telegram
-from tests.fakebot import FakeBotAPI
+from leoweb_bot.service.dispatcher import Dispatcher
+from leoweb_bot.service.dispatcher import poll_updates
+from leoweb_bot.state.db import InboxItem
+from leoweb_bot.state.db import State
+from leoweb_bot.telegram.client import Telegram
+from leoweb_bot.telegram.updates import chat_id_of
+from leoweb_bot.telegram.updates import sender_id_of
+from tests.kit.fakebot import FakeBotAPI
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0) -> bool:

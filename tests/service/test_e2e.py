@@ -36,14 +36,14 @@ import requests
 
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
-from leoweb_bot.httpworker import REQUEST_READ_SECONDS
 from leoweb_bot.reports import overdue_by_manager
 from leoweb_bot.sandbox import DemoData
 from leoweb_bot.sandbox import generate
+from leoweb_bot.service.worker import REQUEST_READ_SECONDS
 from tests.conftest import leoweb_env
-from tests.fakebot import BOT_USER
-from tests.fakebot import FakeBotAPI
-from tests.fakebot import SentMessage
+from tests.kit.fakebot import BOT_USER
+from tests.kit.fakebot import FakeBotAPI
+from tests.kit.fakebot import SentMessage
 
 pytestmark = pytest.mark.e2e
 

@@ -14,18 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from leoweb_bot import server
 from leoweb_bot.config import settings_from_mapping
-from leoweb_bot.httpworker import request_complete
-from tests.fakebot import FakeBotAPI
-from tests.test_e2e import ADMIN
-from tests.test_e2e import Sandbox
-from tests.test_e2e import server_env
-from tests.test_e2e import spawn
-from tests.test_e2e import start_sandbox
-from tests.test_e2e import stop_group
-from tests.test_e2e import user
-from tests.test_e2e import wait_for_line
+from leoweb_bot.service import server
+from leoweb_bot.service.worker import request_complete
+from tests.kit.fakebot import FakeBotAPI
+from tests.service.test_e2e import ADMIN
+from tests.service.test_e2e import Sandbox
+from tests.service.test_e2e import server_env
+from tests.service.test_e2e import spawn
+from tests.service.test_e2e import start_sandbox
+from tests.service.test_e2e import stop_group
+from tests.service.test_e2e import user
+from tests.service.test_e2e import wait_for_line
 
 pytestmark = pytest.mark.e2e
 

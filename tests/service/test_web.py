@@ -14,15 +14,15 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from leoweb_bot import __version__
-from leoweb_bot import health
 from leoweb_bot.config import Settings
 from leoweb_bot.config import settings_from_mapping
-from leoweb_bot.state import State
-from leoweb_bot.web import MAX_BODY
-from leoweb_bot.web import PROBE_SECONDS
-from leoweb_bot.web import SECRET_HEADER
-from leoweb_bot.web import create_app
-from tests.fakeclock import FakeClock
+from leoweb_bot.service.web import MAX_BODY
+from leoweb_bot.service.web import PROBE_SECONDS
+from leoweb_bot.service.web import SECRET_HEADER
+from leoweb_bot.service.web import create_app
+from leoweb_bot.state import health
+from leoweb_bot.state.db import State
+from tests.kit.fakeclock import FakeClock
 
 SECRET = "tg-secret_123"
 AMO_SECRET = "amo-secret_456"

@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from leoweb_bot import schema
-from leoweb_bot.schema import MIGRATIONS
-from leoweb_bot.state import FAILED
-from leoweb_bot.state import KEEP_DONE_SECONDS
-from leoweb_bot.state import TOKEN_LOCK_KEY
-from leoweb_bot.state import TOKEN_LOCK_SECONDS
-from leoweb_bot.state import InboxFull
-from leoweb_bot.state import State
-from leoweb_bot.state import StateUnavailable
-from leoweb_bot.state import owner_id
-from tests.fakeclock import FakeClock
+from leoweb_bot.state import schema
+from leoweb_bot.state.db import FAILED
+from leoweb_bot.state.db import KEEP_DONE_SECONDS
+from leoweb_bot.state.db import TOKEN_LOCK_KEY
+from leoweb_bot.state.db import TOKEN_LOCK_SECONDS
+from leoweb_bot.state.db import InboxFull
+from leoweb_bot.state.db import State
+from leoweb_bot.state.db import StateUnavailable
+from leoweb_bot.state.db import owner_id
+from leoweb_bot.state.schema import MIGRATIONS
+from tests.kit.fakeclock import FakeClock
 
 HOST = "testhost"
 

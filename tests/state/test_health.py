@@ -9,19 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from leoweb_bot import health
-from leoweb_bot import incidents
-from leoweb_bot.outages import Outage
-from leoweb_bot.outages import OutageLog
-from leoweb_bot.scheduler import Job
-from leoweb_bot.scheduler import Scheduler
-from leoweb_bot.screens import App
-from leoweb_bot.state import State
-from leoweb_bot.state import StateUnavailable
-from tests.proactive import ADMIN
-from tests.proactive import Rig
-from tests.proactive import at
-from tests.proactive import rig
+from leoweb_bot.bot.screens import App
+from leoweb_bot.proactive import incidents
+from leoweb_bot.proactive.scheduler import Job
+from leoweb_bot.proactive.scheduler import Scheduler
+from leoweb_bot.state import health
+from leoweb_bot.state.db import State
+from leoweb_bot.state.db import StateUnavailable
+from leoweb_bot.state.outages import Outage
+from leoweb_bot.state.outages import OutageLog
+from tests.kit.proactive import ADMIN
+from tests.kit.proactive import Rig
+from tests.kit.proactive import at
+from tests.kit.proactive import rig
 
 START = at("Asia/Almaty", 2026, 11, 25, 10, 0)
 OUTAGE = "🟠 База бота не принимала записи с 25.11.2026 10:00 до 25.11.2026 10:30"
@@ -144,13 +144,13 @@ def test_the_outage_log_keeps_the_first_failure_and_forgets_only_what_was_report
 def test_check_writes_to_the_state_db_and_looks_at_its_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from leoweb_bot import checks
+    from leoweb_bot.cli import check
     from leoweb_bot.config import settings_from_mapping
 
     settings = settings_from_mapping({"bot": {"state_path": str(tmp_path / "state.sqlite3")}})
-    [(ok, line)] = checks.check_state(settings)
+    [(ok, line)] = check.check_state(settings)
     assert ok and line.endswith("state.sqlite3 writable, inbox depth 0")
     assert State(tmp_path / "state.sqlite3").get_value(health.PROBE_KEY) is not None
     monkeypatch.setattr(health, "MIN_FREE_BYTES", 2**62)
-    [(ok, line)] = checks.check_state(settings)
+    [(ok, line)] = check.check_state(settings)
     assert not ok and line.startswith("state db: disk almost full: ")

@@ -9,11 +9,11 @@ import pytest
 from telebot import types
 
 from leoweb_bot.config import settings_from_mapping
-from leoweb_bot.telegram import Telegram
-from leoweb_bot.telegram import TelegramError
-from leoweb_bot.telegram import build_telegram
-from leoweb_bot.telegram import split_text
-from tests.fakebot import FakeBotAPI
+from leoweb_bot.telegram.client import Telegram
+from leoweb_bot.telegram.client import TelegramError
+from leoweb_bot.telegram.client import build_telegram
+from leoweb_bot.telegram.client import split_text
+from tests.kit.fakebot import FakeBotAPI
 
 TOKEN = "123456:SECRET-token_value"
 
@@ -161,7 +161,7 @@ def test_a_blocked_bot_drops_the_message(
         403,
         {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
     )
-    with caplog.at_level(logging.INFO, logger="leoweb_bot.telegram"):
+    with caplog.at_level(logging.INFO, logger="leoweb_bot.telegram.client"):
         assert telegram.send(42, "hi") == []
     assert "blocked" in caplog.text
 

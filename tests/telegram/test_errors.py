@@ -8,9 +8,9 @@ import socket
 import pytest
 import responses
 
-from leoweb_bot.telegram import Telegram
-from leoweb_bot.telegram import TelegramError
-from tests.fakebot import FakeBotAPI
+from leoweb_bot.telegram.client import Telegram
+from leoweb_bot.telegram.client import TelegramError
+from tests.kit.fakebot import FakeBotAPI
 
 TOKEN = "123456789:AATelegramErrorsTestTokenValue_abcd"
 

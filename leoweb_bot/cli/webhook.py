@@ -12,14 +12,14 @@ from collections.abc import Sequence
 
 from leoweb_bot.access import Role
 from leoweb_bot.access import who
+from leoweb_bot.bot.views import command_menu
+from leoweb_bot.cli.failures import CliError
 from leoweb_bot.config import ConfigError
 from leoweb_bot.config import Settings
-from leoweb_bot.failures import CliError
-from leoweb_bot.telegram import Telegram
-from leoweb_bot.telegram import TelegramError
-from leoweb_bot.telegram import build_telegram
+from leoweb_bot.telegram.client import Telegram
+from leoweb_bot.telegram.client import TelegramError
+from leoweb_bot.telegram.client import build_telegram
 from leoweb_bot.values import check_public_url
-from leoweb_bot.views import command_menu
 
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 

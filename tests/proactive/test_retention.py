@@ -8,22 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from leoweb_bot import alerts
-from leoweb_bot import amoevents
-from leoweb_bot import digest
-from leoweb_bot import retention
-from leoweb_bot.scheduler import Job
-from leoweb_bot.scheduler import standard_jobs
-from leoweb_bot.state import State
-from tests.proactive import MANAGER
-from tests.proactive import ZELIMKHAN
-from tests.proactive import Clock
-from tests.proactive import Rig
-from tests.proactive import at
-from tests.proactive import rig
-from tests.test_alerts import alert_messages
-from tests.test_alerts import future_task
-from tests.test_alerts import set_task
+from leoweb_bot.proactive import alerts
+from leoweb_bot.proactive import digest
+from leoweb_bot.proactive import notices
+from leoweb_bot.proactive import retention
+from leoweb_bot.proactive.scheduler import Job
+from leoweb_bot.proactive.scheduler import standard_jobs
+from leoweb_bot.state.db import State
+from tests.kit.proactive import MANAGER
+from tests.kit.proactive import ZELIMKHAN
+from tests.kit.proactive import Clock
+from tests.kit.proactive import Rig
+from tests.kit.proactive import at
+from tests.kit.proactive import rig
+from tests.proactive.test_alerts import alert_messages
+from tests.proactive.test_alerts import future_task
+from tests.proactive.test_alerts import set_task
 
 DAY = 86400
 START = at("Asia/Almaty", 2026, 11, 25, 10, 0)
@@ -41,12 +41,12 @@ def count(state: State, table: str) -> int:
 
 def fill(state: State, clock: Clock, stamp: str) -> None:
     """One row of each kind at ``clock.now``: processed, and still pending where that exists."""
-    for n, status in enumerate((amoevents.DONE, amoevents.PENDING)):
+    for n, status in enumerate((notices.DONE, notices.PENDING)):
         assert state.store_amo_event(f"{stamp}-{n}", "leads[add][0][id]=1")
         [(event_id,)] = state.query("SELECT max(id) FROM amo_events")
-        if status != amoevents.PENDING:
-            amoevents.mark(state, event_id, status)
-    amoevents.claim_notice(state, f"add:{stamp}:{MANAGER}", int(clock.now))
+        if status != notices.PENDING:
+            notices.mark(state, event_id, status)
+    notices.claim_notice(state, f"add:{stamp}:{MANAGER}", int(clock.now))
     local_day = datetime.date.fromtimestamp(clock.now)
     digest.skip_digest(state, MANAGER, local_day, int(clock.now))
     state.audit(MANAGER, "subscribe", stamp)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 
-from leoweb_bot import amoevents
-from leoweb_bot.screens import App
-from leoweb_bot.state import State
+from leoweb_bot.bot.screens import App
+from leoweb_bot.proactive import notices
+from leoweb_bot.state.db import State
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ KEEP_BODIES = 7 * DAY  # long enough to look into a body that failed
 KEEP_LEDGERS = 30 * DAY  # lead notices, the digest log: needed for a day, kept for a month
 BATCH = 500  # rows per transaction: the webhook's acks never wait long behind a prune
 
-_SETTLED_BODIES = (amoevents.DONE, amoevents.IGNORED, amoevents.FAILED)
+_SETTLED_BODIES = (notices.DONE, notices.IGNORED, notices.FAILED)
 
 
 def prune(app: App, now: int) -> None:

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from leoweb_bot import checks
-from leoweb_bot.cli import main
+from leoweb_bot.cli import check
+from leoweb_bot.cli.main import main
 from leoweb_bot.sandbox import Sandbox
-from tests.fakebot import FakeBotAPI
+from tests.kit.fakebot import FakeBotAPI
 
 TOKEN = "123456789:AAWebhookAdminTestTokenValue_abcdefg"
 SECRET = "s3cret_hook-value"
@@ -164,6 +164,6 @@ def test_an_unexpected_failure_in_a_check_is_reported_without_the_token() -> Non
     def crash() -> str:
         raise ValueError(f"no answer from https://api.telegram.org/bot{TOKEN}/getMe")
 
-    ok, line = checks._guard("Telegram bot", crash)
+    ok, line = check._guard("Telegram bot", crash)
     assert not ok
     assert line == "Telegram bot: ValueError: no answer from https://api.telegram.org/bot***/getMe"
