@@ -1,6 +1,6 @@
 """Who may do what: roles come from ``[access]`` in the config, and the default is deny.
 
-Roles are never taken from anything a user types (peers.md §5: identity-by-name is spoofable).
+Roles are never taken from anything a user types: a typed name is easy to spoof.
 Every command and every button press asks these functions again, because callback data is
 client-supplied and can be forged.
 """

@@ -40,7 +40,7 @@ def local_midnight(day: datetime.date, tz: Tz) -> int:
 
 
 def is_all_day(due: int, tz: Tz) -> bool:
-    """amoCRM stores "all day" tasks at 23:59 local time (reference/amocrm-api.md §2, [P7])."""
+    """amoCRM stores "all day" tasks at 23:59 local time (docs/amocrm.md#all-day-tasks)."""
     moment = local(due, tz)
     return moment.hour == 23 and moment.minute == 59
 
@@ -114,7 +114,7 @@ class OverdueReport:
         return next((m for m in self.managers if m.amocrm_user_id == amocrm_user_id), None)
 
     def to_json(self) -> dict[str, Any]:
-        """The ``report --json`` contract of DESIGN.md."""
+        """The ``report --json`` contract (README.md, "Command line")."""
         tz = self.generated_at.tzinfo
         assert tz is not None
         return {

@@ -163,7 +163,6 @@ def scanned_files() -> list[Path]:
 # -- the repository ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=False, reason="citations are rewritten in the layout refactor")
 def test_code_cites_only_docs_in_the_repository() -> None:
     cache: dict[Path, set[str]] = {}
     problems = [

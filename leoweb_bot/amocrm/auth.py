@@ -1,13 +1,13 @@
 """The three ways to log in to amoCRM, each a ``requests`` auth object that never shows its secret.
 
-* ``TokenAuth`` — API v4 with a long-lived token (1 day – 5 years, no refresh) [D3].
+* ``TokenAuth`` — API v4 with a long-lived token (1 day – 5 years, no refresh).
 * ``OAuth`` — API v4 with the code flow: the access token lives 24 h, the refresh token 3 months
-  and is single-use, so every rotated pair is persisted before it is used [D3][I7], and one
+  and is single-use, so every rotated pair is persisted before it is used, and one
   process at a time spends it, under the store's lock.
 * ``SessionAuth`` — legacy API v2: ``auth.php`` with login + API key, cookie ``session_id`` that
-  lives 15 minutes [P1][P3].
+  lives 15 minutes.
 
-Facts: reference/amocrm-api.md §1, §3.1.
+Facts: docs/amocrm.md#authentication.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from leoweb_bot.config import AmoSettings
 logger = logging.getLogger(__name__)
 
 REFRESH_MARGIN = 5 * 60  # refresh an access token this close to its expiry
-SESSION_TTL = 14 * 60  # v2 sessions live 15 minutes [P1]; log in again a minute early
-DEFAULT_EXPIRES_IN = 86400  # access tokens live 24 h [D3]
-# auth.php error codes [D4][P4]
+SESSION_TTL = 14 * 60  # v2 sessions live 15 minutes; log in again a minute early
+DEFAULT_EXPIRES_IN = 86400  # access tokens live 24 h
+# auth.php error codes (docs/amocrm.md#authentication)
 LOGIN_ERRORS = {
     "101": "no such amoCRM account: check amocrm.base_url",
     "110": "wrong login or API key: check amocrm.login and amocrm.api_key",
@@ -261,7 +261,7 @@ class OAuth(AmoAuth):
             "POST", self._token_url, json={**self._client, **grant}, idempotent=False
         )
         if response.status_code in (400, 401):
-            message, detail = describe(response)  # e.g. hint "Token has been revoked" [I7]
+            message, detail = describe(response)  # e.g. hint "Token has been revoked"
             raise AuthError(refused, response.status_code, self.redact(detail or message))
         if not response.ok:
             raise http.fail(response)
@@ -350,7 +350,7 @@ class SessionAuth(AmoAuth):
         logger.debug("amoCRM: logged in (API v2 session)")  # routine: every 14 minutes
 
     def _raise_for_login(self, http: Transport, response: requests.Response) -> None:
-        # Failure body: {"response": {"auth": false, "error": "...", "error_code": "110"}} [I1]
+        # Failure body: {"response": {"auth": false, "error": "...", "error_code": "110"}}
         try:
             body = response.json()
         except ValueError:

@@ -3,7 +3,7 @@
 Public methods are named for what the bot needs and return models, never raw JSON. Every API call
 goes through ``_request`` (auth, one renewal after a 401, status → error, JSON), which sends
 through ``Transport`` (rate limit, timeout, retries, block cool-down).
-Facts behind the endpoints and parameters: reference/amocrm-api.md §2-§4.
+Facts behind the endpoints and parameters: docs/amocrm.md.
 """
 
 from __future__ import annotations
@@ -53,9 +53,9 @@ logger = logging.getLogger(__name__)
 
 USER_AGENT = f"leoweb-bot/{__version__}"
 CONNECT_TIMEOUT = 3.05  # "slightly larger than a multiple of 3" (requests docs, Timeouts)
-PAGE_LIMIT = 250  # v4 maximum for tasks, leads, contacts, users [D2][D5][D8]
-V2_PAGE_LIMIT = 500  # v2 maximum limit_rows [C3][C4]
-USERS_TTL = 600  # /users is slow on big accounts; the docs advise caching it [D8]
+PAGE_LIMIT = 250  # v4 maximum for tasks, leads, contacts, users (docs/amocrm.md#paging)
+V2_PAGE_LIMIT = 500  # v2 maximum limit_rows (docs/amocrm.md#api-v2-shapes)
+USERS_TTL = 600  # /users is slow on big accounts: the docs advise caching (docs/amocrm.md#users)
 # Ids per filter[id][] request: keeps the query string short. How many amoCRM takes in one
 # request is not documented; 50 is the batch it recommends for writes
 # (https://www.amocrm.ru/developers/content/api/recommendations).
@@ -192,8 +192,9 @@ class AmoClient:
         else:
             params = _task_params_v4(is_completed, responsible_user_id, lead_id, order_by_deadline)
             tasks = map(Task.from_v4, self._paginate("tasks", "tasks", params))
-        # Re-check the filters: one script reports filter[is_completed] misbehaving [reference §3.3],
-        # and v2's element_id/type are known from client libraries only (its docs are gone, §1).
+        # Re-check the filters: one script reports filter[is_completed] misbehaving
+        # (docs/amocrm.md#tasks), and v2's element_id/type are known from client libraries only
+        # (docs/amocrm.md#api-v2-shapes).
         return (t for t in tasks if _task_matches(t, is_completed, lead_id))
 
     def _iter_tasks_v2(
@@ -209,7 +210,8 @@ class AmoClient:
         if responsible_user_id is not None:
             params["responsible_user_id"] = responsible_user_id
         if lead_id is not None:
-            # element_id with type=lead, as the R and PHP v2 clients send them [reference §2].
+            # element_id with type=lead, as the R and PHP v2 clients send them
+            # (docs/amocrm.md#api-v2-shapes).
             params.update(element_id=lead_id, type="lead")
         tasks = map(Task.from_v2, self._paginate_v2("tasks", params))
         if not by_deadline:
@@ -251,7 +253,7 @@ class AmoClient:
             self._complete_task_v2(int(task_id), result_text)
             return
         body = {"is_completed": True, "result": {"text": result_text}}
-        self._request("PATCH", f"tasks/{int(task_id)}", json=body)  # [D2]; idempotent, so retried
+        self._request("PATCH", f"tasks/{int(task_id)}", json=body)  # idempotent, so retried
 
     def _complete_task_v2(self, task_id: int, result_text: str) -> None:
         # UNCONFIRMED shape (the v2 docs are gone): POST /api/v2/tasks {"update": [...]} needs
@@ -372,7 +374,8 @@ class AmoClient:
         api: str = "v4",
         idempotent: bool | None = None,
     ) -> dict[str, Any] | None:
-        """Call the API; the decoded body, or None for 204 (amoCRM's "nothing found" [D4])."""
+        """Call the API; the decoded body, or None for 204 (amoCRM's "nothing found":
+        docs/amocrm.md#empty-answers-204)."""
         url = self._url(path, api)
         idempotent = method != "POST" if idempotent is None else idempotent
         send = dict(params=params, json=json, auth=self._auth, idempotent=idempotent)
@@ -404,7 +407,7 @@ class AmoClient:
     def _get(self, path: str, params: Params | None = None, *, api: str = "v4") -> dict[str, Any]:
         body = self._request("GET", path, params=params, api=api)
         if body is None:
-            raise NotFound(f"{path} not found", 204)  # 204 for one entity = it does not exist [D5]
+            raise NotFound(f"{path} not found", 204)  # 204 for one entity = it does not exist
         return body
 
     def _entity(
@@ -419,7 +422,8 @@ class AmoClient:
         return model.from_v2(items[0])
 
     def _v2_account_part(self, part: str) -> list[dict[str, Any]]:
-        # /api/v2/account?with=users|pipelines: an object keyed by id, not a list [reference §2]
+        # /api/v2/account?with=users|pipelines: an object keyed by id, not a list
+        # (docs/amocrm.md#api-v2-shapes)
         embedded = self._get("account", {"with": part}, api="v2").get("_embedded") or {}
         raw = embedded.get(part) or {}
         pairs = raw.items() if isinstance(raw, Mapping) else ((i.get("id"), i) for i in raw)
@@ -438,7 +442,8 @@ class AmoClient:
         return list((body.get("_embedded") or {}).get(entity) or ())
 
     def _paginate(self, path: str, key: str, params: Params | None = None) -> Iterator[dict]:
-        """v4 items page by page, following ``_links.next`` until it is missing or a 204 [D2]."""
+        """v4 items page by page, following ``_links.next`` until it is missing or a 204
+        (docs/amocrm.md#paging)."""
         url: str | None = path
         page_params: Params | None = {**(params or {}), "limit": PAGE_LIMIT}
         while url:
@@ -450,7 +455,7 @@ class AmoClient:
             url, page_params = (next_url if next_url != url else None), None
 
     def _paginate_v2(self, path: str, params: Params) -> Iterator[dict]:
-        """v2 items by ``limit_rows``/``limit_offset`` until a 204 or a short page [C3][C4]."""
+        """v2 items by ``limit_rows``/``limit_offset`` until a 204 or a short page."""
         offset = 0
         while True:
             page = {**params, "limit_rows": V2_PAGE_LIMIT, "limit_offset": offset}
@@ -473,7 +478,8 @@ def _task_params_v4(
     if responsible_user_id is not None:
         params["filter[responsible_user_id]"] = responsible_user_id
     if lead_id is not None:
-        # filter[entity_id] (int or array) works only with filter[entity_type] [D2]
+        # filter[entity_id] (int or array) works only with filter[entity_type]
+        # (docs/amocrm.md#tasks)
         params.update({"filter[entity_type]": "leads", "filter[entity_id][]": lead_id})
     if by_deadline:
         params["order[complete_till]"] = "asc"

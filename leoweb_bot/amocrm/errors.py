@@ -1,6 +1,6 @@
 """The amoCRM error tree: one root, intent-named branches the bot turns into clear messages.
 
-Status mapping follows the vendor docs (reference/amocrm-api.md §4): 401 auth, 402 payment,
+Status mapping follows the vendor docs (docs/amocrm.md#errors-and-html-429): 401 auth, 402 payment,
 403 after 429s = blocked, 204/404 for one entity = not found, timeouts and 5xx = unavailable.
 """
 

@@ -1,7 +1,7 @@
 """Client-side throttle so bursts never exceed amoCRM's "not more than 7 requests per second".
 
 amoCRM answers an over-eager client with 429 and, after repeated violations, blocks the account or
-IP with 403 until support lifts it (reference/amocrm-api.md §4, [D1][P5]). So every thread of the
+IP with 403 until support lifts it (docs/amocrm.md#rate-limits). So every thread of the
 process takes an evenly spaced slot from one limiter before it sends anything.
 """
 

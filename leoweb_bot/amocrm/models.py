@@ -1,4 +1,4 @@
-"""CRM entities, parsed from both API v4 and legacy v2 shapes (reference/amocrm-api.md §2, §3).
+"""CRM entities, parsed from both API v4 and legacy v2 shapes (docs/amocrm.md).
 
 All timestamps stay Unix epoch seconds: they are timezone-free, so nothing here depends on
 the server's clock or ``TZ``. Rendering in company time is the job of reports and texts.
@@ -13,7 +13,7 @@ from typing import Any
 WON_STATUS = 142
 LOST_STATUS = 143
 
-# v2 element_type codes (reference §2): 1 contact, 2 lead, 3 company, 12 customer.
+# v2 element_type codes (docs/amocrm.md#api-v2-shapes): 1 contact, 2 lead, 3 company, 12 customer.
 V2_ELEMENT_TYPES = {1: "contacts", 2: "leads", 3: "companies", 12: "customers"}
 CARD_PATHS = {"leads": "leads", "contacts": "contacts", "companies": "companies"}
 
@@ -32,7 +32,8 @@ def _int(value: Any) -> int | None:
 
 
 def _result_text(result: Any) -> str:
-    # v4 lists show "result": [] on open tasks and {"text": ...} on completed ones (reference §3.3).
+    # v4 lists show "result": [] on open tasks and {"text": ...} on completed ones
+    # (docs/amocrm.md#tasks).
     return str(result.get("text") or "") if isinstance(result, Mapping) else ""
 
 
@@ -200,7 +201,7 @@ class Stage:
     name: str
     sort: int
     pipeline_id: int
-    type: int = 0  # 1 = "unsorted" (reference §3.4)
+    type: int = 0  # 1 = "unsorted" (docs/amocrm.md#leads-contacts-pipelines)
 
 
 @dataclass(frozen=True)

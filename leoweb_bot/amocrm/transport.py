@@ -3,9 +3,9 @@
 Every HTTP exchange of the package, API calls and auth calls alike, goes through
 ``Transport.send`` so none of them can skip the rate limit, the retry budget, the operation's
 deadline (deadline.py) or the block guard.
-Facts behind the policy (reference/amocrm-api.md §4): 429 bodies are HTML and usually carry no
-Retry-After [I9]; a 403 after repeated 429s means the account or IP is blocked and only amo support
-can lift it [D1][I10]; 502/503/504 are transient.
+Facts behind the policy (docs/amocrm.md#errors-and-html-429): 429 bodies are HTML and usually carry
+no Retry-After; a 403 after repeated 429s means the account or IP is blocked and only amo
+support can lift it (docs/amocrm.md#rate-limits); 502/503/504 are transient.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def _json_body(response: requests.Response) -> Any:
 
 
 def _validation_errors(body: Mapping[str, Any]) -> str:
-    # 400 problem+json: "validation-errors": [{"request_id", "errors": [{code, path, detail}]}] [D4]
+    # 400 problem+json: "validation-errors": [{"request_id", "errors": [{code, path, detail}]}]
     parts = []
     for item in body.get("validation-errors") or ():
         for err in (item or {}).get("errors") or ():
@@ -131,7 +131,7 @@ def error_for(
 
 
 def _retry_after(response: requests.Response | None, now: float) -> float | None:
-    """Seconds from a Retry-After header (delta or HTTP date); amoCRM rarely sends one [I9]."""
+    """Seconds from a Retry-After header (delta or HTTP date); amoCRM rarely sends one."""
     value = response.headers.get("Retry-After") if response is not None else None
     if not value:
         return None

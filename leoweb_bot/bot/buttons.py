@@ -2,7 +2,7 @@
 
 ``callback_data`` comes from the client and can be forged, so it is treated as a request, never
 as a permission: the presser's role is resolved anew and checked against the ids in the data.
-Telegram shows a spinner until ``answerCallbackQuery`` (reference/telegram-bot-api.md §2), so
+Telegram shows a spinner until ``answerCallbackQuery`` (docs/telegram.md#buttons-and-callbacks), so
 every press is answered, even when it is refused, malformed or fails.
 """
 

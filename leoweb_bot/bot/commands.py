@@ -3,7 +3,8 @@
 ``build_bot`` returns a ``telebot.TeleBot(threaded=False)`` used only for routing: the dispatcher
 feeds it one update at a time and every reply goes through :class:`leoweb_bot.telegram.client.Telegram`.
 pyTelegramBotAPI's ``commands=`` filter ignores the ``@botname`` suffix and is case-sensitive
-(reference/telegram-bot-api.md §2 "Commands in groups"), so commands are matched here instead.
+(docs/telegram.md#pytelegrambotapi), so commands are matched here instead
+(docs/telegram.md#groups-and-commands).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Screens shared by commands and buttons: read amoCRM, compute a report, render it, add buttons.
 
 A screen is HTML plus an optional inline keyboard. ``callback_data`` carries ids only and stays
-far below Telegram's 64-byte limit (reference/telegram-bot-api.md §2): ``rr`` (report summary),
+far below the 64-byte limit (docs/telegram.md#buttons-and-callbacks): ``rr`` (report summary),
 ``rm:<amo user>:<page>`` (one manager's overdue tasks), ``mt:<amo user>:<page>`` (my tasks),
 ``ld:<lead>`` (lead card as a new message), ``lr:<lead>`` (the card again, in place). A task list
 is named by its own data (``rm:…``, ``mt:…``, ``lr:…``), and closing a task carries it along so the
@@ -331,9 +331,10 @@ def this_month_funnel(app: App) -> Funnel:
     """Open leads per stage and the leads closed this month.
 
     All leads are read: amoCRM's ``filter[statuses]`` would cut the pages, but Kommo's leads
-    reference says only one stage of one pipeline can be filtered at a time (amocrm-api.md §3.4,
-    UNCONFIRMED either way), and an account that honoured only the first pair would show a
-    wrong funnel with no error. A correct count is worth a few more pages.
+    reference says only one stage of one pipeline can be filtered at a time
+    (docs/amocrm.md#leads-contacts-pipelines, UNCONFIRMED either way), and an account that
+    honoured only the first pair would show a wrong funnel with no error. A correct count is
+    worth a few more pages.
     """
     now = app.now()
     return funnel(app.client.iter_leads(), app.client.pipelines(), now, app.tz)

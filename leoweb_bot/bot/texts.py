@@ -1,7 +1,7 @@
 """Every user-visible string, in Russian and English, and the Telegram HTML built from them.
 
 Telegram's HTML mode needs ``<``, ``>`` and ``&`` escaped outside tags and ``"`` inside
-``href`` (reference/telegram-bot-api.md §2 "HTML parse_mode"). ``t()`` escapes every value it
+``href`` (docs/telegram.md#html-formatting). ``t()`` escapes every value it
 is given unless the value is already :class:`Html`, so CRM text can never inject markup.
 Rendering of whole screens lives in :mod:`leoweb_bot.bot.views`; this module is the catalogue.
 """

@@ -28,7 +28,7 @@ from leoweb_bot.config import load_settings
 from leoweb_bot.config import settings_from_mapping
 
 DEFAULT_TIMEZONE = "Asia/Almaty"
-# Telegram delivers webhooks over HTTPS to these ports only (reference/telegram-bot-api.md §1).
+# Telegram delivers webhooks over HTTPS to these ports only (docs/telegram.md#webhooks).
 WEBHOOK_PORTS = (443, 80, 88, 8443)
 # What each amoCRM auth mode needs before ``leoweb-bot check`` can pass (config._check_amocrm).
 AUTH_KEYS = {

@@ -1,8 +1,7 @@
 """`set-webhook`, `delete-webhook`, `webhook-info`: manage the Telegram webhook once per deploy.
 
 setWebhook is rate-limited per bot and every gunicorn worker calling it at start-up can fail
-with 429 (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this), so
-it is an explicit admin step, not a boot step.
+with 429 (docs/telegram.md#webhooks), so it is an explicit admin step, not a boot step.
 """
 
 from __future__ import annotations

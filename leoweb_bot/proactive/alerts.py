@@ -1,6 +1,6 @@
 """Overdue alerts: a manager hears about a task of theirs when it goes overdue, once.
 
-amoCRM has no "task became overdue" webhook (reference/amocrm-api.md §7), so every
+amoCRM has no "task became overdue" webhook (docs/amocrm.md#webhooks), so every
 ``[alerts] interval_minutes`` one ``overdue_tasks(now)`` scan runs: open tasks sorted by
 deadline, stopping at the first one not yet due, so a cycle costs a page or two.
 

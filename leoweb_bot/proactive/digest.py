@@ -2,8 +2,8 @@
 
 Exactly once per chat per local day: ``digest_log`` has the primary key (chat_id, local date)
 and a digest is claimed by inserting that row before anything is sent, so two processes, a
-restart or a replayed tick cannot send a second one (peers.md §2.4: duplicate digests are the
-common complaint). "Today", the weekday and the due moment are computed in company time with
+restart or a replayed tick cannot send a second one. "Today", the weekday and the due moment
+are computed in company time with
 pytz, so DST change days and Asia/Almaty's move to UTC+5 (2024-03-01) need nothing special.
 
 After downtime the digest goes out on the next tick of the same local day, marked late; a day

@@ -36,7 +36,8 @@ OUTAGE_TOLD_KEY = "incidents.state_outage_told_at"  # kv: when the admins last h
 AMOCRM_KINDS = (AMOCRM_AUTH, AMOCRM_BLOCKED, AMOCRM_PAYMENT)
 DETAIL_LIMIT = 300
 
-# Most specific first: the amoCRM failures an admin must act on (reference/amocrm-api.md §4).
+# Most specific first: the amoCRM failures an admin must act on
+# (docs/amocrm.md#errors-and-html-429).
 _KIND_OF: tuple[tuple[type[AmoError], str], ...] = (
     (AuthError, AMOCRM_AUTH),
     (Blocked, AMOCRM_BLOCKED),

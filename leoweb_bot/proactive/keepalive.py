@@ -1,12 +1,12 @@
 """Keep the amoCRM OAuth tokens alive and watch the connections an admin must fix by hand.
 
-* The refresh token dies after 3 months unused and is single-use (reference/amocrm-api.md §3.1;
-  peers.md §2.1: integrations that idle for a quarter need a manual re-authorisation), so the
+* The refresh token dies after 3 months unused and is single-use (docs/amocrm.md#authentication:
+  an integration that idles for a quarter needs a manual re-authorisation), so the
   pair is rotated once a week even when nobody uses the bot. A failed refresh is retried on the
   next run (every 10 minutes) and reported once as an incident.
 * A cheap amoCRM probe every 5 minutes opens or closes the auth / blocked / payment incidents.
 * In `serve` mode, getWebhookInfo every 5 minutes: a backlog that grows while Telegram reports
-  recent delivery errors means updates are not reaching us (reference/telegram-bot-api.md §1).
+  recent delivery errors means updates are not reaching us (docs/telegram.md#webhooks).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 web.py stores each body (deduplicated by its hash) and answers 200 at once; the scheduler's
 tick works through them here. Bodies are form-encoded with PHP-style keys such as
 ``leads[add][0][id]=…`` and may carry several events and several leads; every value is a string
-(reference/amocrm-api.md §7). The webhook has no signature, only the secret in its path, so the
+(docs/amocrm.md#webhooks). The webhook has no signature, only the secret in its path, so the
 body is a hint and never the truth: each lead is read back from the API, and its responsible
 user is the API's, not the body's.
 

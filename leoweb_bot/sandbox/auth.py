@@ -1,10 +1,10 @@
 """Credentials the sandbox accepts: a long-lived token, OAuth2 codes/tokens, v2 sessions.
 
-Lifetimes follow reference §1 and §3.1: a v2 session lasts ``session_ttl`` (15 min) from
+Lifetimes follow docs/amocrm.md#authentication: a v2 session lasts ``session_ttl`` (15 min) from
 login; an OAuth access token ``access_token_ttl`` (24 h); a refresh token works exactly once;
 the authorization code works once. Expiry is judged by the sandbox's injectable ``clock``.
 Tokens are JWT-shaped (header.claims.signature with ``exp``) because real access tokens are
-JWTs and some clients read ``exp`` (reference §3.1); the signature is random, not verifiable.
+JWTs and some clients read ``exp``; the signature is random, not verifiable.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 Json = dict[str, Any]
 
 REDIRECT_URI = "https://bot.example.com/amocrm/oauth"
-_LONG_LIVED_YEARS = 5  # the longest a long-lived token can be issued for (reference §3.1)
+_LONG_LIVED_YEARS = 5  # the longest a long-lived token can live (docs/amocrm.md#authentication)
 # OAuth failures look like league/oauth2-server problems, as amoCRM's do (amocrm-api-php#123).
 _OAUTH_PROBLEM = "https://developers.amocrm.ru/v3/errors/OAuthProblemJson"
 
@@ -149,7 +149,8 @@ class Gatekeeper:
         ):
             raise OAuthFailure(400, "Client authentication failed")
         if params.get("redirect_uri") != creds.redirect_uri:
-            # amoCRM wants the exact redirect URI of the integration on both grants (§3.1).
+            # amoCRM wants the integration's exact redirect URI on both grants
+            # (docs/amocrm.md#authentication).
             raise OAuthFailure(400, "redirect_uri does not match the integration's settings")
         grant_type = params.get("grant_type")
         with self._lock:
@@ -173,7 +174,7 @@ class Gatekeeper:
         if used is None:
             raise OAuthFailure(400, "Cannot decrypt the refresh token")
         if used:
-            # Reusing a refresh token is a 401 (reference §3.1; amocrm-api-php#123, #475).
+            # Reusing a refresh token is a 401 (docs/amocrm.md#authentication).
             raise OAuthFailure(401, "Token has been revoked")
         self._refresh[refresh_token] = True
 

@@ -66,7 +66,7 @@ PROGRAMMES: tuple[str, ...] = (
 )
 
 # (text, task_type_id, duration in seconds). Built-in types: 1 = follow-up/call, 2 = meeting
-# (reference §3.3).
+# (docs/amocrm.md#tasks).
 TASK_KINDS: tuple[tuple[str, int, int], ...] = (
     ("Перезвонить клиенту", 1, 0),
     ("Отправить договор", 1, 0),
@@ -91,7 +91,7 @@ TASK_RESULTS: tuple[str, ...] = (
     "Не дозвонились, перенесли на завтра",
     "Клиент думает, перезвонить через неделю",
 )
-# GET /api/v4/account?with=task_types (reference §3.3, §3.4).
+# GET /api/v4/account?with=task_types (docs/amocrm.md#account-and-time).
 TASK_TYPES: tuple[dict[str, object], ...] = (
     {"id": 1, "name": "Связаться", "color": None, "icon_id": None, "code": "FOLLOW_UP"},
     {"id": 2, "name": "Встреча", "color": None, "icon_id": None, "code": "MEETING"},

@@ -6,7 +6,7 @@
   plus about 10 % extra completed tasks;
 * no deadline lies within ``NOW_GAP`` (30 min) of ``now`` either side, so counts stay stable
   while a test clock moves a little;
-* about 10 % of deadlines are "all day": 23:59 company time (reference §2, §5);
+* about 10 % of deadlines are "all day": 23:59 company time (docs/amocrm.md#all-day-tasks);
 * task ids start at ``FIRST_TASK_ID`` and are shuffled against deadlines, so sorting matters;
 * about 1 % of tasks belong to ``DELETED_USER_ID``, a user missing from ``users``.
 
@@ -129,7 +129,8 @@ def _pipeline(
         )
         for i, (stage_name, color, _share) in enumerate(stages, start=1)
     ]
-    # Won/lost exist in every pipeline with the same ids, sorted last (reference §3.4).
+    # Won/lost exist in every pipeline with the same ids (docs/amocrm.md#leads-contacts-pipelines),
+    # sorted last.
     for sort, (status_id, stage_name, color, _share) in enumerate(
         (catalog.WON_STAGE, catalog.LOST_STAGE), start=10
     ):
@@ -157,7 +158,7 @@ def _status(
         "is_editable": status_id not in (catalog.WON_STATUS, catalog.LOST_STATUS) and not unsorted,
         "pipeline_id": pipeline_id,
         "color": color,
-        "type": 1 if unsorted else 0,  # 1 = the "unsorted" stage (reference §3.4)
+        "type": 1 if unsorted else 0,  # 1 = "unsorted" (docs/amocrm.md#leads-contacts-pipelines)
         "account_id": ACCOUNT_ID,
     }
 

@@ -1,6 +1,6 @@
 """Faults the sandbox can produce: amoCRM's rate limit, its block, and injected answers.
 
-amoCRM allows 7 requests per second (reference §4, [D1]). Beyond that it answers 429 with an
+amoCRM allows 7 requests a second (docs/amocrm.md#rate-limits). Beyond that it answers 429 with an
 HTML page and no Retry-After; after repeated violations "the account is blocked and any API
 request returns 403". The block is emulated as: ``BLOCK_AFTER`` consecutive 429s within
 ``BLOCK_WINDOW`` seconds → every API request answers an HTML 403 for ``BLOCK_FOR`` seconds.

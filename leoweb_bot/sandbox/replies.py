@@ -1,8 +1,8 @@
 """Response builders and query-string parsing shared by the sandbox's v4, v2 and OAuth routes.
 
-Shapes follow reference/amocrm-api.md §3.2: success is ``application/hal+json``, errors are
+Shapes follow docs/amocrm.md#errors-and-html-429: success is ``application/hal+json``, errors are
 ``application/problem+json``, an empty list is HTTP 204 with an empty body, and gateway-level
-faults (429, a 403 block, 5xx) are nginx HTML pages rather than JSON (§4).
+faults (429, a 403 block, 5xx) are nginx HTML pages rather than JSON.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from werkzeug.datastructures import MultiDict
 
 Json = dict[str, Any]
 
-MAX_LIMIT = 250  # v4 list pages (reference §3.2)
-DEFAULT_LIMIT = 50  # the PHP SDK's default; the server's own default is UNCONFIRMED (§3.2)
+MAX_LIMIT = 250  # v4 list pages (docs/amocrm.md#paging)
+DEFAULT_LIMIT = 50  # the PHP SDK's default; the server's own is UNCONFIRMED (docs/amocrm.md#paging)
 
 
 class ApiError(Exception):
@@ -40,7 +40,7 @@ class ApiError(Exception):
     def response(self) -> Response:
         extra: Json = {}
         if self.status == 400 and self.path:
-            # 400 carries per-field errors (reference §3.2, [D4]).
+            # 400 carries per-field errors (docs/amocrm.md#errors-and-html-429).
             errors = [{"code": "InvalidValue", "path": self.path, "detail": self.detail}]
             extra["validation-errors"] = [{"request_id": str(self.request_id), "errors": errors}]
         return problem(self.status, self.detail, **extra)
@@ -70,7 +70,8 @@ def problem(status: int, detail: str, **extra: Any) -> Response:
 
 
 def no_content() -> Response:
-    # amoCRM's "nothing found" (code 2002) is a 204 with an empty body (reference §3.2).
+    # amoCRM's "nothing found" (code 2002) is a 204 with an empty body
+    # (docs/amocrm.md#empty-answers-204).
     return Response(b"", 204)
 
 
@@ -179,7 +180,8 @@ def hal_page(
 ) -> Response:
     """One v4 list page: ``_page``, ``_links`` (self/next/first/prev), ``_embedded.<key>``.
 
-    ``totals`` adds ``_total_items``/``_page_count``, which only some endpoints send (§3.2).
+    ``totals`` adds ``_total_items``/``_page_count``, which only some endpoints send
+    (docs/amocrm.md#paging).
     """
     chunk = items[(page - 1) * limit : page * limit]
     if not chunk:
@@ -205,7 +207,8 @@ def page_url(page: int) -> str:
 
 
 def body_params() -> dict[str, str]:
-    """Form fields or a JSON object: amoCRM's auth endpoints accept either (reference §1, §3.1)."""
+    """Form fields or a JSON object: amoCRM's auth endpoints take either
+    (docs/amocrm.md#authentication)."""
     payload = request.get_json(silent=True)
     if isinstance(payload, dict):
         return {str(k): str(v) for k, v in payload.items()}

@@ -159,8 +159,8 @@ def _done_moment(rng: random.Random, calendar: Calendar) -> int:
 def _deadline(rng: random.Random, calendar: Calendar, moment: int) -> int:
     """Snap a raw deadline: ~10 % become "all day" (23:59 company time), the rest 5-minute marks.
 
-    The 23:59 convention is from the legacy task docs (reference §2); that it is local time is
-    UNCONFIRMED (reference §5), but it is what the amoCRM UI does for an account's users.
+    The 23:59 convention is from the legacy task docs; that it is local time is UNCONFIRMED
+    (docs/amocrm.md#all-day-tasks), but it is what the amoCRM UI does for an account's users.
     """
     if rng.random() >= _ALL_DAY_SHARE:
         return moment - moment % 300
@@ -185,7 +185,7 @@ class _Attacher:
     def pick(self, owner: int) -> tuple[str | None, int | None]:
         roll = self._rng.random()
         if roll < 0.05:
-            return None, None  # a task may be attached to nothing (reference §3.3)
+            return None, None  # a task may be attached to nothing (docs/amocrm.md#tasks)
         kind = "contacts" if roll < 0.15 else "leads"
         pool = (self._contacts if kind == "contacts" else self._leads).get(owner) or self._all[kind]
         return kind, self._rng.choice(pool)["id"]
@@ -226,7 +226,8 @@ def _task(
         "is_completed": is_done,
         "task_type_id": type_id,
         "text": text,
-        # v4 lists show [] on an open task and {"text": ...} on a completed one (reference §3.3).
+        # v4 lists show [] on an open task and {"text": ...} on a completed one
+        # (docs/amocrm.md#tasks).
         "result": {"text": rng.choice(catalog.TASK_RESULTS)} if is_done else [],
         "complete_till": deadline,
         "account_id": catalog.ACCOUNT_ID,

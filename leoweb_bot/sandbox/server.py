@@ -186,7 +186,7 @@ class Sandbox:
             return fault(*injected)
         refused = self.limiter.admit()
         if refused is not None:
-            return html_page(refused)  # HTML, no Retry-After, as amoCRM's gateway (§4)
+            return html_page(refused)  # HTML, no Retry-After (docs/amocrm.md#errors-and-html-429)
         return self._authorise()
 
     def _authorise(self) -> Response | None:
@@ -195,7 +195,8 @@ class Sandbox:
                 return None
             return problem(401, "Неверный логин или пароль")
         if request.path.startswith("/api/v2/") and not authorised(self.gatekeeper):
-            # What an expired session answers is UNCONFIRMED beyond "401" (reference §1).
+            # What an expired session answers is UNCONFIRMED beyond "401"
+            # (docs/amocrm.md#authentication).
             return v2_error(401, "Требуется авторизация", "401")
         return None
 
@@ -213,7 +214,8 @@ def _api_error(error: ApiError) -> Response:
 
 
 def _http_error(error: HTTPException) -> Response | HTTPException:
-    # Unknown API paths and wrong methods answer problem JSON like the real API (§3.2).
+    # Unknown API paths and wrong methods answer problem JSON like the real API
+    # (docs/amocrm.md#errors-and-html-429).
     if request.path.startswith(API_PREFIXES) and error.code:
         return problem(error.code, f"{request.method} {request.path}: {error.name}")
     return error

@@ -1,8 +1,8 @@
-"""Legacy API v2 reads: session login, account with users, tasks, leads, contacts (reference §1, §2).
+"""Legacy API v2 reads: session login, account with users, tasks, leads, contacts.
 
-The v2 docs are gone, so these shapes come from clients and fixtures; fields the reference
-marks UNCONFIRMED are noted where they are produced. Everything is derived from the v4-shaped
-demo data when served.
+The v2 docs are gone, so these shapes come from clients and fixtures
+(docs/amocrm.md#api-v2-shapes; login: docs/amocrm.md#authentication); UNCONFIRMED fields are
+noted where they are produced. Everything is derived from the v4-shaped demo data when served.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ Json = dict[str, Any]
 
 v2 = Blueprint("amocrm_v2", __name__)
 
-_MAX_ROWS = 500  # v2 allowed up to 500 rows per request (reference §2)
+_MAX_ROWS = 500  # rows per v2 request, at most (docs/amocrm.md#api-v2-shapes)
 _ELEMENT_TYPES = {"contacts": 1, "leads": 2, "companies": 3, "customers": 12}
 _TYPE_PARAM = {
     "contact": "contacts",
@@ -51,7 +51,8 @@ def _sandbox() -> Sandbox:
 
 
 def v2_error(status: int, error: str, code: str) -> Response:
-    """The v2 error envelope, as in the failed-login body of UsefulWeb/AmoCRM#3 (reference §1)."""
+    """The v2 error envelope, as in the failed-login body of UsefulWeb/AmoCRM#3
+    (docs/amocrm.md#authentication)."""
     body = {
         "response": {
             "error": error,
@@ -65,7 +66,7 @@ def v2_error(status: int, error: str, code: str) -> Response:
 
 
 def authorised(gatekeeper: Gatekeeper) -> bool:
-    """A live ``session_id`` cookie, a Bearer token (reference §1: v2 accepts OAuth tokens), or
+    """A live ``session_id`` cookie, a Bearer token (v2 accepts OAuth tokens too), or
     USER_LOGIN/USER_HASH in the query string, as older clients sent on every call."""
     return (
         gatekeeper.session_ok(request.cookies.get("session_id"))
@@ -118,7 +119,7 @@ def account() -> Response:
     }
     embedded: Json = {}
     if "users" in wanted:
-        # An object keyed by user id, not a list (reference §2).
+        # An object keyed by user id, not a list (docs/amocrm.md#api-v2-shapes).
         embedded["users"] = {str(u["id"]): _v2_user(u) for u in data.users}
     if "pipelines" in wanted:
         embedded["pipelines"] = {str(p["id"]): _v2_pipeline(p) for p in data.pipelines}
@@ -168,7 +169,7 @@ def _window(args: MultiDict[str, str]) -> tuple[int, int]:
 
 def _items(rows: list[Json], path: str) -> Response:
     if not rows:
-        return no_content()  # code 2002 "nothing found" is a 204 (reference §2)
+        return no_content()  # code 2002 "nothing found" is a 204 (docs/amocrm.md#empty-answers-204)
     return hal({"_links": {"self": {"href": path, "method": "get"}}, "_embedded": {"items": rows}})
 
 
@@ -181,7 +182,7 @@ def tasks() -> Response:
         raise ApiError(400, "filter[status] must be 0 (open) or 1 (done)", path="filter[status]")
     query = TaskQuery(
         is_completed=None if not status else status == "1",
-        # v2 takes responsible_user_id[] at top level, not inside filter (reference §2).
+        # responsible_user_id[] goes at top level, not inside filter (docs/amocrm.md#api-v2-shapes).
         responsible=int_values(args, "responsible_user_id"),
         entity_type=_TYPE_PARAM.get(args.get("type", "")),
         entity_ids=int_values(args, "element_id"),
@@ -192,7 +193,8 @@ def tasks() -> Response:
 
 
 def _v2_task(task: Json) -> Json:
-    # Field set from reference §2; the exact set and the `result` shape are UNCONFIRMED.
+    # Field set from docs/amocrm.md#api-v2-shapes; the exact set and the `result` shape are
+    # UNCONFIRMED.
     # A task attached to nothing gets element_id/element_type 0, also UNCONFIRMED.
     result = task["result"]
     return {
@@ -231,7 +233,8 @@ def leads() -> Response:
 
 
 def _v2_lead(lead: Json) -> Json:
-    # Shape of a public v2 test fixture (reference §2); open leads carry closed_at 0 there.
+    # Shape of a public v2 test fixture (docs/amocrm.md#api-v2-shapes); open leads carry
+    # closed_at 0 there.
     contact_ids = [c["id"] for c in lead["_embedded"]["contacts"]]
     main = next((c["id"] for c in lead["_embedded"]["contacts"] if c["is_main"]), None)
     return {
@@ -272,7 +275,8 @@ def contacts() -> Response:
 
 
 def _v2_contact(contact: Json, lead_ids: list[int]) -> Json:
-    # Field set as public v2 clients model a contact; exact shape UNCONFIRMED (reference §2).
+    # Field set as public v2 clients model a contact; exact shape UNCONFIRMED
+    # (docs/amocrm.md#unconfirmed).
     return {
         "id": contact["id"],
         "name": contact["name"],

@@ -1,7 +1,8 @@
-"""Legacy API v2 task writes: ``POST /api/v2/tasks`` with ``{"update": [...]}`` (reference §2).
+"""Legacy API v2 task writes: ``POST /api/v2/tasks`` with ``{"update": [...]}``.
 
-The v2 docs are gone, so the request and reply shapes are UNCONFIRMED. They follow the
-client's ``_complete_task_v2`` and v2 replies that public clients quote in comments:
+The v2 docs are gone, so the request and reply shapes are UNCONFIRMED
+(docs/amocrm.md#api-v2-shapes). They follow the client's ``_complete_task_v2`` and v2 replies
+that public clients quote in comments:
 ``{"_links": ..., "_embedded": {"items": [{"id", "_links"}], "errors": {"update": {id: why}}}}``,
 with per-item failures reported as ``errors`` in a 200 reply rather than as an HTTP error.
 """

@@ -1,6 +1,6 @@
 """API v4 routes of the sandbox: account, users, tasks (read and PATCH), leads, contacts.
 
-Shapes and parameters follow reference/amocrm-api.md §3. Authentication and faults are
+Shapes and parameters follow docs/amocrm.md. Authentication and faults are
 handled before these views run (see server.py), so every view here is an authorised call.
 """
 
@@ -42,7 +42,7 @@ Json = dict[str, Any]
 v4 = Blueprint("amocrm_v4", __name__, url_prefix="/api/v4")
 
 _ENTITY_TYPES = ("leads", "contacts", "companies", "customers")
-_MAX_BATCH = 250  # entities per write (reference §3.3, [D1])
+_MAX_BATCH = 250  # entities per write (docs/amocrm.md#rate-limits)
 # Fields a PATCH may change, with their JSON types; others are ignored, as amoCRM ignores
 # unknown fields (UNCONFIRMED).
 _EDITABLE: dict[str, type] = {
@@ -90,7 +90,8 @@ def _datetime_settings(now: float) -> Json:
         "date_pattern": "d.m.Y H:i",
         "short_date_pattern": "d.m.Y",
         "short_time_pattern": "H:i",
-        # The docs spell it "date_formant"; the PHP SDK reads "date_format" (reference §5).
+        # The docs spell it "date_formant"; the PHP SDK reads "date_format"
+        # (docs/amocrm.md#account-and-time).
         "date_formant": "d.m.Y",
         "date_format": "d.m.Y",
         "time_format": "H:i:s",
@@ -103,7 +104,7 @@ def _datetime_settings(now: float) -> Json:
 def users() -> Response:
     sandbox = _sandbox()
     if sandbox.users_forbidden:
-        # /users is for administrators only (reference §3.4, [D8]).
+        # /users is for administrators only (docs/amocrm.md#users).
         raise ApiError(403, "Access to the users list is allowed to account administrators only")
     page, limit = page_and_limit(request.args)
     return hal_page(
@@ -140,8 +141,8 @@ def tasks() -> Response:
 
 @v4.get("/tasks/<int:task_id>")
 def task(task_id: int) -> Response:
-    # A missing entity answers 204 as the leads docs say (reference §3.2); that tasks do the
-    # same is UNCONFIRMED (some endpoints answer 404).
+    # A missing entity answers 204 as the leads docs say (docs/amocrm.md#empty-answers-204);
+    # that tasks do the same is UNCONFIRMED (some endpoints answer 404).
     found = _store().get("tasks", task_id)
     return no_content() if found is None else hal(_task_view(found))
 
@@ -196,7 +197,7 @@ def _update(changes: list[tuple[int, Json]]) -> list[Json]:
 
 
 def _update_receipt(task: Json) -> Json:
-    # A write answers only id and updated_at (reference §3.3, [D2]).
+    # A write answers only id and updated_at (docs/amocrm.md#tasks).
     return {
         "id": task["id"],
         "updated_at": task["updated_at"],
@@ -206,7 +207,7 @@ def _update_receipt(task: Json) -> Json:
 
 def _lead_view(lead: Json, with_contacts: bool) -> Json:
     embedded: Json = {"tags": [], "companies": []}
-    if with_contacts:  # contacts are embedded only on request (reference §3.4)
+    if with_contacts:  # embedded only on request (docs/amocrm.md#leads-contacts-pipelines)
         embedded["contacts"] = [
             with_links(c, f"/api/v4/contacts/{c['id']}") for c in lead["_embedded"]["contacts"]
         ]
@@ -233,7 +234,8 @@ def leads() -> Response:
 
 
 def _status_pairs(args: MultiDict[str, str]) -> frozenset[tuple[int, int]] | None:
-    """``filter[statuses][i][pipeline_id]`` + ``[status_id]``; 142/143 need the pipeline (§3.4)."""
+    """``filter[statuses][i][pipeline_id]`` + ``[status_id]``; 142/143 need the pipeline
+    too (docs/amocrm.md#leads-contacts-pipelines)."""
     found: dict[str, dict[str, str]] = {}
     for key in args:
         match = re.fullmatch(r"filter\[statuses\]\[(\d+)\]\[(pipeline_id|status_id)\]", key)
@@ -252,7 +254,7 @@ def _status_pairs(args: MultiDict[str, str]) -> frozenset[tuple[int, int]] | Non
 def lead(lead_id: int) -> Response:
     found = _store().get("leads", lead_id)
     if found is None:
-        return no_content()  # the leads docs say 204 for a missing lead (reference §3.2)
+        return no_content()  # a missing lead is a 204 (docs/amocrm.md#empty-answers-204)
     return hal(_lead_view(found, "contacts" in _with(request.args)))
 
 

@@ -3,8 +3,8 @@
 The web request only stores an update; these threads do the work. Each process runs its own
 dispatcher (started after fork), and all of them claim from the same SQLite inbox, which keeps
 each chat's updates in order across processes (State.claim_update). Telegram stops delivering to
-a chat while one of its updates is unanswered (reference/telegram-bot-api.md §1), so the webhook
-acks at once and a failing update is retried here a bounded number of times instead.
+a chat while one of its updates is unanswered (docs/telegram.md#delivery-and-retries), so the
+webhook acks at once and a failing update is retried here a bounded number of times instead.
 """
 
 from __future__ import annotations

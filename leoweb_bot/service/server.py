@@ -3,7 +3,7 @@
 Threads never start before fork: with ``preload_app`` the WSGI app is built in the gunicorn
 master, but the runtime (amoCRM client, bot, dispatcher threads) is built in each worker after
 the fork (the ``post_worker_init`` hook). Threads created in the master would not exist in the workers, and queued
-work would never run (reference/telegram-bot-api.md §3, "--preload combined with threaded").
+work would never run (docs/telegram.md#pytelegrambotapi).
 """
 
 from __future__ import annotations

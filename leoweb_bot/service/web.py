@@ -2,7 +2,7 @@
 
 Nothing here waits for amoCRM or Telegram. An accepted update is committed to the inbox before
 the 200, and the dispatcher threads do the work. Telegram re-sends anything that is not a 2xx and
-holds back the rest of that chat meanwhile (reference/telegram-bot-api.md §1), so a 2xx means
+holds back the rest of that chat meanwhile (docs/telegram.md#delivery-and-retries), so a 2xx means
 "stored", 503 + Retry-After means "come back later", and a 500 is never sent.
 """
 

@@ -4,8 +4,8 @@ Several gunicorn workers (processes) and their threads share the file. WAL mode 
 one writer work at once; a write of several statements runs in ``BEGIN IMMEDIATE`` so the write
 lock is taken before anything is read, and a write of one statement (the webhook's INSERT) runs
 alone in autocommit, which holds the lock for the shortest time. Each thread gets its own
-connection, and a connection is never reused across ``fork()`` (SQLite forbids it: "How To
-Corrupt An SQLite Database File", §2.6), so a forked child opens fresh ones.
+connection, and a connection is never reused across ``fork()`` (SQLite forbids it:
+https://www.sqlite.org/howtocorrupt.html §2.6), so a forked child opens fresh ones.
 
 The schema and its migrations live in schema.py; every new connection brings the file up to
 date first.
@@ -147,7 +147,7 @@ class State:
             conn.execute("PRAGMA synchronous = NORMAL")
             if not self._checkpoints:
                 # The commit that takes the WAL past 1000 pages copies it into the database and
-                # fsyncs (SQLite "Write-Ahead Logging" §Automatic Checkpoint): 5 ms on this disk,
+                # fsyncs (https://www.sqlite.org/wal.html, Automatic Checkpoint): 5 ms on this disk,
                 # far more on a busy cloud volume, every ~300 acks. Connections opened with the
                 # default, such as the dispatcher's, claim and finish every acked update, so
                 # their commits keep the WAL short instead.

@@ -16,7 +16,7 @@ from leoweb_bot.state.db import StateUnavailable
 
 MIB = 1024 * 1024
 # Below this, SQLite may fail at any write: the WAL grows by up to 4 MiB between checkpoints
-# (SQLite "Write-Ahead Logging" §Automatic Checkpoint), and the checkpoint grows the file.
+# (https://www.sqlite.org/wal.html, Automatic Checkpoint), and the checkpoint grows the file.
 MIN_FREE_BYTES = 64 * MIB
 PROBE_KEY = "health.probe"  # the time of the last probe: can the db take a write right now?
 

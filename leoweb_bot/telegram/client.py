@@ -1,8 +1,8 @@
 """The only module that calls the Telegram Bot API.
 
 Built on pyTelegramBotAPI's API methods (no polling, no threads of its own). It adds what the
-library leaves to us (reference/telegram-bot-api.md §2–3): a send rate of about 1 message per
-second per chat and 30 per second overall (Bots FAQ "My bot is hitting limits"), waiting out
+library leaves to us (docs/telegram.md#pytelegrambotapi): a send rate of about 1 message per
+second per chat and 30 per second overall (docs/telegram.md#limits), waiting out
 429 ``retry_after``, splitting texts over 4096 characters, and errors that never carry the token
 (request URLs contain it, so we log method names only and drop the underlying exception).
 """

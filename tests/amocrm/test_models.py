@@ -16,7 +16,7 @@ from leoweb_bot.amocrm.models import card_url
 
 NOW = 1_764_000_000
 
-# The task example of the v4 docs [D2] (reference/amocrm-api.md §3.3).
+# The task example of the v4 docs (docs/amocrm.md#tasks).
 V4_TASK = {
     "id": 56981,
     "created_by": 54224,
@@ -36,7 +36,7 @@ V4_TASK = {
     "account_id": 321312,
     "_links": {"self": {"href": "https://example.amocrm.ru/api/v4/tasks/56981"}},
 }
-# The reconstructed v2 task (reference §2).
+# The reconstructed v2 task (docs/amocrm.md#api-v2-shapes).
 V2_TASK = {
     "id": 123,
     "element_id": 456,

@@ -23,7 +23,7 @@ from leoweb_bot.bot.texts import shorten
 from leoweb_bot.bot.texts import t
 
 ALMATY = pytz.timezone("Asia/Almaty")
-# Telegram's HTML mode accepts only these tags (reference/telegram-bot-api.md §2).
+# Telegram's HTML mode accepts only these tags (docs/telegram.md#html-formatting).
 TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre"}
 
 

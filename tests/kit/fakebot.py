@@ -1,7 +1,7 @@
 """A loopback fake of the Telegram Bot API for tests.
 
 pyTelegramBotAPI sends a method's parameters in the URL query string, with ``reply_markup`` as a
-JSON string (reference/telegram-bot-api.md §3 "Wire format"), so parameters are read from the
+JSON string (docs/telegram.md#pytelegrambotapi), so parameters are read from the
 query first and from a form or JSON body second. Answers follow the Bot API's
 ``{"ok": true, "result": ...}`` shape.
 
