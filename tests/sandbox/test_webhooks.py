@@ -122,7 +122,8 @@ def test_a_slow_receiver_never_holds_up_the_change(hooked: Sandbox, receiver: Re
     task = _open_task(hooked)
     hooked.ui.move_deadline(task["id"], NOW + 900)
     assert receiver.forms == []  # the change returned before its webhook was answered
-    assert hooked.store.get("tasks", task["id"])["complete_till"] == NOW + 900  # type: ignore[index]
+    stored = hooked.store.get("tasks", task["id"])
+    assert stored is not None and stored["complete_till"] == NOW + 900
     receiver.gate.set()
     (form,) = receiver.wait_for(1)
     assert form["task[update][0][complete_till]"] == str(NOW + 900)
