@@ -160,6 +160,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         managers=args.managers,
         latency_ms=args.latency_ms,
         rate_limit=args.rate_limit,
+        webhook_url=args.webhook_url,
         as_json=args.json,
     )
 
@@ -264,6 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
         sandbox.add_argument(
             option, type=argtypes.at_least(minimum), default=default, metavar="N", help=about
         )
+    sandbox.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="POST amoCRM's webhooks here on every change, e.g. the bot's "
+        "/amocrm/webhook/SECRET (default: none)",
+    )
     sandbox.add_argument(
         "--json", action="store_true", help="print the address and credentials as one JSON line"
     )

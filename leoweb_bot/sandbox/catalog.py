@@ -97,6 +97,12 @@ TASK_TYPES: tuple[dict[str, object], ...] = (
     {"id": 2, "name": "Встреча", "color": None, "icon_id": None, "code": "MEETING"},
 )
 
+# What a task can be attached to: the singular names of v2 and the events list, the v4
+# collections, and the v2 `element_type` numbers (also in webhooks).
+COLLECTIONS = {"lead": "leads", "contact": "contacts", "company": "companies",
+               "customer": "customers"}  # fmt: skip
+ELEMENT_TYPES = {"contacts": 1, "leads": 2, "companies": 3, "customers": 12}
+
 # Working stages per pipeline: (name, colour, share of the pipeline's leads). The first one is
 # the "unsorted" stage (type 1); won 142 and lost 143 are appended to every pipeline.
 SALES_STAGES: tuple[tuple[str, str, int], ...] = (

@@ -127,14 +127,24 @@ def page_and_limit(args: MultiDict[str, str]) -> tuple[int, int]:
 
 def int_values(args: MultiDict[str, str], name: str) -> frozenset[int] | None:
     """Values of ``name``, ``name[]`` and ``name[N]``: amoCRM takes an int or an array."""
-    pattern = re.compile(re.escape(name) + r"(\[\d*\])?")
-    raw = [v for key in args if pattern.fullmatch(key) for v in args.getlist(key)]
+    raw = _values(args, name)
     if not raw:
         return None
     try:
         return frozenset(int(v) for v in raw)
     except ValueError:
         raise ApiError(400, f"{name} must hold integers", path=name) from None
+
+
+def text_values(args: MultiDict[str, str], name: str) -> frozenset[str] | None:
+    """Like ``int_values``, also splitting ``a,b``: the events docs allow comma lists."""
+    found = frozenset(part for v in _values(args, name) for part in v.split(",") if part)
+    return found or None
+
+
+def _values(args: MultiDict[str, str], name: str) -> list[str]:
+    pattern = re.compile(re.escape(name) + r"(\[\d*\])?")
+    return [v for key in args if pattern.fullmatch(key) for v in args.getlist(key)]
 
 
 def flag(args: MultiDict[str, str], name: str) -> bool | None:
@@ -149,7 +159,16 @@ def flag(args: MultiDict[str, str], name: str) -> bool | None:
 
 
 def time_range(args: MultiDict[str, str], name: str) -> tuple[int | None, int | None]:
-    low, high = args.get(f"{name}[from]"), args.get(f"{name}[to]")
+    """``name[from]``/``name[to]``, or ``name=TS`` (from TS on), or ``name=FROM,TO``.
+
+    The events docs describe all three; the tasks and leads docs the first two
+    (docs/amocrm.md#incremental-sync). Both bounds are inclusive (see queries.py).
+    """
+    plain = args.get(name)
+    if plain:
+        low, _, high = plain.partition(",")
+    else:
+        low, high = args.get(f"{name}[from]", ""), args.get(f"{name}[to]", "")
     try:
         return (int(low) if low else None, int(high) if high else None)
     except ValueError:

@@ -4,6 +4,11 @@ Every API request (paths under /api/, /private/ and /oauth2/) passes one guard, 
 order: count and log it, add ``latency_ms``, answer a fault queued by ``inject()``, apply the
 rate limit (faults.py), then check credentials: a Bearer token on /api/v4/, a session cookie,
 Bearer token or USER_LOGIN/USER_HASH on /api/v2/. Only then do the v4/v2 views run.
+
+``sandbox.ui`` (and ``POST /_sandbox/ui/…``, outside that guard) changes the data as a person
+in amoCRM's web UI would. Every change, from there or from an API write, is recorded in the
+events list and, with ``webhook_url``, POSTed there as amoCRM's webhook from a background
+thread (events.py, hooks.py, outbox.py).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
@@ -33,10 +39,15 @@ from leoweb_bot.sandbox import catalog
 from leoweb_bot.sandbox.auth import Credentials
 from leoweb_bot.sandbox.auth import Gatekeeper
 from leoweb_bot.sandbox.auth import OAuthFailure
+from leoweb_bot.sandbox.changes import Change
 from leoweb_bot.sandbox.data import DemoData
 from leoweb_bot.sandbox.data import generate
+from leoweb_bot.sandbox.events import EventLog
 from leoweb_bot.sandbox.faults import FaultQueue
 from leoweb_bot.sandbox.faults import RateLimiter
+from leoweb_bot.sandbox.hooks import SUBSCRIPTIONS
+from leoweb_bot.sandbox.hooks import webhook_form
+from leoweb_bot.sandbox.outbox import Outbox
 from leoweb_bot.sandbox.replies import ApiError
 from leoweb_bot.sandbox.replies import body_params
 from leoweb_bot.sandbox.replies import fault
@@ -44,11 +55,14 @@ from leoweb_bot.sandbox.replies import html_page
 from leoweb_bot.sandbox.replies import plain_json
 from leoweb_bot.sandbox.replies import problem
 from leoweb_bot.sandbox.store import Store
+from leoweb_bot.sandbox.ui import WebUi
+from leoweb_bot.sandbox.ui_routes import ui_routes
 from leoweb_bot.sandbox.v2 import authorised
 from leoweb_bot.sandbox.v2 import v2
 from leoweb_bot.sandbox.v2 import v2_error
 from leoweb_bot.sandbox.v2_writes import v2_writes
 from leoweb_bot.sandbox.v4 import v4
+from leoweb_bot.sandbox.v4_events import v4_events
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +91,8 @@ class Sandbox:
         session_ttl: int = 900,
         access_token_ttl: int = 86400,
         users_forbidden: bool = False,
+        webhook_url: str | None = None,
+        webhook_events: Iterable[str] = SUBSCRIPTIONS,
     ) -> None:
         self.clock = clock
         self.data: DemoData = generate(
@@ -84,7 +100,12 @@ class Sandbox:
         )
         self.latency_ms = latency_ms
         self.users_forbidden = users_forbidden  # make /api/v4/users answer 403 (non-admin token)
-        self.store = Store(self.data, clock)
+        self.events = EventLog()
+        # ValueError for a URL that is not http(s); the codes are those of amoCRM's settings.
+        self.outbox = Outbox(webhook_url) if webhook_url else None
+        self.webhook_events = frozenset(webhook_events)
+        self.store = Store(self.data, clock, on_change=self._changed)
+        self.ui = WebUi(self.store, self.data)
         self.gatekeeper = Gatekeeper(
             login=self.data.users[0]["email"],  # the admin; the director logs in on v2
             account_id=catalog.ACCOUNT_ID,
@@ -138,6 +159,8 @@ class Sandbox:
         return self.base_url
 
     def stop(self) -> None:
+        if self.outbox is not None:
+            self.outbox.close()
         if self._server is None:
             return
         self._server.shutdown()
@@ -163,6 +186,8 @@ class Sandbox:
         app = Flask("leoweb_bot.sandbox")
         app.extensions["leoweb_sandbox"] = self
         app.register_blueprint(v4)
+        app.register_blueprint(v4_events)
+        app.register_blueprint(ui_routes)
         app.register_blueprint(v2)
         app.register_blueprint(v2_writes)
         app.add_url_rule("/oauth2/access_token", "oauth_token", self._oauth, methods=["POST"])
@@ -199,6 +224,18 @@ class Sandbox:
             # (docs/amocrm.md#authentication).
             return v2_error(401, "Требуется авторизация", "401")
         return None
+
+    def _changed(self, changes: list[Change]) -> None:
+        """Called by the store under its lock: record the events, queue the webhook."""
+        self.events.record(changes)
+        if self.outbox is None:
+            return
+        account: dict[str, Any] = {key: self.data.account[key] for key in ("subdomain", "id")}
+        if self.base_url:
+            account["_links"] = {"self": self.base_url}
+        form = webhook_form(changes, self.webhook_events, account)
+        if form:
+            self.outbox.send(form)
 
     def _oauth(self) -> Response:
         try:
@@ -261,14 +298,24 @@ def run_sandbox(
     managers: int = 8,
     latency_ms: int = 0,
     rate_limit: int = 7,
+    webhook_url: str | None = None,
     as_json: bool = False,
 ) -> int:
     """Serve a sandbox until SIGINT/SIGTERM; say how to use it, or print one JSON line."""
+    try:
+        sandbox = Sandbox(
+            seed=seed,
+            tasks=tasks,
+            managers=managers,
+            latency_ms=latency_ms,
+            rate_limit=rate_limit,
+            webhook_url=webhook_url,
+        )
+    except ValueError as exc:  # a webhook URL that is not http(s)
+        print(f"error: --webhook-url: {exc}", file=sys.stderr)
+        return 2
     stopping = threading.Event()
     handlers = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in _STOP_SIGNALS}
-    sandbox = Sandbox(
-        seed=seed, tasks=tasks, managers=managers, latency_ms=latency_ms, rate_limit=rate_limit
-    )
     try:
         try:
             base_url = sandbox.start(host, port)
@@ -297,25 +344,31 @@ def _cannot_listen(host: str, port: int, exc: OSError) -> str:
 
 
 def _greeting(sandbox: Sandbox, base_url: str, tasks: int, managers: int) -> str:
-    """What a person needs to point the bot at this sandbox."""
-    return "\n".join(
-        [
-            f"amoCRM sandbox at {base_url}, made-up data: {tasks} open tasks, {managers} managers.",
-            "To run the bot against it, set these keys in the [amocrm] table of config.toml, or",
-            "the same values in LEOWEB_AMOCRM_BASE_URL, LEOWEB_AMOCRM_AUTH, LEOWEB_AMOCRM_TOKEN:",
-            "  [amocrm]",
-            f'  base_url = "{base_url}"',
-            '  auth = "token"',
-            f'  token = "{sandbox.credentials.token}"',
-            "Ctrl+C stops the sandbox. With --json it prints every credential as one JSON line.",
-        ]
+    """What a person needs to point the bot at this sandbox, and to play amoCRM's users."""
+    lines = [
+        f"amoCRM sandbox at {base_url}, made-up data: {tasks} open tasks, {managers} managers.",
+        "To run the bot against it, set these keys in the [amocrm] table of config.toml, or",
+        "the same values in LEOWEB_AMOCRM_BASE_URL, LEOWEB_AMOCRM_AUTH, LEOWEB_AMOCRM_TOKEN:",
+        "  [amocrm]",
+        f'  base_url = "{base_url}"',
+        '  auth = "token"',
+        f'  token = "{sandbox.credentials.token}"',
+        f"To change data as a person in amoCRM would: POST {base_url}/_sandbox/ui/…",
+        "(tasks/ID/complete, tasks/ID/deadline, leads/ID/status…: see sandbox/ui_routes.py).",
+    ]
+    if sandbox.outbox is not None:
+        lines.append("Every change is POSTed to --webhook-url as amoCRM's webhook.")
+    lines.append(
+        "Ctrl+C stops the sandbox. With --json it prints every credential as one JSON line."
     )
+    return "\n".join(lines)
 
 
 def _announcement(sandbox: Sandbox, base_url: str, seed: int) -> dict[str, Any]:
     creds = sandbox.credentials
     return {
         "base_url": base_url,
+        "ui_url": f"{base_url}/_sandbox/ui",
         "token": creds.token,
         "login": creds.login,
         "api_key": creds.api_key,

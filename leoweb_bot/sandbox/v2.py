@@ -17,6 +17,8 @@ from flask import request
 from werkzeug.datastructures import MultiDict
 
 from leoweb_bot.sandbox import catalog
+from leoweb_bot.sandbox.queries import LeadQuery
+from leoweb_bot.sandbox.queries import TaskQuery
 from leoweb_bot.sandbox.replies import ApiError
 from leoweb_bot.sandbox.replies import body_params
 from leoweb_bot.sandbox.replies import hal
@@ -24,8 +26,6 @@ from leoweb_bot.sandbox.replies import int_arg
 from leoweb_bot.sandbox.replies import int_values
 from leoweb_bot.sandbox.replies import no_content
 from leoweb_bot.sandbox.replies import plain_json
-from leoweb_bot.sandbox.store import LeadQuery
-from leoweb_bot.sandbox.store import TaskQuery
 
 if TYPE_CHECKING:
     from leoweb_bot.sandbox.auth import Gatekeeper
@@ -36,13 +36,6 @@ Json = dict[str, Any]
 v2 = Blueprint("amocrm_v2", __name__)
 
 _MAX_ROWS = 500  # rows per v2 request, at most (docs/amocrm.md#api-v2-shapes)
-_ELEMENT_TYPES = {"contacts": 1, "leads": 2, "companies": 3, "customers": 12}
-_TYPE_PARAM = {
-    "contact": "contacts",
-    "lead": "leads",
-    "company": "companies",
-    "customer": "customers",
-}
 
 
 def _sandbox() -> Sandbox:
@@ -184,7 +177,7 @@ def tasks() -> Response:
         is_completed=None if not status else status == "1",
         # responsible_user_id[] goes at top level, not inside filter (docs/amocrm.md#api-v2-shapes).
         responsible=int_values(args, "responsible_user_id"),
-        entity_type=_TYPE_PARAM.get(args.get("type", "")),
+        entity_type=catalog.COLLECTIONS.get(args.get("type", "")),
         entity_ids=int_values(args, "element_id"),
         ids=int_values(args, "id"),
     )
@@ -200,7 +193,7 @@ def _v2_task(task: Json) -> Json:
     return {
         "id": task["id"],
         "element_id": task["entity_id"] or 0,
-        "element_type": _ELEMENT_TYPES.get(task["entity_type"], 0),
+        "element_type": catalog.ELEMENT_TYPES.get(task["entity_type"], 0),
         "complete_till_at": task["complete_till"],
         "task_type": task["task_type_id"],
         "text": task["text"],

@@ -62,7 +62,7 @@ def update_tasks() -> Response:
             changes.append((task_id, fields))
             done.append(task_id)
     if changes:
-        store.update_tasks(changes)  # the same store update as the v4 PATCH
+        store.update("tasks", changes)  # the same store update as the v4 PATCH
     embedded: Json = {"items": [_receipt(task_id) for task_id in done]}
     if errors:
         embedded["errors"] = {"update": errors}

@@ -56,7 +56,7 @@ def future_task(r: Rig, owner: int, now: int, skip: int = 0) -> Task:
 
 
 def set_task(r: Rig, task_id: int, **fields: object) -> None:
-    r.sandbox.store.update_tasks([(task_id, dict(fields))])
+    r.sandbox.store.update("tasks", [(task_id, dict(fields))])
 
 
 def newly_overdue(r: Rig, owner: int, before: int, after: int) -> set[int]:

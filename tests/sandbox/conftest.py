@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from flask.testing import FlaskClient
 
 from leoweb_bot.sandbox import Sandbox
 from tests.kit.fakeclock import FakeClock
 from tests.sandbox.kit import NOW
+from tests.sandbox.kit import Receiver
 
 
 @pytest.fixture
@@ -28,3 +31,10 @@ def client(sandbox: Sandbox) -> FlaskClient:
 @pytest.fixture
 def auth(sandbox: Sandbox) -> dict[str, str]:
     return {"Authorization": f"Bearer {sandbox.credentials.token}"}
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    yield receiver
+    receiver.close()

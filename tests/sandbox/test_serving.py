@@ -129,7 +129,7 @@ def test_run_sandbox_says_how_to_point_the_bot_at_it_and_stops_on_sigterm() -> N
         first = process.stdout.readline()
         assert first.startswith("amoCRM sandbox at http://127.0.0.1:")
         assert "40 open tasks" in first
-        greeting = [first, *(process.stdout.readline() for _ in range(7))]
+        greeting = [first, *(process.stdout.readline() for _ in range(9))]
         assert greeting[-1] == (
             "Ctrl+C stops the sandbox. With --json it prints every credential as one JSON line.\n"
         )
