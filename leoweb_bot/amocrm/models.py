@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from typing import TypeVar
 
 WON_STATUS = 142
 LOST_STATUS = 143
@@ -76,10 +77,6 @@ class Task:
             task_type_id=_int(raw.get("task_type")),
             result=_result_text(raw.get("result")),
         )
-
-    def is_overdue(self, now: int) -> bool:
-        """Open and due strictly before ``now`` (epoch seconds); due == now is not overdue yet."""
-        return not self.is_completed and self.complete_till is not None and self.complete_till < now
 
 
 @dataclass(frozen=True)
@@ -192,6 +189,9 @@ class Contact:
     def from_v2(cls, raw: Mapping[str, Any]) -> Contact:
         # v2 names the list "custom_fields" and each field's "code"; _field_values reads both.
         return cls.from_v4({**raw, "custom_fields_values": raw.get("custom_fields")})
+
+
+Entity = TypeVar("Entity", Task, Lead, Contact)  # what the API reads one by one, by id or by query
 
 
 @dataclass(frozen=True)

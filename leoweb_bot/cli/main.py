@@ -103,7 +103,7 @@ def print_report(settings: Settings, args: argparse.Namespace) -> int:
             if len(found) != 1:
                 raise CliError(no_single_manager(args.manager, found, users), code=2)
             manager_id = found[0].id
-        tasks = client.overdue_tasks(now, responsible_user_id=manager_id)
+        tasks = client.open_tasks_due_before(now, responsible_user_id=manager_id)
     report = overdue_by_manager(tasks, users, now, tz)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))

@@ -1,9 +1,9 @@
-"""Auth modes over a faked network: v2 session login and renewal, OAuth code flow and rotation."""
+"""OAuth over a faked network: the code exchange, single-use refresh tokens rotated and saved
+before use, one grant at a time across threads and processes; no secret ever shown."""
 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,29 +12,23 @@ import responses
 from responses import matchers
 
 from leoweb_bot.amocrm import AmoClient
-from leoweb_bot.amocrm import AmoError
 from leoweb_bot.amocrm import AuthError
 from leoweb_bot.amocrm import MemoryTokenStore
-from leoweb_bot.amocrm import RateLimiter
 from leoweb_bot.amocrm import Unavailable
-from leoweb_bot.amocrm import build_client
 from leoweb_bot.amocrm.auth import OAuth
 from leoweb_bot.amocrm.auth import SessionAuth
 from leoweb_bot.amocrm.auth import TokenAuth
-from leoweb_bot.config import AmoSettings
-from leoweb_bot.sandbox import Sandbox
-from leoweb_bot.state.db import State
+from tests.amocrm.fakes import API_KEY
+from tests.amocrm.fakes import BASE
+from tests.amocrm.fakes import NOW
+from tests.amocrm.fakes import TOKEN
+from tests.amocrm.fakes import make_client
 from tests.kit.fakeclock import FakeClock
 
-BASE = "https://leo.amocrm.ru"
-LOGIN_URL = f"{BASE}/private/api/auth.php"
 TOKEN_URL = f"{BASE}/oauth2/access_token"
 ACCOUNT_URL = f"{BASE}/api/v4/account"
-V2_ACCOUNT_URL = f"{BASE}/api/v2/account"
-API_KEY = "user-hash-0c1d2e3f"
 CLIENT_SECRET = "client-secret-77aa"
 AUTH_CODE = "def50200-auth-code"
-NOW = 1_764_000_000
 OAUTH = {
     "client_id": "integration-uuid",
     "client_secret": CLIENT_SECRET,
@@ -56,24 +50,6 @@ class RecordingStore(MemoryTokenStore):
             raise OSError("disk full")
         self.saved.append(dict(tokens))
         super().save_tokens(tokens)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
-
-
-def make_client(
-    clock: FakeClock, store: RecordingStore | None = None, **settings: Any
-) -> AmoClient:
-    return build_client(
-        AmoSettings(base_url=BASE, **settings),
-        store,
-        clock=clock.time,
-        sleep=clock.sleep,
-        monotonic=clock.time,  # the operation's deadline runs on the same test clock
-        limiter=RateLimiter(7, clock=clock.time, sleep=clock.advance),
-    )
 
 
 def stored_pair(n: int, expires_at: float) -> dict[str, Any]:
@@ -100,146 +76,6 @@ def refresh_body(refresh_token: str) -> dict[str, str]:
 
 def bearer(n: int) -> list:
     return [matchers.header_matcher({"Authorization": f"Bearer access-{n}"})]
-
-
-# -- session (API v2) ------------------------------------------------------------------------
-
-
-def add_login(rsps: responses.RequestsMock, session_id: str) -> None:
-    rsps.add(
-        responses.POST,
-        LOGIN_URL,
-        match=[
-            matchers.query_param_matcher({"type": "json"}),
-            matchers.urlencoded_params_matcher({"USER_LOGIN": "boss@leo.kz", "USER_HASH": API_KEY}),
-        ],
-        json={"response": {"auth": True, "accounts": [{"name": "Leo"}]}},
-        headers={"Set-Cookie": f"session_id={session_id}; path=/; secure; HttpOnly"},
-    )
-
-
-def session_client(clock: FakeClock) -> AmoClient:
-    return make_client(clock, auth="session", login="boss@leo.kz", api_key=API_KEY)
-
-
-def cookie(session_id: str) -> list:
-    return [matchers.header_matcher({"Cookie": f"session_id={session_id}"})]
-
-
-def test_session_logs_in_once_and_sends_the_cookie(rsps, clock):
-    add_login(rsps, "s1")
-    rsps.add(responses.GET, V2_ACCOUNT_URL, match=cookie("s1"), json={"id": 1, "name": "Leo"})
-    client = session_client(clock)
-
-    client.account()
-    client.account()
-
-    assert [c.request.method for c in rsps.calls] == ["POST", "GET", "GET"]
-
-
-def test_session_401_logs_in_again_exactly_once_then_succeeds(rsps, clock):
-    add_login(rsps, "s1")
-    rsps.add(responses.GET, V2_ACCOUNT_URL, match=cookie("s1"), json={"id": 1})
-    client = session_client(clock)
-    client.account()
-    # amoCRM dropped the session early: the next call gets 401, logs in again and repeats once.
-    rsps.replace(responses.GET, V2_ACCOUNT_URL, match=cookie("s1"), status=401)
-    add_login(rsps, "s2")
-    rsps.add(responses.GET, V2_ACCOUNT_URL, match=cookie("s2"), json={"id": 2})
-
-    assert client.account().id == 2
-    assert [c.request.method for c in rsps.calls[2:]] == ["GET", "POST", "GET"]
-
-
-def test_session_second_401_raises_auth_error_after_one_login(rsps, clock):
-    add_login(rsps, "s1")
-    rsps.add(responses.GET, V2_ACCOUNT_URL, json={"id": 1})
-    client = session_client(clock)
-    client.account()
-    rsps.replace(responses.GET, V2_ACCOUNT_URL, status=401)
-    add_login(rsps, "s2")
-
-    with pytest.raises(AuthError, match="api_key"):
-        client.account()
-
-    assert [c.request.method for c in rsps.calls[2:]] == ["GET", "POST", "GET"]
-
-
-def test_401_right_after_a_fresh_login_is_not_worth_another_login(rsps, clock):
-    add_login(rsps, "s1")
-    rsps.add(responses.GET, V2_ACCOUNT_URL, status=401)
-
-    with pytest.raises(AuthError):
-        session_client(clock).account()
-
-    assert [c.request.method for c in rsps.calls] == ["POST", "GET"]
-
-
-def test_session_older_than_fourteen_minutes_logs_in_before_the_call(rsps, clock):
-    add_login(rsps, "s1")
-    rsps.add(responses.GET, V2_ACCOUNT_URL, match=cookie("s1"), json={"id": 1})
-    client = session_client(clock)
-    client.account()
-    clock.advance(13 * 60)
-    client.account()
-    assert len(rsps.calls) == 3
-
-    clock.advance(60)
-    add_login(rsps, "s2")
-    rsps.add(responses.GET, V2_ACCOUNT_URL, match=cookie("s2"), json={"id": 2})
-
-    assert client.account().id == 2
-    assert [c.request.method for c in rsps.calls[3:]] == ["POST", "GET"]
-
-
-def test_wrong_login_raises_auth_error_without_the_api_key(rsps, clock):
-    rsps.add(
-        responses.POST,
-        LOGIN_URL,
-        status=401,
-        json={
-            "response": {
-                "error": "Неверный логин или пароль",
-                "error_code": "110",
-                "ip": "10.0.0.1",
-                "domain": "leo.amocrm.ru",
-            }
-        },
-    )
-
-    with pytest.raises(AuthError) as exc:
-        session_client(clock).account()
-
-    assert "wrong login or API key" in str(exc.value)
-    assert API_KEY not in str(exc.value)
-    assert API_KEY not in exc.value.detail
-    assert len(rsps.calls) == 1
-
-
-@pytest.mark.parametrize(
-    ("code", "status", "words"),
-    [("111", 401, "captcha"), ("112", 401, "disabled"), ("113", 403, "whitelist")],
-)
-def test_login_error_codes_explain_themselves(rsps, clock, code, status, words):
-    rsps.add(
-        responses.POST,
-        LOGIN_URL,
-        status=status,
-        json={"response": {"error": "...", "error_code": code}},
-    )
-
-    with pytest.raises(AuthError, match=words):
-        session_client(clock).account()
-
-
-def test_login_without_a_session_cookie_is_an_auth_error(rsps, clock):
-    rsps.add(responses.POST, LOGIN_URL, json={"response": {"auth": True}})
-
-    with pytest.raises(AuthError, match="session_id"):
-        session_client(clock).account()
-
-
-# -- OAuth -----------------------------------------------------------------------------------
 
 
 def oauth_client(clock: FakeClock, store: RecordingStore, *, code: str = AUTH_CODE) -> AmoClient:
@@ -393,6 +229,22 @@ def test_refresh_is_not_repeated_after_a_read_timeout(rsps, clock):
     assert len(rsps.calls) == 1  # the single-use refresh token may already be spent
 
 
+def test_refresh_is_not_repeated_after_a_gateway_error_but_is_after_a_429(rsps, clock):
+    store = RecordingStore(stored_pair(1, NOW + 10))
+    rsps.add(
+        responses.POST, TOKEN_URL, status=429, body="<html>429</html>", content_type="text/html"
+    )
+    rsps.add(responses.POST, TOKEN_URL, status=502)
+    client = oauth_client(clock, store, code="")
+
+    with pytest.raises(Unavailable):
+        client.account()
+
+    # The 429 was refused before any work, so it was safe to repeat; the 502 may not have been.
+    assert [c.response.status_code for c in rsps.calls] == [429, 502]
+    assert store.saved == []
+
+
 def test_a_pair_that_could_not_be_saved_is_saved_before_first_use(rsps, clock):
     store = RecordingStore(stored_pair(1, NOW + 10))
     store.fail_next_save = True
@@ -457,60 +309,6 @@ def test_oauth_without_tokens_or_code_explains_what_to_do(rsps, clock):
     assert len(rsps.calls) == 0
 
 
-def test_token_info_is_none_before_any_tokens_and_for_other_modes(clock):
-    assert oauth_client(clock, RecordingStore()).token_info() is None
-    assert make_client(clock, auth="token", token="t0k3n").token_info() is None
-
-
-# -- secrets ---------------------------------------------------------------------------------
-
-
-def test_auth_objects_and_the_client_never_show_secrets(rsps, clock):
-    store = RecordingStore(stored_pair(1, NOW + 86000))
-    oauth = OAuth(BASE, auth_code=AUTH_CODE, store=store, clock=clock.time, **OAUTH)
-    oauth.token_info()  # loads the pair
-    objects = [
-        TokenAuth("long-lived-token-5f2a9c"),
-        SessionAuth(BASE, "boss@leo.kz", API_KEY),
-        oauth,
-        oauth_client(clock, store),
-    ]
-    text = " ".join(repr(o) for o in objects)
-
-    for secret in (
-        "long-lived-token-5f2a9c",
-        API_KEY,
-        CLIENT_SECRET,
-        AUTH_CODE,
-        "access-1",
-        "refresh-1",
-    ):
-        assert secret not in text
-    assert "***" in text
-
-
-def test_redact_masks_every_known_secret():
-    auth = SessionAuth(BASE, "boss@leo.kz", API_KEY)
-
-    assert auth.redact(f"bad hash {API_KEY}!") == "bad hash ***!"
-
-
-def test_refresh_is_not_repeated_after_a_gateway_error_but_is_after_a_429(rsps, clock):
-    store = RecordingStore(stored_pair(1, NOW + 10))
-    rsps.add(
-        responses.POST, TOKEN_URL, status=429, body="<html>429</html>", content_type="text/html"
-    )
-    rsps.add(responses.POST, TOKEN_URL, status=502)
-    client = oauth_client(clock, store, code="")
-
-    with pytest.raises(Unavailable):
-        client.account()
-
-    # The 429 was refused before any work, so it was safe to repeat; the 502 may not have been.
-    assert [c.response.status_code for c in rsps.calls] == [429, 502]
-    assert store.saved == []
-
-
 def test_a_spent_authorization_code_raises_auth_error(rsps, clock):
     rsps.add(
         responses.POST,
@@ -526,56 +324,30 @@ def test_a_spent_authorization_code_raises_auth_error(rsps, clock):
     assert "revoked" in exc.value.detail
 
 
-# -- two processes, one refresh token (the sandbox spends each refresh token once) ---------------
+def test_token_info_is_none_before_any_tokens_and_for_other_modes(clock):
+    assert oauth_client(clock, RecordingStore()).token_info() is None
+    assert make_client(clock, auth="token", token="t0k3n").token_info() is None
 
 
-@pytest.mark.parametrize("first_start", [False, True], ids=["refresh", "code-exchange"])
-def test_two_workers_granting_at_once_spend_the_single_use_token_once(
-    tmp_path: Path, first_start: bool
-) -> None:
-    """Both workers find the pair due (or, on a first start, no pair and one code to exchange)."""
-    path = tmp_path / "state.sqlite3"
-    with Sandbox(tasks=1, managers=1, rate_limit=0) as sandbox:
-        creds = sandbox.credentials
-        settings = AmoSettings(
-            base_url=sandbox.base_url or "", auth="oauth", client_id=creds.client_id,
-            client_secret=creds.client_secret, redirect_uri=creds.redirect_uri,
-            auth_code=creds.auth_code, rate_limit=1000,
-        )  # fmt: skip
-        setup = State(path)
-        if not first_start:
-            with build_client(settings, setup) as client:
-                client.account()  # the code is exchanged and the pair stored
-            setup.save_tokens({**(setup.load_tokens() or {}), "expires_at": 0})  # due everywhere
-        sandbox.latency_ms = 300  # a slow grant: both workers would be inside it together
-        before = grants(sandbox)
-        # Two gunicorn workers: each its own State (connections) and client (in-process locks).
-        workers = [build_client(settings, State(path)) for _ in range(2)]
-        start = threading.Barrier(len(workers))
-        errors: list[AmoError] = []
+def test_auth_objects_and_the_client_never_show_secrets(rsps, clock):
+    store = RecordingStore(stored_pair(1, NOW + 86000))
+    oauth = OAuth(BASE, auth_code=AUTH_CODE, store=store, clock=clock.time, **OAUTH)
+    oauth.token_info()  # loads the pair
+    objects = [
+        TokenAuth(TOKEN),
+        SessionAuth(BASE, "boss@leo.kz", API_KEY),
+        oauth,
+        oauth_client(clock, store),
+    ]
+    text = " ".join(repr(o) for o in objects)
 
-        def work(worker: AmoClient) -> None:
-            start.wait()
-            try:
-                worker.account()
-            except AmoError as exc:
-                errors.append(exc)
-
-        threads = [threading.Thread(target=work, args=(w,)) for w in workers]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-        for worker in workers:
-            worker.close()
-        spent = grants(sandbox) - before
-        stored = setup.load_tokens()
-        setup.close()
-
-    assert errors == []  # nobody is told «amoCRM отозвала доступ»
-    assert spent == 1
-    assert stored is not None and stored["expires_at"] > 0  # the winner's pair, read by both
-
-
-def grants(sandbox: Sandbox) -> int:
-    return sum(path.startswith("/oauth2/access_token") for _, path in sandbox.requests_log)
+    for secret in (
+        TOKEN,
+        API_KEY,
+        CLIENT_SECRET,
+        AUTH_CODE,
+        "access-1",
+        "refresh-1",
+    ):
+        assert secret not in text
+    assert "***" in text
