@@ -40,19 +40,6 @@ from leoweb_bot.reports import overdue_by_manager
 Command = Callable[[argparse.Namespace], int]
 
 
-def secrets_of(settings: Settings) -> list[str]:
-    t, a = settings.telegram, settings.amocrm
-    return [
-        t.token,
-        t.webhook_secret,
-        a.token,
-        a.api_key,
-        a.client_secret,
-        a.auth_code,
-        a.webhook_secret,
-    ]
-
-
 SERVERS = frozenset({"serve", "poll", "sandbox"})
 
 
@@ -60,7 +47,7 @@ def load(args: argparse.Namespace, *sections: str) -> Settings:
     """Load config for a command, set up logging, and validate the sections it needs."""
     settings = load_settings(args.config)
     stream = sys.stdout if args.command in SERVERS else sys.stderr
-    setup_logging(log_level(), secrets_of(settings), stream)
+    setup_logging(log_level(), settings.secrets(), stream)
     return settings.require(*sections)
 
 
