@@ -4,9 +4,8 @@
 server.py); ``generate`` builds its demo data (data.py). Importing this package starts
 nothing: no threads, sockets or environment reads until ``Sandbox.start()``.
 
-May import only the standard library, Flask and ``leoweb_bot.ids``: it stands alone, as amoCRM
-does. Only ``cli``
-(and tests) import it.
+May import only the standard library, Flask, ``leoweb_bot.ids`` and ``leoweb_bot.forms``: it
+stands alone, as amoCRM does. Only ``cli`` (and tests) import it.
 """
 
 from leoweb_bot.sandbox.auth import Credentials
