@@ -30,7 +30,6 @@ from leoweb_bot.amocrm.deadline import Deadline
 from leoweb_bot.amocrm.deadline import RetryPolicy
 from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.amocrm.funnel import Funnel
-from leoweb_bot.amocrm.limiter import RateLimiter
 from leoweb_bot.amocrm.limiter import shared_limiter
 from leoweb_bot.amocrm.models import Account
 from leoweb_bot.amocrm.models import Contact
@@ -45,6 +44,7 @@ from leoweb_bot.amocrm.v4 import PAGE_LIMIT
 from leoweb_bot.amocrm.v4 import V4
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.ids import parse_id
+from leoweb_bot.pacing import RateLimiter
 
 USER_AGENT = f"leoweb-bot/{__version__}"
 CONNECT_TIMEOUT = 3.05  # "slightly larger than a multiple of 3" (requests docs, Timeouts)

@@ -38,10 +38,10 @@ from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.amocrm.errors import PaymentRequired
 from leoweb_bot.amocrm.errors import RateLimited
 from leoweb_bot.amocrm.errors import Unavailable
-from leoweb_bot.amocrm.limiter import RateLimiter
 from leoweb_bot.amocrm.network import Failure
 from leoweb_bot.amocrm.network import failure_for
 from leoweb_bot.amocrm.network import host_of
+from leoweb_bot.pacing import RateLimiter
 
 logger = logging.getLogger(__name__)
 
