@@ -76,12 +76,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def print_report(settings: Settings, args: argparse.Namespace) -> int:
-    from leoweb_bot.amocrm import build_client
-    from leoweb_bot.amocrm.deadline import ONE_SHOT
+    from leoweb_bot.cli.amo import one_shot_client
 
     now = args.now or int(time.time())
     tz = settings.bot.tz
-    client = build_client(settings.amocrm, token_store=token_store(settings), policy=ONE_SHOT)
+    client = one_shot_client(settings)
     with client, client.operation():
         users = client.users()
         manager_id = None
@@ -124,15 +123,6 @@ def report_table(report: OverdueReport, now: int) -> str:
         lines.append(f"{m.name:<{width}}  {m.overdue:>7}  {oldest:<16}  {days:>4}")
     lines += ["", f"Total overdue: {report.total_overdue}"]
     return "\n".join(lines)
-
-
-def token_store(settings: Settings):  # type: ignore[no-untyped-def]
-    """OAuth needs the state db to keep the rotating refresh token; other modes need nothing."""
-    if settings.amocrm.auth != "oauth":
-        return None
-    from leoweb_bot.state.db import State
-
-    return State(settings.bot.state_path)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
