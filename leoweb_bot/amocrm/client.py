@@ -37,6 +37,7 @@ from leoweb_bot.amocrm.models import Entity
 from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import Pipeline
 from leoweb_bot.amocrm.models import Task
+from leoweb_bot.amocrm.models import TaskQuery
 from leoweb_bot.amocrm.models import User
 from leoweb_bot.amocrm.transport import Transport
 from leoweb_bot.amocrm.v2 import V2
@@ -66,14 +67,7 @@ class Api(Protocol):
 
     def users(self) -> dict[int, User]: ...
 
-    def tasks(
-        self,
-        *,
-        is_completed: bool | None,
-        responsible_user_id: int | None,
-        lead_id: int | None,
-        by_deadline: bool,
-    ) -> Iterator[Task]: ...
+    def tasks(self, query: TaskQuery) -> Iterator[Task]: ...
 
     def complete_task(self, task_id: int, result_text: str) -> None: ...
 
@@ -182,16 +176,11 @@ class AmoClient:
 
         ``lead_id`` keeps the tasks attached to that lead.
         """
-        tasks = self._api.tasks(
-            is_completed=is_completed,
-            responsible_user_id=responsible_user_id,
-            lead_id=lead_id,
-            by_deadline=order_by_deadline,
-        )
+        query = TaskQuery(is_completed, responsible_user_id, lead_id, order_by_deadline)
         # Re-check the filters: one script reports filter[is_completed] misbehaving
         # (docs/amocrm.md#tasks), and v2's element_id and type are known from client libraries
         # only (docs/amocrm.md#api-v2-shapes).
-        return (t for t in tasks if _task_matches(t, is_completed, lead_id))
+        return filter(query.matches, self._api.tasks(query))
 
     def open_tasks_due_before(
         self, moment: int, responsible_user_id: int | None = None
@@ -300,9 +289,3 @@ class AmoClient:
             batch = self._api.batch(model, entity, wanted[start : start + IDS_BATCH])
             found.update((x.id, x) for x in batch)
         return [found[i] for i in wanted if i in found]
-
-
-def _task_matches(task: Task, is_completed: bool | None, lead_id: int | None) -> bool:
-    return (is_completed is None or task.is_completed == is_completed) and (
-        lead_id is None or (task.entity_type, task.entity_id) == ("leads", lead_id)
-    )

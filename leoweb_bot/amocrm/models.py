@@ -80,6 +80,22 @@ class Task:
 
 
 @dataclass(frozen=True)
+class TaskQuery:
+    """Which tasks a listing asks for, and whether soonest deadline first."""
+
+    is_completed: bool | None = None
+    responsible_user_id: int | None = None
+    lead_id: int | None = None  # the tasks attached to this lead
+    by_deadline: bool = False
+
+    def matches(self, task: Task) -> bool:
+        """Whether ``task`` passes the state and lead filters (the client re-checks them)."""
+        return (self.is_completed is None or task.is_completed == self.is_completed) and (
+            self.lead_id is None or (task.entity_type, task.entity_id) == ("leads", self.lead_id)
+        )
+
+
+@dataclass(frozen=True)
 class User:
     id: int
     name: str

@@ -25,6 +25,7 @@ from leoweb_bot.amocrm.models import Entity
 from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import Pipeline
 from leoweb_bot.amocrm.models import Task
+from leoweb_bot.amocrm.models import TaskQuery
 from leoweb_bot.amocrm.models import User
 
 logger = logging.getLogger(__name__)
@@ -45,23 +46,17 @@ class V2:
     def users(self) -> dict[int, User]:
         return named_users(self._funnel)
 
-    def tasks(
-        self,
-        *,
-        is_completed: bool | None,
-        responsible_user_id: int | None,
-        lead_id: int | None,
-        by_deadline: bool,
-    ) -> Iterator[Task]:
+    def tasks(self, query: TaskQuery) -> Iterator[Task]:
         params: dict[str, Any] = {}
-        if is_completed is not None:
-            params["filter[status]"] = int(is_completed)
-        if responsible_user_id is not None:
-            params["responsible_user_id"] = responsible_user_id
-        if lead_id is not None:
-            params.update(element_id=lead_id, type="lead")  # as the R and PHP v2 clients send
+        if query.is_completed is not None:
+            params["filter[status]"] = int(query.is_completed)
+        if query.responsible_user_id is not None:
+            params["responsible_user_id"] = query.responsible_user_id
+        if query.lead_id is not None:
+            # element_id with type=lead, as the R and PHP v2 clients send them
+            params.update(element_id=query.lead_id, type="lead")
         tasks = map(Task.from_v2, self._paginate("tasks", params))
-        if not by_deadline:
+        if not query.by_deadline:
             return tasks
         # No sort parameter: sort here, tasks without a deadline last.
         return iter(sorted(tasks, key=lambda t: (t.complete_till is None, t.complete_till or 0)))

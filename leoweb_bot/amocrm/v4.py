@@ -17,6 +17,7 @@ from leoweb_bot.amocrm.models import Entity
 from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import Pipeline
 from leoweb_bot.amocrm.models import Task
+from leoweb_bot.amocrm.models import TaskQuery
 from leoweb_bot.amocrm.models import User
 
 logger = logging.getLogger(__name__)
@@ -49,23 +50,16 @@ class V4:
                 )
         return v2.named_users(self._funnel)
 
-    def tasks(
-        self,
-        *,
-        is_completed: bool | None,
-        responsible_user_id: int | None,
-        lead_id: int | None,
-        by_deadline: bool,
-    ) -> Iterator[Task]:
+    def tasks(self, query: TaskQuery) -> Iterator[Task]:
         params: dict[str, Any] = {}
-        if is_completed is not None:
-            params["filter[is_completed]"] = int(is_completed)
-        if responsible_user_id is not None:
-            params["filter[responsible_user_id]"] = responsible_user_id
-        if lead_id is not None:
+        if query.is_completed is not None:
+            params["filter[is_completed]"] = int(query.is_completed)
+        if query.responsible_user_id is not None:
+            params["filter[responsible_user_id]"] = query.responsible_user_id
+        if query.lead_id is not None:
             # filter[entity_id] (int or array) works only with filter[entity_type]
-            params.update({"filter[entity_type]": "leads", "filter[entity_id][]": lead_id})
-        if by_deadline:
+            params.update({"filter[entity_type]": "leads", "filter[entity_id][]": query.lead_id})
+        if query.by_deadline:
             params["order[complete_till]"] = "asc"
         return map(Task.from_v4, self._paginate("tasks", "tasks", params))
 

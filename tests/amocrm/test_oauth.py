@@ -74,6 +74,16 @@ def refresh_body(refresh_token: str) -> dict[str, str]:
     return {**OAUTH, "grant_type": "refresh_token", "refresh_token": refresh_token}
 
 
+def add_refresh(rsps: responses.RequestsMock, spent: int, new: int) -> None:
+    """The token endpoint trades refresh token ``spent`` for pair ``new``."""
+    rsps.add(
+        responses.POST,
+        TOKEN_URL,
+        match=[matchers.json_params_matcher(refresh_body(f"refresh-{spent}"))],
+        json=grant_reply(new),
+    )
+
+
 def bearer(n: int) -> list:
     return [matchers.header_matcher({"Authorization": f"Bearer access-{n}"})]
 
@@ -112,18 +122,8 @@ def test_code_exchange_persists_the_pair_before_using_it(rsps, clock):
 
 def test_refresh_rotates_and_a_second_refresh_spends_the_new_token(rsps, clock):
     store = RecordingStore(stored_pair(1, NOW + 86000))
-    rsps.add(
-        responses.POST,
-        TOKEN_URL,
-        match=[matchers.json_params_matcher(refresh_body("refresh-1"))],
-        json=grant_reply(2),
-    )
-    rsps.add(
-        responses.POST,
-        TOKEN_URL,
-        match=[matchers.json_params_matcher(refresh_body("refresh-2"))],
-        json=grant_reply(3),
-    )
+    add_refresh(rsps, 1, 2)
+    add_refresh(rsps, 2, 3)
     client = oauth_client(clock, store)
 
     client.refresh_tokens()
@@ -144,12 +144,7 @@ def test_401_refreshes_once_and_repeats_the_call(rsps, clock):
         status=401,
         json={"title": "Unauthorized", "status": 401},
     )
-    rsps.add(
-        responses.POST,
-        TOKEN_URL,
-        match=[matchers.json_params_matcher(refresh_body("refresh-1"))],
-        json=grant_reply(2),
-    )
+    add_refresh(rsps, 1, 2)
     rsps.add(responses.GET, ACCOUNT_URL, match=bearer(2), json={"id": 1})
 
     assert oauth_client(clock, store).account().id == 1
@@ -158,12 +153,7 @@ def test_401_refreshes_once_and_repeats_the_call(rsps, clock):
 
 def test_access_token_within_five_minutes_of_expiry_is_refreshed_first(rsps, clock):
     store = RecordingStore(stored_pair(1, NOW + 299))
-    rsps.add(
-        responses.POST,
-        TOKEN_URL,
-        match=[matchers.json_params_matcher(refresh_body("refresh-1"))],
-        json=grant_reply(2),
-    )
+    add_refresh(rsps, 1, 2)
     rsps.add(responses.GET, ACCOUNT_URL, match=bearer(2), json={"id": 1})
 
     oauth_client(clock, store).account()
@@ -277,12 +267,7 @@ def test_a_pair_rotated_by_another_process_is_picked_up_from_the_store(rsps, clo
 
 def test_threads_never_spend_the_same_refresh_token_twice(rsps, clock):
     store = RecordingStore(stored_pair(1, NOW + 10))
-    rsps.add(
-        responses.POST,
-        TOKEN_URL,
-        match=[matchers.json_params_matcher(refresh_body("refresh-1"))],
-        json=grant_reply(2),
-    )
+    add_refresh(rsps, 1, 2)
     rsps.add(responses.GET, ACCOUNT_URL, match=bearer(2), json={"id": 1})
     client = make_client(clock, store, auth="oauth", auth_code="", **OAUTH)
     errors: list[BaseException] = []
