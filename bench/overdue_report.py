@@ -22,6 +22,7 @@ import pytz
 
 from leoweb_bot.amocrm import build_client
 from leoweb_bot.config import AmoSettings
+from leoweb_bot.reports import is_overdue
 from leoweb_bot.reports import overdue_by_manager
 from leoweb_bot.sandbox import Sandbox
 from leoweb_bot.sandbox.faults import RateLimiter
@@ -75,7 +76,7 @@ def run_report_in_process(base_url: str, token: str, now: int) -> tuple[float, d
     start = time.perf_counter()
     with build_client(settings) as client:
         users = client.users()
-        tasks = client.overdue_tasks(now)
+        tasks = client.open_tasks_due_before(now)
     payload = json.loads(json.dumps(overdue_by_manager(tasks, users, now, ALMATY).to_json()))
     return time.perf_counter() - start, payload
 
@@ -86,7 +87,7 @@ def run_naive(base_url: str, token: str, now: int) -> tuple[float, int]:
     start = time.perf_counter()
     with build_client(settings) as client:
         users = client.users()
-        late = sum(t.is_overdue(now) for t in client.iter_tasks(is_completed=False))
+        late = sum(is_overdue(t, now, ALMATY) for t in client.iter_tasks(is_completed=False))
     assert users
     return time.perf_counter() - start, late
 

@@ -12,6 +12,7 @@ import datetime
 import os
 import re
 import tomllib
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -27,7 +28,6 @@ from leoweb_bot.values import coerce
 from leoweb_bot.values import parse_time
 from leoweb_bot.values import quiet_hours
 
-SECRET_KEYS = frozenset({"token", "webhook_secret", "api_key", "client_secret", "auth_code"})
 WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 AUTH_MODES = ("token", "oauth", "session")
 LANGUAGES = ("ru", "en")
@@ -41,6 +41,14 @@ SERVICE_ACCOUNTS: Mapping[int, str] = {
 }
 
 
+SECRET = {"secret": True}  # field metadata: the one list of which keys hold secrets
+
+
+def _secret() -> Any:
+    """A key whose value is never shown: masked in repr, never echoed, scrubbed from logs."""
+    return field(default="", metadata=SECRET)
+
+
 def _mask(value: str) -> str:
     return "***" if value else "''"
 
@@ -49,15 +57,15 @@ def _secret_repr(self: object) -> str:
     parts = []
     for f in dataclasses.fields(self):  # type: ignore[arg-type]
         value = getattr(self, f.name)
-        shown = _mask(value) if f.name in SECRET_KEYS else repr(value)
+        shown = _mask(value) if f.metadata.get("secret") else repr(value)
         parts.append(f"{f.name}={shown}")
     return f"{type(self).__name__}({', '.join(parts)})"
 
 
 @dataclass(frozen=True, repr=False)
 class TelegramSettings:
-    token: str = ""
-    webhook_secret: str = ""
+    token: str = _secret()
+    webhook_secret: str = _secret()
     public_url: str = ""
     api_url: str = "https://api.telegram.org"
 
@@ -72,16 +80,16 @@ class TelegramSettings:
 class AmoSettings:
     base_url: str = ""
     auth: str = "token"
-    token: str = ""
+    token: str = _secret()
     login: str = ""
-    api_key: str = ""
+    api_key: str = _secret()
     client_id: str = ""
-    client_secret: str = ""
+    client_secret: str = _secret()
     redirect_uri: str = ""
-    auth_code: str = ""
+    auth_code: str = _secret()
     rate_limit: float = 7
     timeout: float = 10
-    webhook_secret: str = ""
+    webhook_secret: str = _secret()
 
     __repr__ = _secret_repr
 
@@ -173,6 +181,15 @@ class Settings:
             raise ConfigError(f"{exc}; {self.source.describe()}") from None
         return self
 
+    def secrets(self) -> list[str]:
+        """The value of every secret key, for the log formatter to scrub."""
+        return [
+            getattr(getattr(self, section), f.name)
+            for section, cls in SECTIONS.items()
+            for f in dataclasses.fields(cls)
+            if f.metadata.get("secret")
+        ]
+
 
 SECTIONS: dict[str, type] = {
     "telegram": TelegramSettings,
@@ -184,6 +201,13 @@ SECTIONS: dict[str, type] = {
     "server": ServerSettings,
 }
 ENV_PREFIXES = tuple(f"LEOWEB_{section.upper()}_" for section in SECTIONS)
+
+
+def is_secret(key: str) -> bool:
+    """Whether ``section.key`` (e.g. ``amocrm.api_key``) holds a secret."""
+    section, _, name = key.partition(".")
+    fields = {f.name: f for f in dataclasses.fields(SECTIONS[section])}
+    return bool(fields[name].metadata.get("secret"))
 
 
 def config_source(explicit: str | None, env: Mapping[str, str]) -> ConfigSource:
@@ -262,18 +286,16 @@ def _section(name: str, cls: type, raw: Any, env: Mapping[str, str]) -> Any:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"[{name}]: must be a table")
     values: dict[str, Any] = {}
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    types = typing.get_type_hints(cls)
     for key, value in raw.items():
-        if key not in fields:
+        if key not in types:
             raise ConfigError(f"{name}.{key}: unknown key")
         values[key] = value
-    for key in fields:
+    for key in types:
         env_name = f"LEOWEB_{name.upper()}_{key.upper()}"
         if env_name in env:
             values[key] = env[env_name]
-    for key, value in values.items():
-        values[key] = coerce(f"{name}.{key}", fields[key], value)
-    return cls(**values)
+    return cls(**{key: coerce(f"{name}.{key}", types[key], v) for key, v in values.items()})
 
 
 def _check_telegram(s: Settings) -> None:

@@ -53,7 +53,11 @@ def effective_due(due: int, tz: Tz) -> int:
 
 
 def is_overdue(task: Task, now: int, tz: Tz) -> bool:
-    """Open and past its (effective) deadline; a deadline equal to ``now`` is not late yet."""
+    """The overdue rule, the only one: open and past its effective deadline.
+
+    A deadline equal to ``now`` is not late yet, and an all-day task (23:59 company time) is
+    late only once its local day is over (docs/amocrm.md#all-day-tasks).
+    """
     if task.is_completed or task.complete_till is None:
         return False
     return effective_due(task.complete_till, tz) < now
@@ -178,7 +182,6 @@ def my_tasks(tasks: Iterable[Task], now: int, tz: Tz) -> MyTasks:
             overdue.append(task)
         elif task.complete_till < tomorrow:
             today.append(task)
-    by_due = lambda t: (t.complete_till or 0, t.id)  # noqa: E731
     return MyTasks(
         overdue=tuple(sorted(overdue, key=by_due)), today=tuple(sorted(today, key=by_due))
     )

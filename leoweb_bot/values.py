@@ -7,9 +7,9 @@ a whole number is never truncated.
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import re
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from typing import Any
@@ -99,22 +99,16 @@ def check_public_url(url: str) -> None:
         )
 
 
-def coerce(key: str, f: dataclasses.Field[Any], value: Any) -> Any:
-    """The value of a settings field, typed by its annotation; ConfigError naming ``key``."""
-    kind = str(f.type)  # a string: the settings classes use postponed annotations
-    if kind == "str":
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ConfigError(f"{key}: must be a string")
-        return str(value).strip()
-    if kind == "bool":
-        return _as_bool(key, value)
-    if kind in ("int", "float"):
-        return _as_number(key, value, int if kind == "int" else float)
-    if kind == "tuple[int, ...]":
-        return tuple(_as_ids(key, value))
-    if kind == "Mapping[int, int]":
-        return _as_manager_map(key, value)
-    raise AssertionError(f"no coercion for {kind}")
+def coerce(key: str, kind: Any, value: Any) -> Any:
+    """``value`` as a settings field of type ``kind`` (the real type, as
+    ``typing.get_type_hints`` gives it); ConfigError naming ``key``."""
+    return _READERS[kind](key, value)
+
+
+def _as_text(key: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ConfigError(f"{key}: must be a string")
+    return str(value).strip()
 
 
 def _as_bool(key: str, value: Any) -> bool:
@@ -163,3 +157,13 @@ def _as_manager_map(key: str, value: Any) -> dict[int, int]:
     return {
         int(_as_number(key, tg, int)): int(_as_number(key, amo, int)) for tg, amo in value.items()
     }
+
+
+_READERS: dict[Any, Callable[[str, Any], Any]] = {
+    str: _as_text,
+    bool: _as_bool,
+    int: lambda key, value: _as_number(key, value, int),
+    float: lambda key, value: _as_number(key, value, float),
+    tuple[int, ...]: lambda key, value: tuple(_as_ids(key, value)),
+    Mapping[int, int]: _as_manager_map,
+}

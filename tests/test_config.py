@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from leoweb_bot.config import ConfigError
+from leoweb_bot.config import is_secret
 from leoweb_bot.config import load_settings
 from leoweb_bot.config import settings_from_mapping
 from leoweb_bot.proactive.alerts import quiet_window
@@ -224,3 +225,34 @@ def test_unreadable_file_is_one_line(tmp_path: Path) -> None:
     path.mkdir()  # reading a directory fails with OSError, as an unreadable file does for non-root
     with pytest.raises(ConfigError, match="cannot read"):
         load_settings(path, {})
+
+
+def test_every_secret_key_is_scrubbed_from_logs_and_asked_without_echo() -> None:
+    secret_keys = {
+        "telegram.token", "telegram.webhook_secret", "amocrm.token", "amocrm.api_key",
+        "amocrm.client_secret", "amocrm.auth_code", "amocrm.webhook_secret",
+    }  # fmt: skip
+    raw: dict[str, dict[str, str]] = {"telegram": {}, "amocrm": {}}
+    for key in secret_keys:
+        section, name = key.split(".")
+        raw[section][name] = f"value-of-{key}"
+    settings = settings_from_mapping({**raw, "amocrm": {**raw["amocrm"], "login": "a@b.kz"}})
+
+    assert sorted(settings.secrets()) == sorted(f"value-of-{key}" for key in secret_keys)
+    assert all(is_secret(key) for key in secret_keys)
+    assert not any(is_secret(key) for key in ("amocrm.login", "amocrm.base_url", "bot.language"))
+
+
+def test_values_from_the_environment_are_read_as_each_keys_type() -> None:
+    env = {
+        "LEOWEB_SERVER_PORT": "8081",
+        "LEOWEB_ALERTS_ENABLED": "no",
+        "LEOWEB_AMOCRM_TIMEOUT": "2.5",
+        "LEOWEB_ACCESS_ADMINS": "1, 2",
+        "LEOWEB_ACCESS_MANAGERS": "5=7",
+        "LEOWEB_BOT_LANGUAGE": " en ",
+    }
+    s = settings_from_mapping({}, env)
+
+    assert (s.server.port, s.alerts.enabled, s.amocrm.timeout) == (8081, False, 2.5)
+    assert (s.access.admins, s.access.managers, s.bot.language) == ((1, 2), {5: 7}, "en")

@@ -57,6 +57,22 @@ def test_unknown_user_is_shown_by_id() -> None:
     assert report.to_json()["managers"][0]["name"] == "#999001"
 
 
+@pytest.mark.parametrize(
+    ("due", "done", "overdue"),
+    [
+        (NOW - 1, False, True),
+        (NOW, False, False),  # due == now is not overdue yet
+        (NOW + 1, False, False),
+        (NOW - 86400, True, False),  # completed tasks never are
+        (None, False, False),  # no deadline, never overdue
+    ],
+)
+def test_overdue_means_open_and_due_strictly_before_now(
+    due: int | None, done: bool, overdue: bool
+) -> None:
+    assert is_overdue(task(1, due, done=done), NOW, ALMATY) is overdue
+
+
 def test_all_day_task_is_overdue_only_after_local_midnight() -> None:
     all_day = task(1, at(2026, 11, 24, 23, 59))
     assert not is_overdue(all_day, at(2026, 11, 24, 23, 59, 30), ALMATY)

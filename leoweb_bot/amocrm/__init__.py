@@ -1,8 +1,9 @@
 """amoCRM access: one client (one HTTP funnel), the v4 and v2 shapes, three auth modes, typed
 errors, parsed models, a deadline per operation and a shared throttle.
 
-May import: the standard library, ``requests``/``urllib3`` and ``leoweb_bot.ids``. Never the
-bot, Telegram, the state db (tokens come through the ``TokenStore`` protocol) or Flask.
+May import: the standard library, ``requests``/``urllib3``, ``leoweb_bot.config`` (its settings),
+``leoweb_bot.ids`` and ``leoweb_bot.pacing``. Never the bot, Telegram, the state db (tokens come
+through the ``TokenStore`` protocol) or Flask.
 Facts it relies on: docs/amocrm.md.
 """
 
@@ -19,7 +20,7 @@ from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.amocrm.errors import PaymentRequired
 from leoweb_bot.amocrm.errors import RateLimited
 from leoweb_bot.amocrm.errors import Unavailable
-from leoweb_bot.amocrm.limiter import RateLimiter
+from leoweb_bot.pacing import RateLimiter
 
 __all__ = [
     "AmoClient",

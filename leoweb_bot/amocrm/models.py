@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from typing import TypeVar
 
 WON_STATUS = 142
 LOST_STATUS = 143
@@ -78,9 +79,21 @@ class Task:
             result=_result_text(raw.get("result")),
         )
 
-    def is_overdue(self, now: int) -> bool:
-        """Open and due strictly before ``now`` (epoch seconds); due == now is not overdue yet."""
-        return not self.is_completed and self.complete_till is not None and self.complete_till < now
+
+@dataclass(frozen=True)
+class TaskQuery:
+    """Which tasks a listing asks for, and whether soonest deadline first."""
+
+    is_completed: bool | None = None
+    responsible_user_id: int | None = None
+    lead_id: int | None = None  # the tasks attached to this lead
+    by_deadline: bool = False
+
+    def matches(self, task: Task) -> bool:
+        """Whether ``task`` passes the state and lead filters (the client re-checks them)."""
+        return (self.is_completed is None or task.is_completed == self.is_completed) and (
+            self.lead_id is None or (task.entity_type, task.entity_id) == ("leads", self.lead_id)
+        )
 
 
 @dataclass(frozen=True)
@@ -193,6 +206,9 @@ class Contact:
     def from_v2(cls, raw: Mapping[str, Any]) -> Contact:
         # v2 names the list "custom_fields" and each field's "code"; _field_values reads both.
         return cls.from_v4({**raw, "custom_fields_values": raw.get("custom_fields")})
+
+
+Entity = TypeVar("Entity", Task, Lead, Contact)  # what the API reads one by one, by id or by query
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ support can lift it (docs/amocrm.md#rate-limits); 502/503/504 are transient.
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import threading
@@ -23,6 +22,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import InvalidHeader
+from urllib3.util import Retry
 
 from leoweb_bot.amocrm import deadline as deadlines
 from leoweb_bot.amocrm.deadline import SERVER
@@ -37,11 +38,10 @@ from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.amocrm.errors import PaymentRequired
 from leoweb_bot.amocrm.errors import RateLimited
 from leoweb_bot.amocrm.errors import Unavailable
-from leoweb_bot.amocrm.limiter import RateLimiter
 from leoweb_bot.amocrm.network import Failure
 from leoweb_bot.amocrm.network import failure_for
 from leoweb_bot.amocrm.network import host_of
-from leoweb_bot.ids import parse_id
+from leoweb_bot.pacing import RateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -130,18 +130,16 @@ def error_for(
     return cls(redact(message), status, redact(detail))
 
 
-def _retry_after(response: requests.Response | None, now: float) -> float | None:
-    """Seconds from a Retry-After header (delta or HTTP date); amoCRM rarely sends one."""
+def _retry_after(response: requests.Response | None) -> float | None:
+    """Seconds from a Retry-After header, by urllib3's rule (delta seconds or an HTTP date);
+    None without a usable one. amoCRM rarely sends one (docs/amocrm.md#errors-and-html-429)."""
     value = response.headers.get("Retry-After") if response is not None else None
     if not value:
         return None
-    if (seconds := parse_id(value.strip())) is not None:
-        return float(seconds)
     try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return Retry.DEFAULT.parse_retry_after(value)
+    except InvalidHeader:
         return None
-    return max(0.0, when.timestamp() - now)
 
 
 class Transport:
@@ -263,7 +261,7 @@ class Transport:
         return response
 
     def _delay(self, attempt: int, response: requests.Response | None) -> float:
-        retry_after = _retry_after(response, self._clock())
+        retry_after = _retry_after(response)
         if retry_after is not None:
             return retry_after
         base = BACKOFF_BASE * 2 ** (attempt - 1)

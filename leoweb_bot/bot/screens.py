@@ -141,7 +141,7 @@ def report_screen(app: App, person: Person) -> Screen:
         return manager_screen(app, person, person.amocrm_user_id or 0, 0, back=False)
     now = app.now()
     users = app.client.users()
-    report = overdue_by_manager(app.client.overdue_tasks(now), users, now, app.tz)
+    report = overdue_by_manager(app.client.open_tasks_due_before(now), users, now, app.tz)
     html = render_report(report, app.lang, app.tz, clean_managers(report, users))
     if len(report.managers) > REPORT_BUTTONS_LIMIT:
         more = t(app.lang, "report_buttons_more", shown=REPORT_BUTTONS_LIMIT)
@@ -175,7 +175,9 @@ def manager_screen(
 ) -> Screen:
     """One manager's overdue tasks, a page at a time, with ✅, ◀ ▶, 🔄 and (for directors) ⬆."""
     now = app.now()
-    tasks, _ = visible(person, app.client.overdue_tasks(now, responsible_user_id=amocrm_user_id))
+    tasks, _ = visible(
+        person, app.client.open_tasks_due_before(now, responsible_user_id=amocrm_user_id)
+    )
     users = app.client.users()
     manager = overdue_by_manager(tasks, users, now, app.tz).manager(amocrm_user_id)
     pages = page_count(manager.overdue if manager else 0)

@@ -14,7 +14,6 @@ import html
 from leoweb_bot.reports import is_all_day
 from leoweb_bot.reports import local
 
-LANGUAGES = ("ru", "en")
 ECHO_LIMIT = 40  # characters of a query quoted back in "not found" answers
 DEFAULT_RESULT = {"ru": "Выполнено через Telegram", "en": "Done via Telegram"}
 

@@ -99,11 +99,9 @@ def check_amocrm(settings: Settings) -> list[Check]:
         settings.require("amocrm")
     except ConfigError:
         return [(False, "amoCRM: skipped, [amocrm] is not configured")]
-    from leoweb_bot.amocrm import build_client
-    from leoweb_bot.amocrm.deadline import ONE_SHOT
-    from leoweb_bot.cli.main import token_store
+    from leoweb_bot.cli.amo import one_shot_client
 
-    client = build_client(settings.amocrm, token_store=token_store(settings), policy=ONE_SHOT)
+    client = one_shot_client(settings)
     with client, client.operation():
         account = _guard(
             "amoCRM account",

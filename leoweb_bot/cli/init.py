@@ -20,23 +20,21 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from leoweb_bot.config import ConfigError
 from leoweb_bot.config import config_source
+from leoweb_bot.config import is_secret
 from leoweb_bot.config import load_settings
 from leoweb_bot.config import settings_from_mapping
+from leoweb_bot.values import check_public_url
 
 DEFAULT_TIMEZONE = "Asia/Almaty"
-# Telegram delivers webhooks over HTTPS to these ports only (docs/telegram.md#webhooks).
-WEBHOOK_PORTS = (443, 80, 88, 8443)
 # What each amoCRM auth mode needs before ``leoweb-bot check`` can pass (config._check_amocrm).
 AUTH_KEYS = {
     "token": ("token",),
     "session": ("login", "api_key"),
     "oauth": ("client_id", "client_secret", "redirect_uri", "auth_code"),
 }
-SECRET_KEYS = frozenset({"token", "api_key", "client_secret", "auth_code"})
 PROMPTS = {
     "telegram.token": "Telegram bot token from @BotFather",
     "amocrm.base_url": "amoCRM address (https://SUBDOMAIN.amocrm.ru or SUBDOMAIN.kommo.com)",
@@ -216,7 +214,7 @@ def ask_missing(values: dict[str, str], ask: Asker) -> None:
 
 def ask_valid(key: str, ask: Asker) -> str:
     """Ask until the answer passes ``checked``, saying what was wrong; empty skips the key."""
-    secret = key.split(".")[1] in SECRET_KEYS
+    secret = is_secret(key)
     while True:
         answer = ask(PROMPTS[key], DEFAULTS.get(key, ""), secret)
         try:
@@ -276,16 +274,6 @@ def validate(values: dict[str, str]) -> None:
     settings_from_mapping(as_mapping(probe)).require("telegram", "amocrm", "bot")
     if values["telegram.public_url"]:
         check_public_url(values["telegram.public_url"])
-
-
-def check_public_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
-        raise ConfigError("telegram.public_url: must be an https:// address (Telegram needs TLS)")
-    if parts.port is not None and parts.port not in WEBHOOK_PORTS:
-        raise ConfigError(
-            "telegram.public_url: Telegram sends webhooks only to ports 443, 80, 88 or 8443"
-        )
 
 
 def as_mapping(values: dict[str, str]) -> dict[str, dict[str, str]]:

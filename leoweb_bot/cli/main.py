@@ -40,19 +40,6 @@ from leoweb_bot.reports import overdue_by_manager
 Command = Callable[[argparse.Namespace], int]
 
 
-def secrets_of(settings: Settings) -> list[str]:
-    t, a = settings.telegram, settings.amocrm
-    return [
-        t.token,
-        t.webhook_secret,
-        a.token,
-        a.api_key,
-        a.client_secret,
-        a.auth_code,
-        a.webhook_secret,
-    ]
-
-
 SERVERS = frozenset({"serve", "poll", "sandbox"})
 
 
@@ -60,7 +47,7 @@ def load(args: argparse.Namespace, *sections: str) -> Settings:
     """Load config for a command, set up logging, and validate the sections it needs."""
     settings = load_settings(args.config)
     stream = sys.stdout if args.command in SERVERS else sys.stderr
-    setup_logging(log_level(), secrets_of(settings), stream)
+    setup_logging(log_level(), settings.secrets(), stream)
     return settings.require(*sections)
 
 
@@ -89,12 +76,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def print_report(settings: Settings, args: argparse.Namespace) -> int:
-    from leoweb_bot.amocrm import build_client
-    from leoweb_bot.amocrm.deadline import ONE_SHOT
+    from leoweb_bot.cli.amo import one_shot_client
 
     now = args.now or int(time.time())
     tz = settings.bot.tz
-    client = build_client(settings.amocrm, token_store=token_store(settings), policy=ONE_SHOT)
+    client = one_shot_client(settings)
     with client, client.operation():
         users = client.users()
         manager_id = None
@@ -103,7 +89,7 @@ def print_report(settings: Settings, args: argparse.Namespace) -> int:
             if len(found) != 1:
                 raise CliError(no_single_manager(args.manager, found, users), code=2)
             manager_id = found[0].id
-        tasks = client.overdue_tasks(now, responsible_user_id=manager_id)
+        tasks = client.open_tasks_due_before(now, responsible_user_id=manager_id)
     report = overdue_by_manager(tasks, users, now, tz)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
@@ -137,15 +123,6 @@ def report_table(report: OverdueReport, now: int) -> str:
         lines.append(f"{m.name:<{width}}  {m.overdue:>7}  {oldest:<16}  {days:>4}")
     lines += ["", f"Total overdue: {report.total_overdue}"]
     return "\n".join(lines)
-
-
-def token_store(settings: Settings):  # type: ignore[no-untyped-def]
-    """OAuth needs the state db to keep the rotating refresh token; other modes need nothing."""
-    if settings.amocrm.auth != "oauth":
-        return None
-    from leoweb_bot.state.db import State
-
-    return State(settings.bot.state_path)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:

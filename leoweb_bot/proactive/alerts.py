@@ -1,8 +1,9 @@
 """Overdue alerts: a manager hears about a task of theirs when it goes overdue, once.
 
 amoCRM has no "task became overdue" webhook (docs/amocrm.md#webhooks), so every
-``[alerts] interval_minutes`` one ``overdue_tasks(now)`` scan runs: open tasks sorted by
-deadline, stopping at the first one not yet due, so a cycle costs a page or two.
+``[alerts] interval_minutes`` one ``open_tasks_due_before(now)`` scan runs: open tasks sorted by
+deadline, stopping at the first one not yet due, so a cycle costs a page or two; the overdue rule
+(``reports.is_overdue``) then picks the late ones.
 
 ``alerts_sent`` is keyed by (task id, deadline). A task alerts once per deadline: moving the
 deadline and missing it again alerts again, a second cycle or a restart does not. Choices:
@@ -176,7 +177,7 @@ def run_alerts(app: App, now: int) -> None:
     chats = chats_by_manager(app.settings.access.managers)
     if not chats:
         return
-    scanned = app.client.overdue_tasks(now)
+    scanned = app.client.open_tasks_due_before(now)
     overdue = [
         task
         for task in scanned

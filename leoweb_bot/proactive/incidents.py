@@ -62,8 +62,8 @@ def describe(exc: AmoError) -> str:
     return f"{exc} ({exc.detail})" if exc.detail else str(exc)
 
 
-def open_incident(app: App, kind: str, detail: str, now: int) -> bool:
-    """Record the incident; the first to record it tells the admins. True if this call did."""
+def open_incident(app: App, kind: str, detail: str, now: int) -> None:
+    """Record the incident; the first to record it tells the admins."""
     try:
         with app.state.transaction() as conn:
             cursor = conn.execute(
@@ -73,28 +73,26 @@ def open_incident(app: App, kind: str, detail: str, now: int) -> bool:
             )
     except StateError as exc:
         log.error("incident %s not recorded: %s", kind, exc)
-        return False
+        return
     if cursor.rowcount != 1:
-        return False
+        return
     log.error("incident opened: %s (%s)", kind, detail)
     reason = t(app.lang, "incident_detail", detail=shorten(detail, DETAIL_LIMIT))
     tell_admins(app, join([t(app.lang, f"incident_{kind}"), reason]))
-    return True
 
 
-def close_incident(app: App, kind: str) -> bool:
-    """The condition cleared: forget the incident and tell the admins, once. True if this call did."""
+def close_incident(app: App, kind: str) -> None:
+    """The condition cleared: forget the incident and tell the admins, once."""
     try:
         with app.state.transaction() as conn:
             cursor = conn.execute("DELETE FROM incidents WHERE kind = ?", (kind,))
     except StateError as exc:
         log.error("incident %s not closed: %s", kind, exc)
-        return False
+        return
     if cursor.rowcount != 1:
-        return False
+        return
     log.info("incident closed: %s", kind)
     tell_admins(app, t(app.lang, "incident_recovered", what=t(app.lang, f"incident_name_{kind}")))
-    return True
 
 
 def open_kinds(app: App) -> set[str]:
@@ -126,12 +124,12 @@ def follow(app: App, kind: str, problem: str | None, opened: set[str], now: int)
         close_incident(app, kind)
 
 
-def report_outage(app: App, now: int) -> bool:
+def report_outage(app: App, now: int) -> None:
     """Writes failed in this process and work again: tell the admins, unless another process
-    already told them about this outage. True if this call did."""
+    already told them about this outage."""
     outage = app.state.outages.current()
     if outage is None:
-        return False
+        return
     try:
         with app.state.transaction() as conn:
             row = conn.execute("SELECT value FROM kv WHERE key = ?", (OUTAGE_TOLD_KEY,)).fetchone()
@@ -143,15 +141,14 @@ def report_outage(app: App, now: int) -> bool:
                     (OUTAGE_TOLD_KEY, str(now)),
                 )
     except StateError:
-        return False  # still failing: the outage goes on
+        return  # still failing: the outage goes on
     app.state.outages.reported(outage)
     if told:
-        return False
+        return
     since, until = (format_when(int(ts), app.tz) for ts in (outage.since, now))
     log.warning("state db refused writes from %s to %s: %s", since, until, outage.detail)
     reason = t(app.lang, "incident_detail", detail=shorten(outage.detail, DETAIL_LIMIT))
     tell_admins(app, join([t(app.lang, "incident_state_outage", since=since, until=until), reason]))
-    return True
 
 
 def tell_admins(app: App, html: Html) -> None:

@@ -30,13 +30,11 @@ The job yields after each body, which is where the scheduler renews its lease.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.models import LOST_STATUS
@@ -49,6 +47,7 @@ from leoweb_bot.bot.texts import Html
 from leoweb_bot.bot.texts import join
 from leoweb_bot.bot.texts import link
 from leoweb_bot.bot.texts import t
+from leoweb_bot.forms import php_form
 from leoweb_bot.ids import parse_id
 from leoweb_bot.proactive.alerts import chats_by_manager
 from leoweb_bot.state.db import State
@@ -62,8 +61,6 @@ MAX_LEADS = 250  # distinct leads read back per body (5 look-ups); past that a b
 NOTICES_PER_CHAT = 3  # from one body; more go to the chat as one list
 MAX_ATTEMPTS = 20  # amoCRM unreachable for ~5 minutes of ticks: give the body up
 PENDING, DONE, IGNORED, FAILED = "pending", "done", "ignored", "failed"
-_KEY_RE = re.compile(r"([^\[\]]+)((?:\[[^\[\]]*\])*)")
-_PART_RE = re.compile(r"\[([^\[\]]*)\]")
 
 
 @dataclass(frozen=True)
@@ -87,30 +84,6 @@ class LeadEvent:
 
 
 # -- parsing ----------------------------------------------------------------------------------
-
-
-def parse_form(text: str) -> dict[str, Any]:
-    """``a[b][0][c]=v`` pairs → nested dicts (lists stay dicts keyed "0", "1", …).
-
-    A key that clashes with another (``a=1&a[b]=2``) keeps whichever came first.
-    """
-    root: dict[str, Any] = {}
-    for key, value in parse_qsl(text, keep_blank_values=True):
-        match = _KEY_RE.fullmatch(key)
-        if match:
-            put(root, [match.group(1), *_PART_RE.findall(match.group(2))], value)
-    return root
-
-
-def put(root: dict[str, Any], path: list[str], value: str) -> None:
-    node = root
-    for part in path[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            return
-        node = child
-    if path[-1] not in node:
-        node[path[-1]] = value
 
 
 def lead_events(form: Mapping[str, Any]) -> tuple[list[LeadEvent], list[str]]:
@@ -164,7 +137,7 @@ def process_events(app: App, now: int) -> Iterator[None]:
 
 
 def handle_body(app: App, payload: str) -> str:
-    events, ignored = lead_events(parse_form(payload))
+    events, ignored = lead_events(php_form(payload))
     if ignored:
         log.info("amoCRM webhook: ignored %s", ", ".join(sorted(set(ignored))))
     notify(app, within_cap(events))

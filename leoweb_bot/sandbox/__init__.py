@@ -7,9 +7,8 @@ lands in the events list and, given a webhook URL, goes out as amoCRM's webhook.
 this package starts nothing: no threads, sockets or environment reads until
 ``Sandbox.start()`` (or, with a webhook URL, the first change).
 
-May import only the standard library, Flask and ``leoweb_bot.ids``: it stands alone, as amoCRM
-does. Only ``cli``
-(and tests) import it.
+May import only the standard library, Flask, ``leoweb_bot.ids`` and ``leoweb_bot.forms``: it
+stands alone, as amoCRM does. Only ``cli`` (and tests) import it.
 """
 
 from leoweb_bot.sandbox.auth import Credentials

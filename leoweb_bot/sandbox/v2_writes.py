@@ -9,8 +9,6 @@ with per-item failures reported as ``errors`` in a 200 reply rather than as an H
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -19,6 +17,7 @@ from flask import Response
 from flask import current_app
 from flask import request
 
+from leoweb_bot.forms import php_form
 from leoweb_bot.ids import parse_id
 from leoweb_bot.sandbox.replies import ApiError
 from leoweb_bot.sandbox.replies import hal
@@ -31,7 +30,6 @@ Json = dict[str, Any]
 v2_writes = Blueprint("amocrm_v2_writes", __name__)
 
 _MAX_BATCH = 500  # as many as one v2 page holds; the real write limit is UNCONFIRMED
-_KEY = re.compile(r"([^\[\]]+)((?:\[[^\[\]]*\])*)")
 _TRUE = (True, "1", "true", "y")  # 1 == True, so a JSON 1 counts too
 _FALSE = (False, "0", "false", "n")
 # Quoted verbatim from v2 replies in public clients: updated_at must not go back in time.
@@ -83,24 +81,7 @@ def _payload() -> Json:
     body = request.get_json(silent=True)
     if isinstance(body, dict):
         return body
-    return nested_form(request.form.items(multi=True))
-
-
-def nested_form(pairs: Iterable[tuple[str, str]]) -> Json:
-    """``a[0][b]=c`` → ``{"a": {"0": {"b": "c"}}}``, the way PHP reads form keys."""
-    root: Json = {}
-    for key, value in pairs:
-        match = _KEY.fullmatch(key)
-        if match is None:
-            continue
-        path = [match.group(1), *re.findall(r"\[([^\[\]]*)\]", match.group(2))]
-        node = root
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ApiError(400, f"form field {key} clashes with another", path=key)
-        node[path[-1]] = value
-    return root
+    return php_form(request.get_data(as_text=True))
 
 
 def _update_items(payload: Json) -> list[Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -28,6 +27,7 @@ from telebot import types
 from telebot import util
 
 from leoweb_bot.config import Settings
+from leoweb_bot.pacing import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -91,42 +91,6 @@ class WebhookInfo:
         )
 
 
-class Throttle:
-    """Reserves send slots: per-chat spacing plus a global rate, shared by all threads."""
-
-    def __init__(
-        self,
-        clock: Callable[[], float],
-        sleep: Callable[[float], None],
-        per_chat_interval: float,
-        global_rate: float,
-        group_interval: float = GROUP_INTERVAL,
-    ) -> None:
-        self._clock = clock
-        self._sleep = sleep
-        self._per_chat = per_chat_interval
-        self._group = max(group_interval, per_chat_interval)
-        self._spacing = 1.0 / global_rate if global_rate > 0 else 0.0
-        self._lock = threading.Lock()
-        self._next_global = 0.0
-        self._next_by_chat: dict[int, float] = {}
-
-    def wait(self, chat_id: int) -> None:
-        with self._lock:
-            now = self._clock()
-            at = max(now, self._next_global, self._next_by_chat.get(chat_id, now))
-            # Group chats have negative ids (Bot API "Chat").
-            self._next_by_chat[chat_id] = at + (self._group if chat_id < 0 else self._per_chat)
-            self._next_global = at + self._spacing
-            if len(self._next_by_chat) > 10000:
-                self._forget_idle(now)
-        if at > now:
-            self._sleep(at - now)
-
-    def _forget_idle(self, now: float) -> None:
-        self._next_by_chat = {c: t for c, t in self._next_by_chat.items() if t > now}
-
-
 class Telegram:
     """Bot API calls with throttling, 429 back-off and splitting."""
 
@@ -145,7 +109,9 @@ class Telegram:
         self._bot = telebot.TeleBot(token, threaded=False, parse_mode="HTML")
         self._token = token
         self._sleep = sleep
-        self._throttle = Throttle(clock, sleep, per_chat_interval, global_rate)
+        self._pacer = RateLimiter(global_rate, clock=clock, sleep=sleep)
+        self._chat_spacing = per_chat_interval
+        self._group_spacing = max(GROUP_INTERVAL, per_chat_interval)
 
     def __repr__(self) -> str:
         return "Telegram(token=***)"
@@ -296,7 +262,9 @@ class Telegram:
         """Run one API call: throttle, wait out 429s (bounded), translate errors."""
         for attempt in range(MAX_429_RETRIES + 1):
             if chat_id is not None:
-                self._throttle.wait(chat_id)
+                # Group chats have negative ids (Bot API "Chat").
+                spacing = self._group_spacing if chat_id < 0 else self._chat_spacing
+                self._pacer.acquire(chat_id, spacing)
             try:
                 return call()
             except apihelper.ApiTelegramException as exc:

@@ -92,22 +92,6 @@ def test_task_attached_to_nothing_has_no_entity():
     assert (v2.entity_type, v2.entity_id) == (None, None)
 
 
-@pytest.mark.parametrize(
-    ("due", "done", "overdue"),
-    [
-        (NOW - 1, False, True),
-        (NOW, False, False),  # due == now is not overdue yet
-        (NOW + 1, False, False),
-        (NOW - 86400, True, False),  # completed tasks never are
-        (None, False, False),  # no deadline, never overdue
-    ],
-)
-def test_is_overdue_means_open_and_due_strictly_before_now(due, done, overdue):
-    task = Task.from_v4({**V4_TASK, "complete_till": due, "is_completed": done})
-
-    assert task.is_overdue(NOW) is overdue
-
-
 def test_v4_user_reads_rights():
     user = User.from_v4(
         {"id": 7, "name": "Зелимхан", "rights": {"is_admin": True, "is_active": False}}

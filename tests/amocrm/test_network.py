@@ -99,7 +99,7 @@ def failure(client: AmoClient) -> tuple[Unavailable, float]:
     started = time.monotonic()
     with pytest.raises(Unavailable) as caught, client, client.operation():
         client.users()
-        client.overdue_tasks(NOW)
+        client.open_tasks_due_before(NOW)
     return caught.value, time.monotonic() - started
 
 

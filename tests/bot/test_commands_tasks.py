@@ -21,6 +21,7 @@ from tests.kit.botchat import ZELIMKHAN
 from tests.kit.botchat import BotChat
 from tests.kit.botchat import bot_chat
 from tests.kit.botchat import final
+from tests.kit.botchat import overdue_in
 from tests.kit.botchat import overdue_tasks_of
 from tests.kit.commandkit import AS_OF
 from tests.kit.commandkit import WORKING
@@ -48,7 +49,7 @@ def test_director_report_edits_the_working_message_into_the_summary(chat: BotCha
     assert text.startswith(f"<b>Просроченные задачи</b> {AS_OF}")
     zelimkhan = overdue_tasks_of(chat.sandbox, ZELIMKHAN)
     assert re.search(rf"\d+\. Зелимхан — <b>{len(zelimkhan)}</b>, самая старая с ", text)
-    total = sum(1 for raw in chat.sandbox.data.tasks if Task.from_v4(raw).is_overdue(NOW))
+    total = len(overdue_in(chat.sandbox))
     assert f"Всего просрочено: <b>{total}</b>" in text
     buttons = dict((data, label) for label, data in sent[1].buttons)
     assert buttons[f"rm:{ZELIMKHAN}:0"] == f"Зелимхан ({len(zelimkhan)})"
@@ -107,9 +108,9 @@ def test_report_for_an_unknown_manager_shows_usage_and_names(chat: BotChat) -> N
 def test_long_report_is_split_with_buttons_on_the_last_part(tmp_path: Path) -> None:
     with bot_chat(tmp_path, tasks=900, managers=120) as chat:
         managers = [u["id"] for u in chat.sandbox.data.users if not u["rights"]["is_admin"]]
-        late = [t for t in chat.sandbox.data.tasks if Task.from_v4(t).is_overdue(NOW)]
-        for n, task in enumerate(late):  # every manager gets a line of the summary
-            task["responsible_user_id"] = managers[n % len(managers)]
+        late = {t.id for t in overdue_in(chat.sandbox)}
+        for n, task in enumerate(t for t in chat.sandbox.data.tasks if t["id"] in late):
+            task["responsible_user_id"] = managers[n % len(managers)]  # a line for each
         sent = chat.say(DIRECTOR, "/report")
     methods = [s.method for s in sent]
     assert methods[:2] == ["sendMessage", "editMessageText"] and len(methods) >= 3

@@ -304,7 +304,8 @@ def test_a_wrong_answer_is_explained_and_asked_again_keeping_the_others(
         " localhost), got 'http://leogroup.amocrm.ru'; try again",
         "  amocrm.auth: must be one of token, oauth, session, got 'sessoin'; try again",
         "  bot.timezone: unknown timezone 'Asia/Almati'; try again",
-        "  telegram.public_url: must be an https:// address (Telegram needs TLS); try again",
+        "  telegram.public_url: must be the bot's https:// address (Telegram calls only HTTPS);"
+        " try again",
     ]
     settings = load_settings(path, env={}).require("telegram", "amocrm", "bot")
     assert settings.telegram.token == BOT_TOKEN

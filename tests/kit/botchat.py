@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytz
 import telebot
 
 from leoweb_bot.amocrm import build_client
@@ -24,6 +25,7 @@ from leoweb_bot.bot.commands import build_bot
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.config import Settings
 from leoweb_bot.config import settings_from_mapping
+from leoweb_bot.reports import is_overdue
 from leoweb_bot.sandbox import Sandbox
 from leoweb_bot.state.db import State
 from leoweb_bot.telegram.client import Telegram
@@ -31,6 +33,7 @@ from tests.kit.fakebot import BOT_USER
 from tests.kit.fakebot import FakeBotAPI
 
 TOKEN = "123456:TEST-token_for_commands"
+ALMATY = pytz.timezone("Asia/Almaty")  # the bot's timezone in these chats
 # 25.11.2026 14:05 in Asia/Almaty (UTC+5).
 NOW = int(datetime.datetime(2026, 11, 25, 9, 5, tzinfo=datetime.UTC).timestamp())
 ADMIN, DIRECTOR, MANAGER, OTHER_MANAGER, STRANGER = 101, 201, 301, 302, 999
@@ -178,10 +181,15 @@ def final(sent: list[Sent]) -> Sent:
     return sent[-1]
 
 
-def overdue_tasks_of(sandbox: Sandbox, user_id: int) -> list[Task]:
-    """What the sandbox holds as overdue for one manager (strictly before NOW)."""
+def overdue_in(sandbox: Sandbox) -> list[Task]:
+    """What the sandbox holds as overdue at NOW, by the bot's one rule (reports.is_overdue)."""
     tasks = (Task.from_v4(raw) for raw in sandbox.data.tasks)
-    return [t for t in tasks if t.responsible_user_id == user_id and t.is_overdue(NOW)]
+    return [t for t in tasks if is_overdue(t, NOW, ALMATY)]
+
+
+def overdue_tasks_of(sandbox: Sandbox, user_id: int) -> list[Task]:
+    """What the sandbox holds as overdue at NOW for one manager."""
+    return [t for t in overdue_in(sandbox) if t.responsible_user_id == user_id]
 
 
 @contextmanager

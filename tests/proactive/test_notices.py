@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 import pytest
 from flask.testing import FlaskClient
 
+from leoweb_bot.forms import php_form
 from leoweb_bot.proactive import notices
 from leoweb_bot.proactive.notices import lead_events
-from leoweb_bot.proactive.notices import parse_form
 from leoweb_bot.proactive.scheduler import Job
 from leoweb_bot.proactive.scheduler import Scheduler
 from leoweb_bot.service.web import create_app
@@ -89,7 +89,7 @@ def test_php_style_keys_become_nested_events() -> None:
         "&leads%5Bupdate%5D%5B0%5D%5Bid%5D=104&contacts%5Badd%5D%5B0%5D%5Bid%5D=5"
         "&account%5Bsubdomain%5D=leogroup"
     )
-    parsed = parse_form(body)
+    parsed = php_form(body)
     assert parsed["leads"]["add"]["0"] == {"id": "101", "name": "А"}
     assert parsed["account"] == {"subdomain": "leogroup"}
     events, ignored = lead_events(parsed)
@@ -113,7 +113,7 @@ def test_php_style_keys_become_nested_events() -> None:
     ],
 )
 def test_odd_shapes_parse_without_errors(body: str) -> None:
-    events, _ = lead_events(parse_form(body))
+    events, _ = lead_events(php_form(body))
     assert events == [] or [e.lead_id for e in events] == [1]
 
 

@@ -160,7 +160,7 @@ def test_session_client_completes_tasks_and_finds_contacts_over_v2() -> None:
                 (phone,),
                 (email,),
             )
-            assert amo.contact(raw["id"]) == found[0]
+            assert amo.contacts([raw["id"]]) == found
             ids = [c["id"] for c in sandbox.data.contacts[:5]][::-1]
             assert [c.id for c in amo.contacts([*ids, 1])] == ids
         methods = {(method, path.split("?")[0]) for method, path in sandbox.requests_log}
