@@ -44,6 +44,8 @@ FORBIDDEN = {
     "state": (*OUTER, f"{P}amocrm", f"{P}telegram", f"{P}bot", f"{P}proactive", "telebot",
               "flask", "requests"),
     "bot": (*OUTER, "flask", "requests"),
+    "charts": (*OUTER, f"{P}amocrm", f"{P}state", f"{P}bot", f"{P}telegram", f"{P}proactive",
+               "telebot", "flask", "requests"),
     "proactive": (*OUTER, "flask", "requests"),
     "service/web": (f"{P}amocrm", f"{P}bot", f"{P}cli", "telebot", "requests"),
 }  # fmt: skip
