@@ -143,9 +143,10 @@ def token_store(settings: Settings):  # type: ignore[no-untyped-def]
     """OAuth needs the state db to keep the rotating refresh token; other modes need nothing."""
     if settings.amocrm.auth != "oauth":
         return None
-    from leoweb_bot.state.db import State
+    from leoweb_bot.state import State
+    from leoweb_bot.state.tokens import Tokens
 
-    return State(settings.bot.state_path)
+    return Tokens(State(settings.bot.state_path))
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:

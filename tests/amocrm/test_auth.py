@@ -23,7 +23,8 @@ from leoweb_bot.amocrm.auth import SessionAuth
 from leoweb_bot.amocrm.auth import TokenAuth
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.sandbox import Sandbox
-from leoweb_bot.state.db import State
+from leoweb_bot.state import State
+from leoweb_bot.state.tokens import Tokens
 from tests.kit.fakeclock import FakeClock
 
 BASE = "https://leo.amocrm.ru"
@@ -542,7 +543,7 @@ def test_two_workers_granting_at_once_spend_the_single_use_token_once(
             client_secret=creds.client_secret, redirect_uri=creds.redirect_uri,
             auth_code=creds.auth_code, rate_limit=1000,
         )  # fmt: skip
-        setup = State(path)
+        setup = Tokens(State(path))
         if not first_start:
             with build_client(settings, setup) as client:
                 client.account()  # the code is exchanged and the pair stored
@@ -550,7 +551,7 @@ def test_two_workers_granting_at_once_spend_the_single_use_token_once(
         sandbox.latency_ms = 300  # a slow grant: both workers would be inside it together
         before = grants(sandbox)
         # Two gunicorn workers: each its own State (connections) and client (in-process locks).
-        workers = [build_client(settings, State(path)) for _ in range(2)]
+        workers = [build_client(settings, Tokens(State(path))) for _ in range(2)]
         start = threading.Barrier(len(workers))
         errors: list[AmoError] = []
 
@@ -570,7 +571,7 @@ def test_two_workers_granting_at_once_spend_the_single_use_token_once(
             worker.close()
         spent = grants(sandbox) - before
         stored = setup.load_tokens()
-        setup.close()
+        setup.db.close()
 
     assert errors == []  # nobody is told «amoCRM отозвала доступ»
     assert spent == 1

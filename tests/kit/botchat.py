@@ -25,7 +25,7 @@ from leoweb_bot.config import AmoSettings
 from leoweb_bot.config import Settings
 from leoweb_bot.config import settings_from_mapping
 from leoweb_bot.sandbox import Sandbox
-from leoweb_bot.state.db import State
+from leoweb_bot.state import State
 from leoweb_bot.telegram.client import Telegram
 from tests.kit.fakebot import BOT_USER
 from tests.kit.fakebot import FakeBotAPI
