@@ -127,12 +127,12 @@ def report_outage(app: App, now: int) -> bool:
     if outage is None:
         return False
     try:
-        told = not stamp_unless_since(app.state, OUTAGE_TOLD_KEY, outage.since, now)
+        first = stamp_unless_since(app.state, OUTAGE_TOLD_KEY, outage.since, now)
     except StateError:
         return False  # still failing: the outage goes on
     app.state.outages.reported(outage)
-    if told:
-        return False
+    if not first:
+        return False  # another process told them
     since, until = (format_when(int(ts), app.tz) for ts in (outage.since, now))
     log.warning("state db refused writes from %s to %s: %s", since, until, outage.detail)
     reason = t(app.lang, "incident_detail", detail=shorten(outage.detail, DETAIL_LIMIT))
