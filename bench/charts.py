@@ -122,7 +122,7 @@ def worker_memory() -> dict[str, float]:
     from leoweb_bot.config import settings_from_mapping
     from leoweb_bot.service import server
     from leoweb_bot.service import web
-    from leoweb_bot.state.db import State
+    from leoweb_bot.state import State
 
     def rss_mb(field: str = "VmRSS") -> float:
         for line in Path("/proc/self/status").read_text().splitlines():

@@ -23,7 +23,7 @@ from leoweb_bot.config import settings_from_mapping
 from leoweb_bot.sandbox import Sandbox
 from leoweb_bot.service import server
 from leoweb_bot.service import web
-from leoweb_bot.state.db import State
+from leoweb_bot.state import State
 
 
 def collect_ms(runs: int) -> list[float]:

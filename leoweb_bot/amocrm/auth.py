@@ -45,7 +45,7 @@ LOGIN_ERRORS = {
 
 
 class TokenStore(Protocol):
-    """Where the rotated OAuth pair survives restarts (implemented by ``state.State``)."""
+    """Where the rotated OAuth pair survives restarts (implemented by ``state.tokens.Tokens``)."""
 
     def load_tokens(self) -> dict[str, Any] | None: ...
 

@@ -26,7 +26,10 @@ from leoweb_bot.bot.texts import shorten
 from leoweb_bot.bot.texts import t
 from leoweb_bot.bot.views import render_close_confirm
 from leoweb_bot.bot.views import task_text
-from leoweb_bot.state.db import State
+from leoweb_bot.state import State
+from leoweb_bot.state.kv import delete_value
+from leoweb_bot.state.kv import get_value
+from leoweb_bot.state.kv import set_value
 
 RESULT_WAIT = 15 * 60
 TOAST_TEXT_LIMIT = 150  # answerCallbackQuery text is at most 200 characters
@@ -80,12 +83,12 @@ def wait_key(chat_id: int, telegram_user_id: int) -> str:
 
 
 def await_result(state: State, chat_id: int, telegram_user_id: int, awaiting: Awaiting) -> None:
-    state.set_value(wait_key(chat_id, telegram_user_id), json.dumps(asdict(awaiting)))
+    set_value(state, wait_key(chat_id, telegram_user_id), json.dumps(asdict(awaiting)))
 
 
 def awaited_result(state: State, chat_id: int, telegram_user_id: int, now: int) -> Awaiting | None:
     """The task this person's next message in this chat closes, unless the wait is over."""
-    raw = state.get_value(wait_key(chat_id, telegram_user_id))
+    raw = get_value(state, wait_key(chat_id, telegram_user_id))
     if raw is None:
         return None
     awaiting = Awaiting(**json.loads(raw))
@@ -95,6 +98,5 @@ def awaited_result(state: State, chat_id: int, telegram_user_id: int, now: int) 
 def forget_result(state: State, chat_id: int, telegram_user_id: int) -> None:
     """End the wait (read first: most messages have none, and a read takes no write lock)."""
     key = wait_key(chat_id, telegram_user_id)
-    if state.get_value(key) is not None:
-        with state.transaction() as conn:
-            conn.execute("DELETE FROM kv WHERE key = ?", (key,))
+    if get_value(state, key) is not None:
+        delete_value(state, key)

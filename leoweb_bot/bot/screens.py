@@ -57,7 +57,8 @@ from leoweb_bot.reports import funnel
 from leoweb_bot.reports import my_tasks
 from leoweb_bot.reports import overdue_by_manager
 from leoweb_bot.reports import user_name
-from leoweb_bot.state.db import State
+from leoweb_bot.state import State
+from leoweb_bot.state.audit import record_audit
 from leoweb_bot.telegram.client import Telegram
 
 REPORT_BUTTONS_LIMIT = 60
@@ -238,12 +239,12 @@ def close_task(app: App, person: Person, task_id: int, result: str | None) -> Cl
     result = result or DEFAULT_RESULT.get(app.lang, DEFAULT_RESULT["ru"])
     task = app.client.task(task_id)
     if not can_close_task(person, task):
-        app.state.audit(person.telegram_id, "complete_task_denied", audit_details(task_id))
+        record_audit(app.state, person.telegram_id, "complete_task_denied", audit_details(task_id))
         return Closing("denied", task, result)
     if task.is_completed:
         return Closing("already", task, result)
     app.client.complete_task(task_id, result)
-    app.state.audit(person.telegram_id, "complete_task", audit_details(task_id, result))
+    record_audit(app.state, person.telegram_id, "complete_task", audit_details(task_id, result))
     return Closing("closed", task, result)
 
 

@@ -65,8 +65,9 @@ def _require(settings: Settings, section: str) -> str:
 
 def check_state(settings: Settings) -> list[Check]:
     def probe() -> str:
+        from leoweb_bot.state import State
         from leoweb_bot.state import health
-        from leoweb_bot.state.db import State
+        from leoweb_bot.state.tokens import Tokens
 
         state = State(settings.bot.state_path)
         try:
@@ -74,9 +75,9 @@ def check_state(settings: Settings) -> list[Check]:
             problem = health.probe_write(state, time.time()) or health.disk_problem(state.path)
             if problem:
                 raise CheckFailed(problem)
-            line = f"{settings.bot.state_path} writable, inbox depth {state.inbox_depth()}"
+            line = f"{settings.bot.state_path} writable, inbox depth {state.inbox.depth()}"
             if settings.amocrm.auth == "oauth":
-                line += _oauth_note(state.load_tokens() is not None)
+                line += _oauth_note(Tokens(state).load_tokens() is not None)
             return line
         finally:
             state.close()

@@ -60,14 +60,15 @@ class DemoCrm:
     state_path: Path
     manager_id: int
     client: Any  # leoweb_bot.amocrm.AmoClient
-    state: Any  # leoweb_bot.state.db.State
+    state: Any  # leoweb_bot.state.State
 
 
 @contextmanager
 def demo_crm() -> Iterator[DemoCrm]:
     from leoweb_bot.amocrm import build_client
     from leoweb_bot.sandbox import Sandbox
-    from leoweb_bot.state.db import State
+    from leoweb_bot.state import State
+    from leoweb_bot.state.tokens import Tokens
 
     with (
         Sandbox(seed=1, tasks=300, managers=8, rate_limit=0) as sandbox,
@@ -79,7 +80,7 @@ def demo_crm() -> Iterator[DemoCrm]:
         )
         state_path = Path(tmp) / "demo.sqlite3"
         state = State(state_path)
-        client = build_client(amo, token_store=state)
+        client = build_client(amo, token_store=Tokens(state))
         try:
             yield DemoCrm(amo, state_path, demo_manager_id(sandbox.data.users), client, state)
         finally:

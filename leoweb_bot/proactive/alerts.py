@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from collections.abc import Set
@@ -41,19 +40,20 @@ from leoweb_bot.bot.views import task_line
 from leoweb_bot.reports import by_due
 from leoweb_bot.reports import is_overdue
 from leoweb_bot.reports import local
-from leoweb_bot.state.db import State
+from leoweb_bot.state import State
+from leoweb_bot.state.overdue import AlertStatus
+from leoweb_bot.state.overdue import Key
+from leoweb_bot.state.overdue import Overdue
+from leoweb_bot.state.overdue import forget_settled_alerts
+from leoweb_bot.state.overdue import pending_managers
+from leoweb_bot.state.overdue import record_overdue
+from leoweb_bot.state.overdue import settle_alerts
+from leoweb_bot.state.overdue import take_pending
 from leoweb_bot.telegram.client import TelegramError
 from leoweb_bot.values import quiet_hours
 
 log = logging.getLogger(__name__)
 
-Key = tuple[int, int]  # (task id, deadline)
-KNOWN = "known"  # already overdue when we first looked: never sent
-PENDING = "pending"  # waiting for the next cycle outside quiet hours
-SENDING = "sending"
-SENT = "sent"
-DROPPED = "dropped"  # closed, re-dated or unmapped before it could be sent
-FAILED = "failed"
 BATCH_LIMIT = 15  # tasks with ✅ buttons in one message; the rest are counted
 KEEP_SETTLED = 30 * 86400  # seconds a settled alert is kept once its task is no longer overdue
 
@@ -85,80 +85,17 @@ def is_quiet(now: int, tz: datetime.tzinfo, spec: str) -> bool:
 # -- the ledger -------------------------------------------------------------------------------
 
 
-def record_overdue(state: State, tasks: Iterable[Task], managers: Iterable[int], now: int) -> int:
-    """Note newly overdue tasks as pending; a manager seen for the first time gets ``known`` rows.
-
-    Returns how many pending alerts this call added. One transaction, so two processes agree on
-    which manager was new.
-    """
-    added = 0
-    with state.transaction() as conn:
-        seen = {row[0] for row in conn.execute("SELECT amocrm_user_id FROM alert_managers")}
-        conn.executemany(
-            "INSERT INTO alert_managers (amocrm_user_id, since) VALUES (?, ?)"
-            " ON CONFLICT DO NOTHING",
-            [(manager, now) for manager in set(managers) - seen],
-        )
-        for task in tasks:
-            status = PENDING if task.responsible_user_id in seen else KNOWN
-            cursor = conn.execute(
-                "INSERT INTO alerts_sent (task_id, due, amocrm_user_id, status, found_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (task.id, task.complete_till, task.responsible_user_id, status, now),
-            )
-            added += cursor.rowcount if status == PENDING else 0
-    return added
-
-
-def take_pending(state: State, amocrm_user_id: int) -> list[Key]:
-    """Claim a manager's pending alerts (pending → sending) so that no one else sends them."""
-    with state.transaction() as conn:
-        rows = conn.execute(
-            "SELECT task_id, due FROM alerts_sent WHERE status = ? AND amocrm_user_id = ?",
-            (PENDING, amocrm_user_id),
-        ).fetchall()
-        conn.executemany(
-            "UPDATE alerts_sent SET status = ? WHERE task_id = ? AND due = ? AND status = ?",
-            [(SENDING, task_id, due, PENDING) for task_id, due in rows],
-        )
-    return [(task_id, due) for task_id, due in rows]
-
-
-def settle(state: State, keys: Iterable[Key], status: str, now: int) -> None:
-    with state.transaction() as conn:
-        conn.executemany(
-            "UPDATE alerts_sent SET status = ?, sent_at = ? WHERE task_id = ? AND due = ?",
-            [(status, now, task_id, due) for task_id, due in keys],
-        )
-
-
 def forget_settled(state: State, still_overdue: Set[Key], now: int) -> int:
-    """Delete settled rows older than KEEP_SETTLED whose task is no longer overdue at that deadline.
-
-    A row of a task that is still overdue stays however old it is: it is what keeps that task
-    from alerting again. Returns how many rows went.
-    """
-    rows = state.query(
-        "SELECT task_id, due FROM alerts_sent WHERE status IN (?, ?, ?, ?) AND found_at < ?",
-        (KNOWN, SENT, DROPPED, FAILED, now - KEEP_SETTLED),
-    )
-    gone = [(task_id, due) for task_id, due in rows if (task_id, due) not in still_overdue]
+    """Forget settled alerts KEEP_SETTLED after they were found, once their task is no longer
+    overdue at that deadline; returns how many went."""
+    gone = forget_settled_alerts(state, still_overdue, now - KEEP_SETTLED)
     if gone:
-        with state.transaction() as conn:
-            conn.executemany("DELETE FROM alerts_sent WHERE task_id = ? AND due = ?", gone)
-        log.info("overdue alerts: forgot %d settled alerts of tasks no longer overdue", len(gone))
-    return len(gone)
+        log.info("overdue alerts: forgot %d settled alerts of tasks no longer overdue", gone)
+    return gone
 
 
 def key_of(task: Task) -> Key:
     return (task.id, task.complete_till or 0)
-
-
-def pending_managers(state: State) -> list[int]:
-    rows = state.query(
-        "SELECT DISTINCT amocrm_user_id FROM alerts_sent WHERE status = ? ORDER BY 1", (PENDING,)
-    )
-    return [row[0] for row in rows]
 
 
 # -- the job ----------------------------------------------------------------------------------
@@ -183,7 +120,8 @@ def run_alerts(app: App, now: int) -> None:
         for task in scanned
         if task.responsible_user_id in chats and is_overdue(task, now, app.tz)
     ]
-    added = record_overdue(app.state, overdue, chats, now)
+    found = [Overdue(*key_of(task), task.responsible_user_id) for task in overdue]
+    added = record_overdue(app.state, found, chats, now)
     forget_settled(app.state, {key_of(task) for task in scanned}, now)
     quiet = is_quiet(now, app.tz, app.settings.alerts.quiet_hours)
     if added:
@@ -201,20 +139,20 @@ def send_pending(
     """One message per chat of this manager with every pending task that is still overdue."""
     keys = take_pending(app.state, amocrm_user_id)
     live = [key for key in keys if key in current and chats]
-    settle(app.state, [key for key in keys if key not in live], DROPPED, now)
+    settle_alerts(app.state, [key for key in keys if key not in live], AlertStatus.DROPPED, now)
     if not live:
         return
     tasks = sorted((current[key] for key in live), key=by_due)
     html, markup = alert_message(app, tasks, now)
-    status = SENT
+    status = AlertStatus.SENT
     for chat_id in chats:
         try:
             app.telegram.send(chat_id, html, reply_markup=markup)
         except TelegramError as exc:
             # Not retried: it may have been delivered, and an alert must never come twice.
             log.error("overdue alert to chat %s not sent: %s", chat_id, exc)
-            status = FAILED
-    settle(app.state, live, status, now)
+            status = AlertStatus.FAILED
+    settle_alerts(app.state, live, status, now)
 
 
 def alert_message(app: App, tasks: Sequence[Task], now: int) -> tuple[Html, InlineKeyboardMarkup]:

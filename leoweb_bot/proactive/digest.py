@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytz
 
@@ -33,24 +32,19 @@ from leoweb_bot.bot.texts import escape
 from leoweb_bot.bot.texts import join
 from leoweb_bot.bot.texts import t
 from leoweb_bot.reports import local
-from leoweb_bot.state.db import State
+from leoweb_bot.state.digests import DigestStatus
+from leoweb_bot.state.digests import Subscription
+from leoweb_bot.state.digests import all_subscriptions
+from leoweb_bot.state.digests import claim_digest
+from leoweb_bot.state.digests import sent_on
+from leoweb_bot.state.digests import settle_digest
+from leoweb_bot.state.digests import skip_digest
 from leoweb_bot.telegram.client import TelegramError
 
 log = logging.getLogger(__name__)
 
 Tz = datetime.tzinfo
 LATE_AFTER = 600  # seconds after the set time; ticks are 15 s apart, so only downtime gets here
-RETRY_AFTER = 300  # amoCRM failed while building the digest: try again in 5 minutes
-MAX_ATTEMPTS = 12  # about an hour of retries, then the day's digest is given up
-SENDING, SENT, RETRY, FAILED, SKIPPED = "sending", "sent", "retry", "failed", "skipped"
-
-
-@dataclass(frozen=True)
-class Subscription:
-    chat_id: int
-    telegram_user_id: int  # the subscriber; their role decides what the chat receives
-    at: str  # HH:MM company time
-    since: float  # when it was made or last changed
 
 
 # -- time -------------------------------------------------------------------------------------
@@ -130,102 +124,6 @@ def subscriber_name(app: App, asking: int, subscriber: int) -> Html:
     return t(app.lang, "subscriber_role", role=role, id=subscriber)
 
 
-def save_subscription(
-    state: State, chat_id: int, telegram_user_id: int, at: str, now: float
-) -> None:
-    """Subscribe the chat (or change its time or subscriber): one subscription per chat."""
-    with state.transaction() as conn:
-        conn.execute(
-            "INSERT INTO subscriptions (chat_id, telegram_user_id, at, since) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (chat_id) DO UPDATE SET telegram_user_id = excluded.telegram_user_id,"
-            " at = excluded.at, since = excluded.since",
-            (chat_id, telegram_user_id, at, now),
-        )
-
-
-def drop_subscription(state: State, chat_id: int) -> bool:
-    with state.transaction() as conn:
-        cursor = conn.execute("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,))
-    return cursor.rowcount == 1
-
-
-def subscription_of(state: State, chat_id: int) -> Subscription | None:
-    rows = state.query(
-        "SELECT chat_id, telegram_user_id, at, since FROM subscriptions WHERE chat_id = ?",
-        (chat_id,),
-    )
-    return Subscription(*rows[0]) if rows else None
-
-
-def all_subscriptions(state: State) -> list[Subscription]:
-    rows = state.query(
-        "SELECT chat_id, telegram_user_id, at, since FROM subscriptions ORDER BY chat_id"
-    )
-    return [Subscription(*row) for row in rows]
-
-
-def sent_on(state: State, chat_id: int, day: datetime.date) -> bool:
-    """Whether today's digest for this chat is already taken care of (sent or being sent)."""
-    rows = state.query(
-        "SELECT status FROM digest_log WHERE chat_id = ? AND local_date = ?",
-        (chat_id, day.isoformat()),
-    )
-    return bool(rows) and rows[0][0] != RETRY
-
-
-# -- the log: claim before sending ------------------------------------------------------------
-
-
-def claim_digest(state: State, chat_id: int, day: datetime.date, now: int, late: bool) -> bool:
-    """Take (chat, day): a new row, or a retry whose time has come. False if it is not ours."""
-    key = (chat_id, day.isoformat())
-    with state.transaction() as conn:
-        row = conn.execute(
-            "SELECT status, retry_at FROM digest_log WHERE chat_id = ? AND local_date = ?", key
-        ).fetchone()
-        if row is None:
-            conn.execute(
-                "INSERT INTO digest_log (chat_id, local_date, status, late, attempts, updated_at)"
-                " VALUES (?, ?, ?, ?, 1, ?)",
-                (*key, SENDING, int(late), now),
-            )
-            return True
-        if row[0] != RETRY or (row[1] or 0) > now:
-            return False
-        conn.execute(
-            "UPDATE digest_log SET status = ?, late = ?, attempts = attempts + 1, updated_at = ?"
-            " WHERE chat_id = ? AND local_date = ?",
-            (SENDING, int(late), now, *key),
-        )
-    return True
-
-
-def settle_digest(state: State, chat_id: int, day: datetime.date, status: str, now: int) -> None:
-    """Record how the claimed digest ended; a retry is given up after MAX_ATTEMPTS."""
-    with state.transaction() as conn:
-        if status == RETRY:
-            conn.execute(
-                "UPDATE digest_log SET status = CASE WHEN attempts >= ? THEN ? ELSE ? END,"
-                " retry_at = ?, updated_at = ? WHERE chat_id = ? AND local_date = ?",
-                (MAX_ATTEMPTS, FAILED, RETRY, now + RETRY_AFTER, now, chat_id, day.isoformat()),
-            )
-        else:
-            conn.execute(
-                "UPDATE digest_log SET status = ?, updated_at = ? WHERE chat_id = ? AND local_date = ?",
-                (status, now, chat_id, day.isoformat()),
-            )
-
-
-def skip_digest(state: State, chat_id: int, day: datetime.date, now: int) -> None:
-    """The subscriber may no longer read the report: log the day as skipped, send nothing."""
-    with state.transaction() as conn:
-        conn.execute(
-            "INSERT INTO digest_log (chat_id, local_date, status, updated_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (chat_id, local_date) DO NOTHING",
-            (chat_id, day.isoformat(), SKIPPED, now),
-        )
-
-
 # -- the job ----------------------------------------------------------------------------------
 
 
@@ -264,11 +162,11 @@ def send_digest(
     try:
         screen = digest_screen(app, person, screens)
     except AmoError:
-        settle_digest(app.state, sub.chat_id, day, RETRY, now)
+        settle_digest(app.state, sub.chat_id, day, DigestStatus.RETRY, now)
         raise  # amoCRM is down for everyone: the scheduler logs it, maybe opens an incident
     except Exception:
         log.exception("digest for chat %s could not be built", sub.chat_id)
-        settle_digest(app.state, sub.chat_id, day, FAILED, now)
+        settle_digest(app.state, sub.chat_id, day, DigestStatus.FAILED, now)
         return
     status = deliver(app, sub.chat_id, digest_html(app, screen, sub, late), screen)
     settle_digest(app.state, sub.chat_id, day, status, now)
@@ -290,11 +188,11 @@ def digest_html(app: App, screen: Screen, sub: Subscription, late: bool) -> Html
     return join([*lines, screen.html])
 
 
-def deliver(app: App, chat_id: int, html: Html, screen: Screen) -> str:
+def deliver(app: App, chat_id: int, html: Html, screen: Screen) -> DigestStatus:
     """Send once. A Telegram failure is not retried: it may have been delivered already."""
     try:
         app.telegram.send(chat_id, html, reply_markup=screen.markup)
     except TelegramError as exc:
         log.error("digest for chat %s not sent: %s", chat_id, exc)
-        return FAILED
-    return SENT
+        return DigestStatus.FAILED
+    return DigestStatus.SENT

@@ -21,6 +21,10 @@ from leoweb_bot.bot.texts import shorten
 from leoweb_bot.bot.texts import t
 from leoweb_bot.state import health
 from leoweb_bot.state.db import StateError
+from leoweb_bot.state.incidents import clear_incident
+from leoweb_bot.state.incidents import incident_kinds
+from leoweb_bot.state.incidents import record_incident
+from leoweb_bot.state.kv import stamp_unless_since
 from leoweb_bot.telegram.client import TelegramError
 
 log = logging.getLogger(__name__)
@@ -65,16 +69,11 @@ def describe(exc: AmoError) -> str:
 def open_incident(app: App, kind: str, detail: str, now: int) -> None:
     """Record the incident; the first to record it tells the admins."""
     try:
-        with app.state.transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO incidents (kind, opened_at, detail) VALUES (?, ?, ?)"
-                " ON CONFLICT (kind) DO NOTHING",
-                (kind, now, shorten(detail, DETAIL_LIMIT)),
-            )
+        opened = record_incident(app.state, kind, now, shorten(detail, DETAIL_LIMIT))
     except StateError as exc:
         log.error("incident %s not recorded: %s", kind, exc)
         return
-    if cursor.rowcount != 1:
+    if not opened:
         return
     log.error("incident opened: %s (%s)", kind, detail)
     reason = t(app.lang, "incident_detail", detail=shorten(detail, DETAIL_LIMIT))
@@ -84,19 +83,14 @@ def open_incident(app: App, kind: str, detail: str, now: int) -> None:
 def close_incident(app: App, kind: str) -> None:
     """The condition cleared: forget the incident and tell the admins, once."""
     try:
-        with app.state.transaction() as conn:
-            cursor = conn.execute("DELETE FROM incidents WHERE kind = ?", (kind,))
+        closed = clear_incident(app.state, kind)
     except StateError as exc:
         log.error("incident %s not closed: %s", kind, exc)
         return
-    if cursor.rowcount != 1:
+    if not closed:
         return
     log.info("incident closed: %s", kind)
     tell_admins(app, t(app.lang, "incident_recovered", what=t(app.lang, f"incident_name_{kind}")))
-
-
-def open_kinds(app: App) -> set[str]:
-    return {kind for (kind,) in app.state.query("SELECT kind FROM incidents")}
 
 
 def watch_state_db(app: App, now: int) -> None:
@@ -108,12 +102,13 @@ def watch_state_db(app: App, now: int) -> None:
     inbox at the edge does not flap.
     """
     report_outage(app, now)
-    opened = open_kinds(app)
+    opened = incident_kinds(app.state)
     margin = 2 if DISK_LOW in opened else 1
     disk = health.disk_problem(app.state.path, health.MIN_FREE_BYTES * margin)
     follow(app, DISK_LOW, disk, opened, now)
-    limit = app.state.max_pending // (2 if INBOX_FULL in opened else 1)
-    follow(app, INBOX_FULL, health.inbox_problem(app.state.inbox_depth(), limit), opened, now)
+    inbox = app.state.inbox
+    limit = inbox.max_pending // (2 if INBOX_FULL in opened else 1)
+    follow(app, INBOX_FULL, health.inbox_problem(inbox.depth(), limit), opened, now)
 
 
 def follow(app: App, kind: str, problem: str | None, opened: set[str], now: int) -> None:
@@ -131,20 +126,12 @@ def report_outage(app: App, now: int) -> None:
     if outage is None:
         return
     try:
-        with app.state.transaction() as conn:
-            row = conn.execute("SELECT value FROM kv WHERE key = ?", (OUTAGE_TOLD_KEY,)).fetchone()
-            told = row is not None and float(row[0]) >= outage.since
-            if not told:
-                conn.execute(
-                    "INSERT INTO kv (key, value) VALUES (?, ?)"
-                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (OUTAGE_TOLD_KEY, str(now)),
-                )
+        first = stamp_unless_since(app.state, OUTAGE_TOLD_KEY, outage.since, now)
     except StateError:
         return  # still failing: the outage goes on
     app.state.outages.reported(outage)
-    if told:
-        return
+    if not first:
+        return  # another process told them
     since, until = (format_when(int(ts), app.tz) for ts in (outage.since, now))
     log.warning("state db refused writes from %s to %s: %s", since, until, outage.detail)
     reason = t(app.lang, "incident_detail", detail=shorten(outage.detail, DETAIL_LIMIT))

@@ -16,6 +16,9 @@ import logging
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.bot.screens import App
 from leoweb_bot.proactive import incidents
+from leoweb_bot.state.kv import get_value
+from leoweb_bot.state.kv import set_value
+from leoweb_bot.state.tokens import Tokens
 from leoweb_bot.telegram.client import TelegramError
 from leoweb_bot.telegram.client import WebhookInfo
 
@@ -38,7 +41,7 @@ def last_rotation(app: App) -> int | None:
     The state db first: this process's copy may predate a rotation by another worker, and
     rotating again on its word would spend a refresh token for nothing.
     """
-    tokens = app.state.load_tokens() or app.client.token_info() or {}
+    tokens = Tokens(app.state).load_tokens() or app.client.token_info() or {}
     value = tokens.get("refreshed_at")
     return int(value) if value is not None else None
 
@@ -82,8 +85,8 @@ def watch_webhook(app: App, now: int) -> None:
     except TelegramError as exc:
         log.warning("getWebhookInfo failed: %s", exc)
         return
-    previous = int(app.state.get_value(WEBHOOK_PENDING_KEY) or 0)
-    app.state.set_value(WEBHOOK_PENDING_KEY, str(info.pending_update_count))
+    previous = int(get_value(app.state, WEBHOOK_PENDING_KEY) or 0)
+    set_value(app.state, WEBHOOK_PENDING_KEY, str(info.pending_update_count))
     if webhook_failing(info, previous, now):
         detail = (
             f"{info.pending_update_count} updates waiting (was {previous}); "

@@ -50,7 +50,10 @@ from leoweb_bot.bot.texts import t
 from leoweb_bot.forms import php_form
 from leoweb_bot.ids import parse_id
 from leoweb_bot.proactive.alerts import chats_by_manager
-from leoweb_bot.state.db import State
+from leoweb_bot.state.events import AmoEventStatus
+from leoweb_bot.state.events import claim_notice
+from leoweb_bot.state.events import mark_amo_event
+from leoweb_bot.state.events import pending_amo_events
 from leoweb_bot.telegram.client import TelegramError
 
 log = logging.getLogger(__name__)
@@ -60,7 +63,6 @@ BATCH = 20  # bodies per tick; the rest wait for the next one
 MAX_LEADS = 250  # distinct leads read back per body (5 look-ups); past that a bulk change is logged
 NOTICES_PER_CHAT = 3  # from one body; more go to the chat as one list
 MAX_ATTEMPTS = 20  # amoCRM unreachable for ~5 minutes of ticks: give the body up
-PENDING, DONE, IGNORED, FAILED = "pending", "done", "ignored", "failed"
 
 
 @dataclass(frozen=True)
@@ -117,31 +119,28 @@ def process_events(app: App, now: int) -> Iterator[None]:
     Yields after each body: there the scheduler renews the job's lease, or stops the job if
     another process has taken it over.
     """
-    rows = app.state.query(
-        "SELECT id, payload, attempts FROM amo_events WHERE status = ? ORDER BY id LIMIT ?",
-        (PENDING, BATCH),
-    )
-    for event_id, payload, attempts in rows:
+    for body in pending_amo_events(app.state, BATCH):
         try:
             with app.client.operation():  # one body, one deadline for its amoCRM reads
-                status = handle_body(app, payload)
+                status = handle_body(app, body.payload)
         except AmoError:
-            gave_up = attempts + 1 >= MAX_ATTEMPTS
-            mark(app.state, event_id, FAILED if gave_up else PENDING, "amoCRM unavailable")
+            gave_up = body.attempts + 1 >= MAX_ATTEMPTS
+            status = AmoEventStatus.FAILED if gave_up else AmoEventStatus.PENDING
+            mark_amo_event(app.state, body.id, status, "amoCRM unavailable")
             raise  # the scheduler logs it (and opens an incident for auth / block / payment)
         except Exception:
-            log.exception("amoCRM webhook body %d could not be handled", event_id)
-            status = FAILED
-        mark(app.state, event_id, status)
+            log.exception("amoCRM webhook body %d could not be handled", body.id)
+            status = AmoEventStatus.FAILED
+        mark_amo_event(app.state, body.id, status)
         yield
 
 
-def handle_body(app: App, payload: str) -> str:
+def handle_body(app: App, payload: str) -> AmoEventStatus:
     events, ignored = lead_events(php_form(payload))
     if ignored:
         log.info("amoCRM webhook: ignored %s", ", ".join(sorted(set(ignored))))
     notify(app, within_cap(events))
-    return DONE if events else IGNORED
+    return AmoEventStatus.DONE if events else AmoEventStatus.IGNORED
 
 
 def within_cap(events: list[LeadEvent]) -> list[LeadEvent]:
@@ -231,25 +230,8 @@ def title_for(event: LeadEvent, lead: Lead) -> str | None:
     return {WON_STATUS: "lead_won", LOST_STATUS: "lead_lost"}.get(lead.status_id)
 
 
-def claim_notice(state: State, key: str, now: int) -> bool:
-    with state.transaction() as conn:
-        cursor = conn.execute(
-            "INSERT INTO lead_notices (key, sent_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            (key, now),
-        )
-    return cursor.rowcount == 1
-
-
 def send(app: App, chat_id: int, html: str, what: str) -> None:
     try:
         app.telegram.send(chat_id, html)
     except TelegramError as exc:  # claimed already: not retried, it may have gone out
         log.error("%s to chat %s not sent: %s", what, chat_id, exc)
-
-
-def mark(state: State, event_id: int, status: str, note: str | None = None) -> None:
-    with state.transaction() as conn:
-        conn.execute(
-            "UPDATE amo_events SET status = ?, attempts = attempts + 1, note = ? WHERE id = ?",
-            (status, note, event_id),
-        )

@@ -33,9 +33,12 @@ from leoweb_bot.proactive import incidents
 from leoweb_bot.proactive import keepalive
 from leoweb_bot.proactive import notices
 from leoweb_bot.proactive import retention
-from leoweb_bot.state.db import State
+from leoweb_bot.state import State
 from leoweb_bot.state.db import StateError
-from leoweb_bot.state.db import owner_id
+from leoweb_bot.state.jobs import release_job_lease
+from leoweb_bot.state.jobs import renew_job_lease
+from leoweb_bot.state.jobs import take_job_lease
+from leoweb_bot.state.owners import owner_id
 
 log = logging.getLogger(__name__)
 
@@ -160,45 +163,18 @@ class Scheduler:
 
 def claim_job(state: State, job: Job, owner: str, now: float) -> bool:
     """Take the job's lease if nobody holds it and its interval has passed."""
-    with state.transaction() as conn:
-        row = conn.execute(
-            "SELECT lease_until, last_run FROM jobs WHERE name = ?", (job.name,)
-        ).fetchone()
-        if row is None:
-            conn.execute("INSERT INTO jobs (name) VALUES (?)", (job.name,))
-            row = (0.0, None)
-        lease_until, last_run = row
-        # Bounds on both sides: a wall clock stepped back must not stall a job for hours.
-        if now < lease_until <= now + job.lease:
-            return False
-        if last_run is not None and last_run <= now < last_run + job.every:
-            return False
-        conn.execute(
-            "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE name = ?",
-            (owner, now + job.lease, job.name),
-        )
-    return True
+    return take_job_lease(state, job.name, owner, now, every=job.every, lease=job.lease)
 
 
 def renew_job(state: State, job: Job, owner: str, now: float) -> bool:
     """Extend the lease of a job still at work; False if it is no longer ``owner``'s."""
-    with state.transaction() as conn:
-        cursor = conn.execute(
-            "UPDATE jobs SET lease_until = ? WHERE name = ? AND lease_owner = ?",
-            (now + job.lease, job.name, owner),
-        )
-    return cursor.rowcount == 1
+    return renew_job_lease(state, job.name, owner, now + job.lease)
 
 
 def release_job(state: State, job: Job, owner: str, started: float) -> None:
     """Give the lease back; the next run is due ``every`` seconds after this one started."""
     try:
-        with state.transaction() as conn:
-            conn.execute(
-                "UPDATE jobs SET lease_owner = NULL, lease_until = 0, last_run = ?"
-                " WHERE name = ? AND lease_owner = ?",
-                (started, job.name, owner),
-            )
+        release_job_lease(state, job.name, owner, started)
     except StateError as exc:
         log.error("scheduler: cannot release %s (its lease will expire): %s", job.name, exc)
 

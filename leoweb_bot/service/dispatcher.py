@@ -2,7 +2,7 @@
 
 The web request only stores an update; these threads do the work. Each process runs its own
 dispatcher (started after fork), and all of them claim from the same SQLite inbox, which keeps
-each chat's updates in order across processes (State.claim_update). Telegram stops delivering to
+each chat's updates in order across processes (Inbox.claim). Telegram stops delivering to
 a chat while one of its updates is unanswered (docs/telegram.md#delivery-and-retries), so the
 webhook acks at once and a failing update is retried here a bounded number of times instead.
 """
@@ -19,11 +19,11 @@ from collections.abc import Callable
 from typing import Any
 from typing import Protocol
 
-from leoweb_bot.state.db import FAILED
-from leoweb_bot.state.db import InboxItem
-from leoweb_bot.state.db import State
+from leoweb_bot.state import State
 from leoweb_bot.state.db import StateError
-from leoweb_bot.state.db import owner_id
+from leoweb_bot.state.inbox import InboxItem
+from leoweb_bot.state.inbox import InboxStatus
+from leoweb_bot.state.owners import owner_id
 from leoweb_bot.telegram.updates import chat_id_of
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class Dispatcher:
         item = None
         try:
             self._sweep()
-            item = self._state.claim_update(owner, self._clock(), self._lease, self._max_attempts)
+            item = self._state.inbox.claim(owner, self._clock(), self._lease, self._max_attempts)
         except StateError as exc:
             log.error("dispatcher: inbox unavailable: %s", exc)
         if item is None:
@@ -146,17 +146,17 @@ class Dispatcher:
             self._record_failure(item, owner, f"{type(exc).__name__}: {exc}")
             return
         try:
-            self._state.finish(item.update_id)
+            self._state.inbox.finish(item.update_id)
         except StateError as exc:
             log.error("update %d handled but not marked done: %s", item.update_id, exc)
 
     def _record_failure(self, item: InboxItem, owner: str, error: str) -> None:
         try:
-            status = self._state.fail(item.update_id, error, self._max_attempts, owner=owner)
+            status = self._state.inbox.fail(item.update_id, error, self._max_attempts, owner=owner)
         except StateError as exc:
             log.error("update %d: could not record the failure: %s", item.update_id, exc)
             return
-        if status != FAILED:
+        if status != InboxStatus.FAILED:
             return
         log.error(
             "update %d (chat %s) given up after %d attempts",
@@ -179,8 +179,8 @@ class Dispatcher:
                 return
             self._next_maintenance = now + MAINTENANCE_INTERVAL
         try:
-            reclaimed = self._state.reclaim_dead_owners(socket.gethostname())
-            pruned = self._state.prune(now)
+            reclaimed = self._state.inbox.reclaim_dead_owners(socket.gethostname())
+            pruned = self._state.inbox.prune(now)
         except StateError as exc:
             log.error("dispatcher maintenance failed: %s", exc)
             return
@@ -232,7 +232,7 @@ def _store_all(
         if isinstance(update_id, bool) or not isinstance(update_id, int):
             continue
         try:
-            state.store_update(update_id, chat_id_of(update), json.dumps(update), clock())
+            state.inbox.store(update_id, chat_id_of(update), json.dumps(update), clock())
         except StateError as exc:
             log.error("update %d not stored (%s); will fetch it again", update_id, exc)
             return offset, False

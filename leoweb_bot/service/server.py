@@ -30,8 +30,9 @@ from leoweb_bot.service import web
 from leoweb_bot.service.dispatcher import Dispatcher
 from leoweb_bot.service.dispatcher import poll_updates
 from leoweb_bot.service.worker import Worker
-from leoweb_bot.state.db import State
+from leoweb_bot.state import State
 from leoweb_bot.state.db import StateError
+from leoweb_bot.state.tokens import Tokens
 from leoweb_bot.telegram.client import Telegram
 from leoweb_bot.telegram.client import TelegramError
 from leoweb_bot.telegram.client import build_telegram
@@ -81,7 +82,7 @@ def build_runtime(settings: Settings, *, watch_webhook: bool = False) -> Runtime
     state = State(settings.bot.state_path)
     # In serve mode every gunicorn worker sends for the same bot, so each takes its share.
     telegram = build_telegram(settings, processes=settings.server.workers if watch_webhook else 1)
-    client = build_client(settings.amocrm, token_store=state)
+    client = build_client(settings.amocrm, token_store=Tokens(state))
     bot = commands.build_bot(
         settings=settings, client=client, telegram=telegram, state=state, clock=time.time
     )

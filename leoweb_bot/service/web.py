@@ -29,10 +29,11 @@ from werkzeug.exceptions import HTTPException
 
 from leoweb_bot import __version__
 from leoweb_bot.config import Settings
+from leoweb_bot.state import State
 from leoweb_bot.state import health
-from leoweb_bot.state.db import State
 from leoweb_bot.state.db import StateError
 from leoweb_bot.state.db import StateUnavailable
+from leoweb_bot.state.events import store_amo_event
 from leoweb_bot.telegram.updates import chat_id_of
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,8 @@ def create_app(
     amoCRM event is stored (they wake the dispatcher / the scheduler)."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    inbox = state if state is not None else State(settings.bot.state_path)
-    app.extensions["leoweb_state"] = inbox
+    db = state if state is not None else State(settings.bot.state_path)
+    app.extensions["leoweb_state"] = db
     writes = app.extensions["leoweb_writes"] = Writes()
 
     @app.post("/telegram/webhook")
@@ -93,7 +94,7 @@ def create_app(
             update, text = parse_update(request_body())
         except BadUpdate as exc:
             return _error(str(exc), 400)
-        stored = inbox.store_update(update["update_id"], chat_id_of(update), text, clock())
+        stored = db.inbox.store(update["update_id"], chat_id_of(update), text, clock())
         writes.refused = None
         if stored:
             _notify(on_update)
@@ -102,15 +103,15 @@ def create_app(
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
         try:
-            depth = inbox.inbox_depth()
+            depth = db.inbox.depth()
         except StateError as exc:
             log.error("healthz: %s", exc)
             return jsonify(status="error", error="state database unavailable"), 503
         problem = (
             writes.refused
-            or writes.probe(inbox, clock())
-            or health.disk_problem(inbox.path)
-            or health.inbox_problem(depth, inbox.max_pending)
+            or writes.probe(db, clock())
+            or health.disk_problem(db.path)
+            or health.inbox_problem(depth, db.inbox.max_pending)
         )
         if problem:
             log.warning("healthz: %s", problem)
@@ -123,7 +124,7 @@ def create_app(
             return _error("forbidden", 403)
         body = request_body()
         if is_form_body(body):
-            if inbox.store_amo_event(hashlib.sha256(body).hexdigest(), body.decode("utf-8")):
+            if store_amo_event(db, hashlib.sha256(body).hexdigest(), body.decode("utf-8")):
                 _notify(on_amo_event)
             writes.refused = None
         return jsonify(ok=True), 200

@@ -11,8 +11,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from leoweb_bot.state.db import State
+from leoweb_bot.state.db import Database
 from leoweb_bot.state.db import StateUnavailable
+from leoweb_bot.state.kv import set_value
 
 MIB = 1024 * 1024
 # Below this, SQLite may fail at any write: the WAL grows by up to 4 MiB between checkpoints
@@ -21,10 +22,10 @@ MIN_FREE_BYTES = 64 * MIB
 PROBE_KEY = "health.probe"  # the time of the last probe: can the db take a write right now?
 
 
-def probe_write(state: State, now: float) -> str | None:
+def probe_write(db: Database, now: float) -> str | None:
     """Write one small row, as an ack does; the reason the db refused it, or None."""
     try:
-        state.set_value(PROBE_KEY, str(now))
+        set_value(db, PROBE_KEY, str(now))
     except StateUnavailable as exc:
         return f"state database not writable: {exc.detail}"
     return None

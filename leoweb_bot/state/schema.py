@@ -42,14 +42,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
     ),
     (
-        # scheduler.py: one row per job; a live lease means another process is running it.
+        # jobs.py: one row per job; a live lease means another process is running it.
         """CREATE TABLE jobs (
             name TEXT PRIMARY KEY,
             lease_owner TEXT,
             lease_until REAL NOT NULL DEFAULT 0,
             last_run REAL
         )""",
-        # digest.py: one subscription per chat; the subscriber's role decides what is sent.
+        # digests.py: one subscription per chat; the subscriber's role decides what is sent.
         """CREATE TABLE subscriptions (
             chat_id INTEGER PRIMARY KEY,
             telegram_user_id INTEGER NOT NULL,
@@ -68,7 +68,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             updated_at REAL NOT NULL,
             PRIMARY KEY (chat_id, local_date)
         )""",
-        # alerts.py: a task alerts once per deadline; "known" rows were overdue before we looked.
+        # overdue.py: a task alerts once per deadline; "known" rows were overdue before we looked.
         """CREATE TABLE alerts_sent (
             task_id INTEGER NOT NULL,
             due INTEGER NOT NULL,
@@ -80,7 +80,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX alerts_pending ON alerts_sent (status, amocrm_user_id)",
         "CREATE TABLE alert_managers (amocrm_user_id INTEGER PRIMARY KEY, since REAL NOT NULL)",
-        # amoevents.py: one notice per lead event and chat, whatever body it arrived in.
+        # events.py: one notice per lead event and chat, whatever body it arrived in.
         "CREATE TABLE lead_notices (key TEXT PRIMARY KEY, sent_at REAL NOT NULL)",
         "ALTER TABLE amo_events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE amo_events ADD COLUMN note TEXT",

@@ -32,7 +32,7 @@ from leoweb_bot.bot.texts import t
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.config import ConfigError
 from leoweb_bot.sandbox import Sandbox
-from leoweb_bot.state.db import State
+from leoweb_bot.state import State
 from leoweb_bot.telegram.client import Telegram
 from tests.cli.test_main import run_cli
 from tests.kit.botchat import ADMIN

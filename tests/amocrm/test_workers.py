@@ -13,7 +13,8 @@ from leoweb_bot.amocrm import AmoError
 from leoweb_bot.amocrm import build_client
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.sandbox import Sandbox
-from leoweb_bot.state.db import State
+from leoweb_bot.state import State
+from leoweb_bot.state.tokens import Tokens
 
 
 @pytest.mark.parametrize("first_start", [False, True], ids=["refresh", "code-exchange"])
@@ -29,7 +30,8 @@ def test_two_workers_granting_at_once_spend_the_single_use_token_once(
             client_secret=creds.client_secret, redirect_uri=creds.redirect_uri,
             auth_code=creds.auth_code, rate_limit=1000,
         )  # fmt: skip
-        setup = State(path)
+        db = State(path)
+        setup = Tokens(db)
         if not first_start:
             with build_client(settings, setup) as client:
                 client.account()  # the code is exchanged and the pair stored
@@ -37,7 +39,7 @@ def test_two_workers_granting_at_once_spend_the_single_use_token_once(
         sandbox.latency_ms = 300  # a slow grant: both workers would be inside it together
         before = grants(sandbox)
         # Two gunicorn workers: each its own State (connections) and client (in-process locks).
-        workers = [build_client(settings, State(path)) for _ in range(2)]
+        workers = [build_client(settings, Tokens(State(path))) for _ in range(2)]
         start = threading.Barrier(len(workers))
         errors: list[AmoError] = []
 
@@ -57,7 +59,7 @@ def test_two_workers_granting_at_once_spend_the_single_use_token_once(
             worker.close()
         spent = grants(sandbox) - before
         stored = setup.load_tokens()
-        setup.close()
+        db.close()
 
     assert errors == []  # nobody is told «amoCRM отозвала доступ»
     assert spent == 1

@@ -13,7 +13,8 @@ from leoweb_bot.bot.closing import Awaiting
 from leoweb_bot.bot.closing import await_result
 from leoweb_bot.bot.closing import awaited_result
 from leoweb_bot.bot.closing import forget_result
-from leoweb_bot.state.db import State
+from leoweb_bot.state import State
+from leoweb_bot.state.audit import audit_rows
 from tests.kit.botchat import DIRECTOR
 from tests.kit.botchat import GROUP
 from tests.kit.botchat import MANAGER
@@ -180,14 +181,14 @@ def test_done_button_asks_naming_the_task_then_closes_it_and_shows_the_list(chat
     assert refreshed.message_id == mine.message_id
     assert refreshed.text.startswith("<b>Ваши задачи</b>")
     assert task_id not in [int(d.split(":")[1]) for d in data_of(refreshed, "td:")]
-    (row,) = chat.state.audit_rows(5)
+    (row,) = audit_rows(chat.state, 5)
     assert (row.telegram_user_id, row.action) == (MANAGER, "complete_task")
     # the stale ✅ and the stale "Закрыть" change nothing and say so, naming the task
     chat.press(MANAGER, data, mine)
     assert chat.answers()[-1]["text"] == f"Задача «{text}» уже закрыта"
     chat.press(MANAGER, button(question, "✅ Закрыть"), question)
     assert chat.answers()[-1]["text"] == f"Задача «{text}» уже закрыта"
-    assert len(chat.state.audit_rows(5)) == 1
+    assert len(audit_rows(chat.state, 5)) == 1
 
 
 def test_cancel_goes_back_to_the_list_and_closes_nothing(chat: BotChat) -> None:
@@ -197,7 +198,7 @@ def test_cancel_goes_back_to_the_list_and_closes_nothing(chat: BotChat) -> None:
     back = final(chat.press(MANAGER, button(question, "✖ Отмена"), question))
     assert back.message_id == mine.message_id and back.text.startswith("<b>Ваши задачи</b>")
     assert chat.task(int(data.split(":")[1]))["is_completed"] is False
-    assert chat.state.audit_rows(5) == []
+    assert audit_rows(chat.state, 5) == []
 
 
 def test_director_closes_a_task_from_the_drill_down(chat: BotChat) -> None:

@@ -12,8 +12,8 @@ from leoweb_bot.amocrm import build_client
 from leoweb_bot.bot.commands import apologize
 from leoweb_bot.bot.screens import App
 from leoweb_bot.config import AmoSettings
-from leoweb_bot.state.db import InboxItem
-from leoweb_bot.state.db import State
+from leoweb_bot.state import State
+from leoweb_bot.state.inbox import InboxItem
 from leoweb_bot.telegram.client import Telegram
 from tests.kit.botchat import ADMIN
 from tests.kit.botchat import DIRECTOR

@@ -12,6 +12,7 @@ import pytz
 
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.reports import my_tasks
+from leoweb_bot.state.audit import audit_rows
 from tests.kit.botchat import ADMIN
 from tests.kit.botchat import DIRECTOR
 from tests.kit.botchat import MANAGER
@@ -193,7 +194,7 @@ def test_done_closes_own_task_and_writes_the_audit_log(chat: BotChat) -> None:
     stored = chat.task(task.id)
     assert stored["is_completed"] is True
     assert stored["result"] == {"text": "Перезвонил, <договорились> & ок"}
-    (row,) = chat.state.audit_rows(10)
+    (row,) = audit_rows(chat.state, 10)
     assert (row.telegram_user_id, row.action) == (MANAGER, "complete_task")
     assert json.loads(row.details) == {
         "task_id": task.id,
@@ -218,7 +219,7 @@ def test_done_on_another_managers_task_is_refused(chat: BotChat) -> None:
     text = final(chat.say(MANAGER, f"/done {task.id} готово")).text
     assert text.startswith(f"⛔ Задача {task.id} не ваша")
     assert chat.task(task.id)["is_completed"] is False
-    (row,) = chat.state.audit_rows(10)
+    (row,) = audit_rows(chat.state, 10)
     assert row.action == "complete_task_denied"
 
 

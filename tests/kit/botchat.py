@@ -27,7 +27,7 @@ from leoweb_bot.config import Settings
 from leoweb_bot.config import settings_from_mapping
 from leoweb_bot.reports import is_overdue
 from leoweb_bot.sandbox import Sandbox
-from leoweb_bot.state.db import State
+from leoweb_bot.state import State
 from leoweb_bot.telegram.client import Telegram
 from tests.kit.fakebot import BOT_USER
 from tests.kit.fakebot import FakeBotAPI

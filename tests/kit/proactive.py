@@ -28,7 +28,8 @@ from leoweb_bot.proactive.scheduler import Job
 from leoweb_bot.proactive.scheduler import Scheduler
 from leoweb_bot.proactive.scheduler import standard_jobs
 from leoweb_bot.sandbox import Sandbox
-from leoweb_bot.state.db import State
+from leoweb_bot.state import State
+from leoweb_bot.state.tokens import Tokens
 from leoweb_bot.telegram.client import Telegram
 from tests.kit.botchat import FakeTime
 from tests.kit.fakebot import FakeBotAPI
@@ -127,7 +128,7 @@ def rig(
         settings = make_settings(tz, **sections)
         amo = amo_settings(settings, sandbox)
         state = State(tmp_path / "state.sqlite3")
-        client = build_client(amo, token_store=state, clock=clock, sleep=lambda _: None)
+        client = build_client(amo, token_store=Tokens(state), clock=clock, sleep=lambda _: None)
         throttle = FakeTime()
         telegram = Telegram(TOKEN, fake.url, clock=throttle.clock, sleep=throttle.sleep)
         settings = dataclasses.replace(settings, amocrm=amo)

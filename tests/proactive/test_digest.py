@@ -10,12 +10,12 @@ import pytest
 import pytz
 
 from leoweb_bot.proactive import digest
-from leoweb_bot.proactive.digest import Subscription
 from leoweb_bot.proactive.digest import due_at
 from leoweb_bot.proactive.digest import next_digest
-from leoweb_bot.proactive.digest import save_subscription
 from leoweb_bot.proactive.scheduler import Job
 from leoweb_bot.proactive.scheduler import Scheduler
+from leoweb_bot.state.digests import Subscription
+from leoweb_bot.state.digests import save_subscription
 from leoweb_bot.values import parse_time
 from tests.kit.proactive import DIRECTOR
 from tests.kit.proactive import GROUP

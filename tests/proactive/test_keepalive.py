@@ -10,6 +10,7 @@ from leoweb_bot.amocrm import build_client
 from leoweb_bot.proactive import keepalive
 from leoweb_bot.proactive.scheduler import Job
 from leoweb_bot.proactive.scheduler import Scheduler
+from leoweb_bot.state.tokens import Tokens
 from tests.kit.proactive import ADMIN
 from tests.kit.proactive import MANAGER
 from tests.kit.proactive import Rig
@@ -47,7 +48,7 @@ def test_oauth_pair_is_rotated_weekly_and_persisted(tmp_path: Path) -> None:
     with rig(tmp_path, START, amocrm=OAUTH) as r:
         scheduler = only(r, "token_keepalive", 600, keepalive.keep_tokens_alive)
         tick(r, scheduler, START)  # first run: the authorization code becomes a pair
-        first = r.app().state.load_tokens()
+        first = Tokens(r.app().state).load_tokens()
         assert first is not None and first["refreshed_at"] == START
         for days in (1, 3, 6):
             tick(r, scheduler, START + days * DAY)
@@ -55,7 +56,7 @@ def test_oauth_pair_is_rotated_weekly_and_persisted(tmp_path: Path) -> None:
         week = START + 7 * DAY + 600
         tick(r, scheduler, week)
         assert grants(r) == 2
-        second = r.app().state.load_tokens()
+        second = Tokens(r.app().state).load_tokens()
         assert second is not None
         assert second["refreshed_at"] == week
         assert second["refresh_token"] != first["refresh_token"]
@@ -71,7 +72,10 @@ def test_a_pair_rotated_by_another_process_is_not_rotated_again(tmp_path: Path) 
         tick(r, first, START)
         other_app = r.app()  # a second worker: its own client, holding the day-0 pair
         other_client = build_client(
-            r.settings.amocrm, token_store=other_app.state, clock=r.clock, sleep=lambda _: None
+            r.settings.amocrm,
+            token_store=Tokens(other_app.state),
+            clock=r.clock,
+            sleep=lambda _: None,
         )
         other_app.client = other_client
         try:
@@ -99,7 +103,7 @@ def test_refresh_failures_are_retried_and_told_to_admins_once(tmp_path: Path) ->
         tick(r, scheduler, due + 30 * 60)
         assert grants(r) == 5
         assert admin_texts(r)[1] == "🟢 Восстановлено: обновление токенов amoCRM."
-        assert r.app().state.load_tokens()["refreshed_at"] == due + 30 * 60  # type: ignore[index]
+        assert Tokens(r.app().state).load_tokens()["refreshed_at"] == due + 30 * 60  # type: ignore[index]
         tick(r, scheduler, due + 40 * 60)
         assert len(admin_texts(r)) == 2 and r.sent(MANAGER) == []
 

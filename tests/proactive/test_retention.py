@@ -9,12 +9,17 @@ from pathlib import Path
 import pytest
 
 from leoweb_bot.proactive import alerts
-from leoweb_bot.proactive import digest
-from leoweb_bot.proactive import notices
 from leoweb_bot.proactive import retention
 from leoweb_bot.proactive.scheduler import Job
 from leoweb_bot.proactive.scheduler import standard_jobs
-from leoweb_bot.state.db import State
+from leoweb_bot.state import State
+from leoweb_bot.state.audit import audit_rows
+from leoweb_bot.state.audit import record_audit
+from leoweb_bot.state.digests import skip_digest
+from leoweb_bot.state.events import AmoEventStatus
+from leoweb_bot.state.events import claim_notice
+from leoweb_bot.state.events import mark_amo_event
+from leoweb_bot.state.events import store_amo_event
 from tests.kit.proactive import MANAGER
 from tests.kit.proactive import ZELIMKHAN
 from tests.kit.proactive import Clock
@@ -41,15 +46,15 @@ def count(state: State, table: str) -> int:
 
 def fill(state: State, clock: Clock, stamp: str) -> None:
     """One row of each kind at ``clock.now``: processed, and still pending where that exists."""
-    for n, status in enumerate((notices.DONE, notices.PENDING)):
-        assert state.store_amo_event(f"{stamp}-{n}", "leads[add][0][id]=1")
+    for n, status in enumerate((AmoEventStatus.DONE, AmoEventStatus.PENDING)):
+        assert store_amo_event(state, f"{stamp}-{n}", "leads[add][0][id]=1")
         [(event_id,)] = state.query("SELECT max(id) FROM amo_events")
-        if status != notices.PENDING:
-            notices.mark(state, event_id, status)
-    notices.claim_notice(state, f"add:{stamp}:{MANAGER}", int(clock.now))
+        if status != AmoEventStatus.PENDING:
+            mark_amo_event(state, event_id, status)
+    claim_notice(state, f"add:{stamp}:{MANAGER}", int(clock.now))
     local_day = datetime.date.fromtimestamp(clock.now)
-    digest.skip_digest(state, MANAGER, local_day, int(clock.now))
-    state.audit(MANAGER, "subscribe", stamp)
+    skip_digest(state, MANAGER, local_day, int(clock.now))
+    record_audit(state, MANAGER, "subscribe", stamp)
 
 
 def test_processed_rows_go_after_their_retention_and_pending_ones_stay(day: Rig) -> None:
@@ -73,32 +78,21 @@ def test_the_audit_log_is_kept_for_audit_days(tmp_path: Path) -> None:
     with rig(tmp_path, START, bot={"audit_days": 30}) as short:
         state = State(short.path, clock=short.clock)
         short.states.append(state)
-        state.audit(MANAGER, "subscribe", "old")
+        record_audit(state, MANAGER, "subscribe", "old")
         short.clock.now += 31 * DAY
-        state.audit(MANAGER, "subscribe", "new")
+        record_audit(state, MANAGER, "subscribe", "new")
         retention.prune(short.app(), int(short.clock.now))
-        assert [row.details for row in state.audit_rows()] == ["new"]
+        assert [row.details for row in audit_rows(state)] == ["new"]
 
 
 def test_audit_days_zero_keeps_the_audit_log_forever(tmp_path: Path) -> None:
     with rig(tmp_path, START, bot={"audit_days": 0}) as forever:
         state = State(forever.path, clock=forever.clock)
         forever.states.append(state)
-        state.audit(MANAGER, "subscribe", "old")
+        record_audit(state, MANAGER, "subscribe", "old")
         forever.clock.now += 5000 * DAY
         retention.prune(forever.app(), int(forever.clock.now))
         assert count(state, "audit") == 1
-
-
-def test_a_big_backlog_is_deleted_in_batches(day: Rig) -> None:
-    state = day.app().state
-    with state.transaction() as conn:
-        conn.executemany(
-            "INSERT INTO lead_notices (key, sent_at) VALUES (?, 0)",
-            [(f"k{n}",) for n in range(retention.BATCH * 2 + 7)],
-        )
-    assert retention.delete_older(state, "lead_notices", "sent_at < ?", (1,)) == 1007
-    assert count(state, "lead_notices") == 0
 
 
 def test_the_scheduler_runs_retention(day: Rig) -> None:

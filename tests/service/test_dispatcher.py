@@ -15,8 +15,8 @@ import pytest
 
 from leoweb_bot.service.dispatcher import Dispatcher
 from leoweb_bot.service.dispatcher import poll_updates
-from leoweb_bot.state.db import InboxItem
-from leoweb_bot.state.db import State
+from leoweb_bot.state import State
+from leoweb_bot.state.inbox import InboxItem
 from leoweb_bot.telegram.client import Telegram
 from leoweb_bot.telegram.updates import chat_id_of
 from leoweb_bot.telegram.updates import sender_id_of
@@ -81,7 +81,7 @@ def running() -> Iterator[list[Dispatcher]]:
 
 
 def put(state: State, upd: dict[str, Any]) -> None:
-    state.store_update(upd["update_id"], chat_id_of(upd), json.dumps(upd), time.time())
+    state.inbox.store(upd["update_id"], chat_id_of(upd), json.dumps(upd), time.time())
 
 
 def start(running: list[Dispatcher], dispatcher: Dispatcher) -> Dispatcher:
@@ -100,10 +100,10 @@ def test_a_failing_chat_does_not_stop_the_others(
     put(state, update(4, chat_id=300))
     start(running, Dispatcher(state, recorder, threads=3, poll_interval=0.02))
 
-    assert wait_until(lambda: len(recorder.handled) == 3 and state.inbox_depth() == 0)
+    assert wait_until(lambda: len(recorder.handled) == 3 and state.inbox.depth() == 0)
     assert sorted(recorder.ids()) == [2, 3, 4]
     assert recorder.attempts[1] == 3
-    assert state.inbox_status(1) == "failed"
+    assert state.inbox.status(1) == "failed"
     assert "update 1 (chat 100) failed" in caplog.text
     assert "given up after 3 attempts" in caplog.text
     # the poisoned chat keeps working afterwards
@@ -165,7 +165,7 @@ def test_start_reclaims_updates_of_dead_workers(state: State, running: list[Disp
     put(state, update(1, chat_id=100))
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    state.claim_update(f"{socket.gethostname()}:{gone.pid}:0", now=time.time())
+    state.inbox.claim(f"{socket.gethostname()}:{gone.pid}:0", now=time.time())
     recorder = Recorder()
     start(running, Dispatcher(state, recorder, threads=1, poll_interval=0.02))
     assert wait_until(lambda: recorder.ids() == [1])

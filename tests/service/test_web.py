@@ -20,8 +20,9 @@ from leoweb_bot.service.web import MAX_BODY
 from leoweb_bot.service.web import PROBE_SECONDS
 from leoweb_bot.service.web import SECRET_HEADER
 from leoweb_bot.service.web import create_app
+from leoweb_bot.state import State
 from leoweb_bot.state import health
-from leoweb_bot.state.db import State
+from leoweb_bot.state.kv import get_value
 from tests.kit.fakeclock import FakeClock
 
 SECRET = "tg-secret_123"
@@ -86,13 +87,13 @@ def post(client: FlaskClient, body: Any, secret: str | None = SECRET, **kw: Any)
 def test_missing_secret_is_403(client: FlaskClient, state: State) -> None:
     response = post(client, message_update(1), secret=None)
     assert response.status_code == 403
-    assert state.inbox_depth() == 0
+    assert state.inbox.depth() == 0
 
 
 def test_wrong_secret_is_403(client: FlaskClient, state: State) -> None:
     assert post(client, message_update(1), secret=SECRET + "x").status_code == 403
     assert post(client, message_update(1), secret="").status_code == 403
-    assert state.inbox_depth() == 0
+    assert state.inbox.depth() == 0
 
 
 def test_an_empty_configured_secret_refuses_everyone(tmp_path: Path, state: State) -> None:
@@ -111,7 +112,7 @@ def test_body_over_one_mib_is_413(client: FlaskClient, state: State) -> None:
     response = post(client, update)
     assert response.status_code == 413
     assert response.is_json
-    assert state.inbox_depth() == 0
+    assert state.inbox.depth() == 0
 
 
 @pytest.mark.parametrize(
@@ -147,7 +148,7 @@ def test_bad_bodies_are_400(client: FlaskClient, state: State, body: bytes | str
     response = post(client, body)
     assert response.status_code == 400
     assert response.get_json()["ok"] is False
-    assert state.inbox_depth() == 0
+    assert state.inbox.depth() == 0
 
 
 def test_a_valid_update_is_stored_before_the_200(
@@ -156,7 +157,7 @@ def test_a_valid_update_is_stored_before_the_200(
     response = post(client, message_update(7, chat_id=42))
     assert response.status_code == 200
     assert response.get_json() == {"ok": True}
-    item = state.claim_update("test:1", now=0)
+    item = state.inbox.claim("test:1", now=0)
     assert item is not None
     assert (item.update_id, item.chat_id) == (7, 42)
     assert item.update == message_update(7, chat_id=42)
@@ -168,7 +169,7 @@ def test_a_duplicate_is_acked_and_stored_once(
 ) -> None:
     assert post(client, message_update(7)).status_code == 200
     assert post(client, message_update(7)).status_code == 200
-    assert state.inbox_depth() == 1
+    assert state.inbox.depth() == 1
     assert wakes == [1]  # only the new update wakes the dispatcher
 
 
@@ -178,7 +179,7 @@ def test_a_failing_wake_callback_does_not_fail_the_request(tmp_path: Path, state
 
     client = create_app(make_settings(tmp_path / "s"), state, on_update=broken).test_client()
     assert post(client, message_update(1)).status_code == 200
-    assert state.inbox_depth() == 1
+    assert state.inbox.depth() == 1
 
 
 def test_full_inbox_is_503_with_retry_after(tmp_path: Path) -> None:
@@ -268,10 +269,10 @@ def test_healthz_writes_so_an_unwritable_database_shows_without_traffic(
     assert client.get("/healthz").status_code == 503
     clock.advance(1)
     assert client.get("/healthz").status_code == 200
-    assert state.get_value(health.PROBE_KEY) == "1005.0"
+    assert get_value(state, health.PROBE_KEY) == "1005.0"
     clock.advance(1)
     assert client.get("/healthz").status_code == 200
-    assert state.get_value(health.PROBE_KEY) == "1005.0"  # no write for this one
+    assert get_value(state, health.PROBE_KEY) == "1005.0"  # no write for this one
 
 
 def test_healthz_is_503_when_the_inbox_is_full(tmp_path: Path) -> None:
@@ -309,7 +310,7 @@ def amo_post(client: FlaskClient, secret: str, body: bytes | str = AMO_BODY) -> 
 
 
 def amo_events(state: State) -> list[tuple[str]]:
-    return state._read("SELECT payload FROM amo_events ORDER BY id")
+    return state.query("SELECT payload FROM amo_events ORDER BY id")
 
 
 def test_amocrm_webhook_wrong_secret_is_403(client: FlaskClient, state: State) -> None:

@@ -13,9 +13,10 @@ from leoweb_bot.bot.screens import App
 from leoweb_bot.proactive import incidents
 from leoweb_bot.proactive.scheduler import Job
 from leoweb_bot.proactive.scheduler import Scheduler
+from leoweb_bot.state import State
 from leoweb_bot.state import health
-from leoweb_bot.state.db import State
 from leoweb_bot.state.db import StateUnavailable
+from leoweb_bot.state.kv import get_value
 from leoweb_bot.state.outages import Outage
 from leoweb_bot.state.outages import OutageLog
 from tests.kit.proactive import ADMIN
@@ -86,7 +87,7 @@ def test_an_outage_of_writes_is_told_once_when_writes_work_again(r: Rig) -> None
 def test_a_lock_wait_or_a_constraint_is_no_outage(r: Rig) -> None:
     state = State(r.path, clock=r.clock)
     r.states.append(state)
-    state.store_update(1, 1, "{}", START)
+    state.inbox.store(1, 1, "{}", START)
     with pytest.raises(StateUnavailable, match="UNIQUE"), state.transaction() as conn:
         conn.execute("INSERT INTO inbox (update_id, payload, received_at) VALUES (1, '{}', 0)")
     assert state.outages.current() is None
@@ -113,16 +114,16 @@ def test_a_full_disk_is_an_incident_until_twice_the_margin_is_free(
 def test_a_full_inbox_is_an_incident_until_half_of_it_is_worked_off(r: Rig) -> None:
     scheduler = process(r, "a", max_pending=4)
     for update_id in range(1, 5):
-        scheduler.state.store_update(update_id, update_id, "{}", START)
+        scheduler.state.inbox.store(update_id, update_id, "{}", START)
     scheduler.tick(START)
     [opened] = admin_texts(r)
     assert opened.startswith("🔴 Бот не успевает обрабатывать сообщения")
     assert "Причина: inbox full: 4 updates waiting" in opened
-    scheduler.state.finish(1)
+    scheduler.state.inbox.finish(1)
     scheduler.tick(START + 15)  # 3 waiting: below the limit, not yet below half
     assert len(admin_texts(r)) == 1
-    scheduler.state.finish(2)
-    scheduler.state.finish(3)
+    scheduler.state.inbox.finish(2)
+    scheduler.state.inbox.finish(3)
     scheduler.tick(START + 30)  # 1 waiting: below half
     assert admin_texts(r)[1] == "🟢 Восстановлено: очередь сообщений."
 
@@ -150,7 +151,7 @@ def test_check_writes_to_the_state_db_and_looks_at_its_disk(
     settings = settings_from_mapping({"bot": {"state_path": str(tmp_path / "state.sqlite3")}})
     [(ok, line)] = check.check_state(settings)
     assert ok and line.endswith("state.sqlite3 writable, inbox depth 0")
-    assert State(tmp_path / "state.sqlite3").get_value(health.PROBE_KEY) is not None
+    assert get_value(State(tmp_path / "state.sqlite3"), health.PROBE_KEY) is not None
     monkeypatch.setattr(health, "MIN_FREE_BYTES", 2**62)
     [(ok, line)] = check.check_state(settings)
     assert not ok and line.startswith("state db: disk almost full: ")

@@ -1,0 +1,40 @@
+"""The audit log: who did what through the bot (a task closed, a close refused).
+
+Owns the ``audit`` table; rows older than ``bot.audit_days`` are pruned (proactive/retention.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leoweb_bot.state.db import Database
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    at: float
+    telegram_user_id: int | None
+    action: str
+    details: str
+
+
+def record_audit(db: Database, telegram_user_id: int | None, action: str, details: str) -> None:
+    db.write(
+        "INSERT INTO audit (at, telegram_user_id, action, details) VALUES (?, ?, ?, ?)",
+        (db.clock(), telegram_user_id, action, details),
+    )
+
+
+def audit_rows(db: Database, limit: int = 100) -> list[AuditRow]:
+    """The newest audit rows first."""
+    rows = db.query(
+        "SELECT id, at, telegram_user_id, action, details FROM audit ORDER BY id DESC LIMIT ?",
+        (limit,),
+    )
+    return [AuditRow(*row) for row in rows]
+
+
+def prune_audit(db: Database, before: float) -> int:
+    """Forget the rows written before ``before``; returns how many went."""
+    return db.delete_in_batches("audit", "at < ?", (before,))
