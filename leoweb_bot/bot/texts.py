@@ -1,15 +1,18 @@
 """Every user-visible string, in Russian and English, and the Telegram HTML built from them.
 
 Telegram's HTML mode needs ``<``, ``>`` and ``&`` escaped outside tags and ``"`` inside
-``href`` (reference/telegram-bot-api.md §2 "HTML parse_mode"). ``t()`` escapes every value it
-is given unless the value is already :class:`Html`, so CRM text can never inject markup.
+``href`` (docs/telegram.md#html-formatting). :class:`Html` is ``markupsafe.Markup``: ``t()``
+escapes every value it is given unless the value is already :class:`Html`, so CRM text can never
+inject markup (markupsafe also writes quotes as numeric entities, which Telegram reads).
 Rendering of whole screens lives in :mod:`leoweb_bot.bot.views`; this module is the catalogue.
 """
 
 from __future__ import annotations
 
 import datetime
-import html
+
+from markupsafe import Markup
+from markupsafe import escape
 
 from leoweb_bot.reports import is_all_day
 from leoweb_bot.reports import local
@@ -17,10 +20,7 @@ from leoweb_bot.reports import local
 LANGUAGES = ("ru", "en")
 ECHO_LIMIT = 40  # characters of a query quoted back in "not found" answers
 DEFAULT_RESULT = {"ru": "Выполнено через Telegram", "en": "Done via Telegram"}
-
-
-class Html(str):
-    """Text that is already valid Telegram HTML and must not be escaped again."""
+Html = Markup  # text that is already valid Telegram HTML and must not be escaped again
 
 
 RU: dict[str, str] = {
@@ -416,29 +416,21 @@ def plain(lang: str, key: str, **values: object) -> str:
     return CATALOG.get(lang, RU)[key].format(**values)
 
 
-def escape(value: object) -> Html:
-    """Escape text for Telegram HTML (``<``, ``>``, ``&``); :class:`Html` passes through."""
-    if isinstance(value, Html):
-        return value
-    return Html(html.escape(str(value), quote=False))
-
-
 def t(lang: str, key: str, **values: object) -> Html:
     """The catalogue entry ``key`` in ``lang`` with every value escaped and filled in."""
-    template = CATALOG.get(lang, RU)[key]
-    return Html(template.format(**{name: escape(v) for name, v in values.items()}))
+    return Html(CATALOG.get(lang, RU)[key]).format(**values)
 
 
 def join(parts: list[Html] | tuple[Html, ...], sep: str = "\n") -> Html:
-    """Join already-rendered fragments."""
-    return Html(sep.join(parts))
+    """Join rendered fragments (a plain string among them would be escaped)."""
+    return Html(sep).join(parts)
 
 
 def link(url: str | None, label: object) -> Html:
     """An ``<a href>`` with the URL escaped for an attribute, or just the label without a URL."""
     if not url:
         return escape(label)
-    return Html(f'<a href="{html.escape(url, quote=True)}">{escape(label)}</a>')
+    return Html('<a href="{}">{}</a>').format(url, label)
 
 
 def plural_key(lang: str, n: int) -> str:
