@@ -13,7 +13,7 @@ from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.errors import AuthError
 from leoweb_bot.amocrm.errors import Blocked
 from leoweb_bot.amocrm.errors import PaymentRequired
-from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.context import App
 from leoweb_bot.bot.texts import Html
 from leoweb_bot.bot.texts import format_when
 from leoweb_bot.bot.texts import join

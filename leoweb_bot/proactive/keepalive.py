@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from leoweb_bot.amocrm.errors import AmoError
-from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.context import App
 from leoweb_bot.proactive import incidents
 from leoweb_bot.telegram.client import TelegramError
 from leoweb_bot.telegram.client import WebhookInfo

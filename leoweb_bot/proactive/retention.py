@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.context import App
 from leoweb_bot.proactive import notices
 from leoweb_bot.state.db import State
 

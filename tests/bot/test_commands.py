@@ -9,8 +9,13 @@ from pathlib import Path
 import pytest
 
 from leoweb_bot.amocrm import build_client
-from leoweb_bot.bot.commands import apologize
-from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.codec import VERSION
+from leoweb_bot.bot.codec import AskClose
+from leoweb_bot.bot.codec import LeadCard
+from leoweb_bot.bot.codec import ReportSummary
+from leoweb_bot.bot.codec import encode
+from leoweb_bot.bot.context import App
+from leoweb_bot.bot.router import apologize
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.state.db import InboxItem
 from leoweb_bot.state.db import State
@@ -236,7 +241,7 @@ def test_a_service_account_is_told_to_write_as_themselves(chat: BotChat, service
     in_private = chat.say(service_id, "привет")
     assert [s.text for s in in_group + in_private] == [SERVICE, SERVICE]
     on = Sent("sendMessage", GROUP, "…", 1, None)
-    chat.press(service_id, "rr", on)
+    chat.press(service_id, encode(ReportSummary()), on)
     assert chat.answers()[-1]["text"] == SERVICE  # no id to send anyone
     assert chat.sandbox.request_count == before
 
@@ -258,7 +263,10 @@ def test_lead_with_unicode_digits_is_a_text_search(chat: BotChat, query: str) ->
     )
 
 
-@pytest.mark.parametrize("data", ["td:²", "td:①", "td:٣", "ld:²", "mt:²", "rm:²:0", "rm:1387123:²"])
+UNICODE_DIGITS = ["td:²", "td:①", "td:٣", "ld:²", "mt:²:0", "rm:²:0", "rm:1387123:²"]
+
+
+@pytest.mark.parametrize("data", [f"{VERSION}:{data}" for data in UNICODE_DIGITS])
 def test_a_button_with_unicode_digits_is_outdated_not_an_error(chat: BotChat, data: str) -> None:
     on = final(chat.say(DIRECTOR, "/report"))
     before = chat.sandbox.request_count
@@ -270,8 +278,8 @@ def test_a_button_with_unicode_digits_is_outdated_not_an_error(chat: BotChat, da
 @pytest.mark.parametrize(
     ("data", "alert"),
     [
-        ("td:999999999", "Этой задачи больше нет в amoCRM"),
-        ("ld:999999999", "Этой сделки больше нет в amoCRM"),
+        (encode(AskClose(999999999)), "Этой задачи больше нет в amoCRM"),
+        (encode(LeadCard(999999999)), "Этой сделки больше нет в amoCRM"),
     ],
 )
 def test_a_button_for_something_deleted_says_what_is_gone(
