@@ -23,10 +23,10 @@ from leoweb_bot.bot.codec import Close
 from leoweb_bot.bot.codec import CloseWithResult
 from leoweb_bot.bot.codec import TaskList
 from leoweb_bot.bot.context import App
+from leoweb_bot.bot.formats import shorten
 from leoweb_bot.bot.screens import Screen
 from leoweb_bot.bot.screens import button
 from leoweb_bot.bot.texts import plain
-from leoweb_bot.bot.texts import shorten
 from leoweb_bot.bot.texts import t
 from leoweb_bot.bot.views import render_close_confirm
 from leoweb_bot.bot.views import task_text

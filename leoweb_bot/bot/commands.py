@@ -15,6 +15,8 @@ from leoweb_bot.access import who
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.amocrm.models import User
+from leoweb_bot.bot.formats import echo
+from leoweb_bot.bot.formats import format_when
 from leoweb_bot.bot.replies import error_text
 from leoweb_bot.bot.request import Request
 from leoweb_bot.bot.screens import Screen
@@ -31,8 +33,6 @@ from leoweb_bot.bot.screens import report_screen
 from leoweb_bot.bot.search import find_contacts
 from leoweb_bot.bot.search import find_leads
 from leoweb_bot.bot.texts import Html
-from leoweb_bot.bot.texts import echo
-from leoweb_bot.bot.texts import format_when
 from leoweb_bot.bot.texts import join
 from leoweb_bot.bot.texts import t
 from leoweb_bot.bot.views import render_help

@@ -9,18 +9,18 @@ from html.parser import HTMLParser
 import pytest
 import pytz
 
+from leoweb_bot.bot.formats import format_due
+from leoweb_bot.bot.formats import format_money
+from leoweb_bot.bot.formats import format_when
+from leoweb_bot.bot.formats import overdue_label
+from leoweb_bot.bot.formats import shorten
 from leoweb_bot.bot.texts import CATALOG
 from leoweb_bot.bot.texts import EN
 from leoweb_bot.bot.texts import RU
 from leoweb_bot.bot.texts import Html
 from leoweb_bot.bot.texts import escape
-from leoweb_bot.bot.texts import format_due
-from leoweb_bot.bot.texts import format_money
-from leoweb_bot.bot.texts import format_when
 from leoweb_bot.bot.texts import join
 from leoweb_bot.bot.texts import link
-from leoweb_bot.bot.texts import overdue_label
-from leoweb_bot.bot.texts import shorten
 from leoweb_bot.bot.texts import t
 
 ALMATY = pytz.timezone("Asia/Almaty")
