@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from collections.abc import Mapping
 
+from leoweb_bot import __version__
 from leoweb_bot.access import can_change_subscription
 from leoweb_bot.access import can_see_all
 from leoweb_bot.access import who
@@ -164,6 +165,17 @@ def funnel(req: Request) -> None:
 def amocrm(req: Request) -> None:
     """The connection status and an account summary; a failure is the status, not an error."""
     account_status(req, lambda: account_screen(req.app).html)
+
+
+def version(req: Request) -> None:
+    """The running version and the amoCRM account it works with; a failure is the status."""
+    account_status(req, lambda: version_line(req))
+
+
+def version_line(req: Request) -> Html:
+    account = req.app.client.account()
+    return t(req.lang, "version", version=__version__, name=account.name,
+             subdomain=account.subdomain, id=account.id)  # fmt: skip
 
 
 def account_status(req: Request, read: Callable[[], Html]) -> None:

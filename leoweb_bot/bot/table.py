@@ -35,6 +35,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("contact", commands.contact, ANYONE, "cmd_contact", "args_contact", needs_args=True),
     Command("funnel", commands.funnel, LEADERS, "cmd_funnel", menus=GROUPS),
     Command("amocrm", commands.amocrm, LEADERS, "cmd_amocrm"),
+    Command("version", commands.version, ADMINS, "cmd_version"),
     # Whoever may read the report may have it sent daily: the subscriber's role decides what.
     Command("subscribe", commands.subscribe, ANYONE, "cmd_subscribe", "args_subscribe",
             menus=GROUPS),

@@ -42,6 +42,7 @@ STRANGER = 7
         ("subscribe", True, True, True),
         ("unsubscribe", True, True, True),
         ("subscriptions", True, True, True),
+        ("version", False, False, True),
         ("nonsense", False, False, False),
     ],
 )
