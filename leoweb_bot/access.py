@@ -2,7 +2,7 @@
 default is deny. Which role may use which command is said once, in the command table
 (``bot/table.py``).
 
-Roles are never taken from anything a user types (peers.md §5: identity-by-name is spoofable).
+Roles are never taken from anything a user types: a name anyone can type proves nothing.
 Every command and every button press asks these functions again, because callback data is
 client-supplied and can be forged.
 """
