@@ -1,6 +1,8 @@
-"""Who may do what: roles come from ``[access]`` in the config, and the default is deny.
+"""Who someone is and what they may see: roles come from ``[access]`` in the config, and the
+default is deny. Which role may use which command is said once, in the command table
+(``bot/table.py``).
 
-Roles are never taken from anything a user types: a typed name is easy to spoof.
+Roles are never taken from anything a user types: a name anyone can type proves nothing.
 Every command and every button press asks these functions again, because callback data is
 client-supplied and can be forged.
 """
@@ -29,19 +31,7 @@ class Person:
     amocrm_user_id: int | None  # linked via [access.managers]; admins and directors may have one
 
 
-EVERYONE = ("start", "help", "whoami")
-WORK_COMMANDS = ("report", "mytasks", "done", "lead", "contact")
-# Whoever may read the report may have it sent daily: the subscriber's role decides what comes.
-DIGEST_COMMANDS = ("subscribe", "unsubscribe", "subscriptions")
-MANAGER_COMMANDS = (*EVERYONE, *WORK_COMMANDS, *DIGEST_COMMANDS)
-ALL_COMMANDS = (*EVERYONE, *WORK_COMMANDS, "funnel", "amocrm", *DIGEST_COMMANDS)
-
-COMMANDS: dict[Role, tuple[str, ...]] = {
-    Role.ADMIN: ALL_COMMANDS,
-    Role.DIRECTOR: ALL_COMMANDS,
-    Role.MANAGER: MANAGER_COMMANDS,
-    Role.NONE: (),
-}
+SEES_ALL = frozenset({Role.ADMIN, Role.DIRECTOR})  # every manager's tasks, not only their own
 
 
 def who(access: AccessSettings, telegram_user_id: int) -> Person:
@@ -73,14 +63,9 @@ def has_access(person: Person) -> bool:
     return person.role is not Role.NONE
 
 
-def may_use(person: Person, command: str) -> bool:
-    """Whether this person's role includes the command."""
-    return command in COMMANDS[person.role]
-
-
 def can_see_all(person: Person) -> bool:
     """Directors and admins see every manager's tasks."""
-    return person.role in (Role.ADMIN, Role.DIRECTOR)
+    return person.role in SEES_ALL
 
 
 def can_see_manager(person: Person, amocrm_user_id: int) -> bool:

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from leoweb_bot.bot.codec import VERSION
 from tests.kit.botchat import DIRECTOR
 from tests.kit.botchat import GROUP
 from tests.kit.botchat import STRANGER
@@ -45,11 +46,11 @@ texts = st.one_of(
 callback_data = st.one_of(
     st.text(max_size=64),
     st.builds(
-        lambda p, n: f"{p}:{n}",
-        st.sampled_from(["rm", "mt", "td", "ld", "rr"]),
+        lambda p, n: f"{VERSION}:{p}:{n}",
+        st.sampled_from(["rm", "mt", "td", "ld", "rr", "lr", "tc", "tr", "tx"]),
         st.integers(-10, 10**10),
     ),
-    st.builds(lambda n, p: f"rm:{n}:{p}", st.integers(0, 10**8), st.integers(-5, 50)),
+    st.builds(lambda n, p: f"{VERSION}:rm:{n}:{p}", st.integers(0, 10**8), st.integers(-5, 50)),
 )
 
 
@@ -120,6 +121,6 @@ def test_ids_in_any_script_never_break_a_command(chat: BotChat, command: str, ar
 @given(prefix=st.sampled_from(["rm", "mt", "td", "ld"]), ids=st.lists(digit_soup, max_size=2))
 def test_ids_in_any_script_never_break_a_button(chat: BotChat, prefix: str, ids: list[str]) -> None:
     on = Sent("sendMessage", DIRECTOR, "…", 1, None)
-    sent = chat.press(DIRECTOR, ":".join([prefix, *ids]), on)
+    sent = chat.press(DIRECTOR, ":".join([VERSION, prefix, *ids]), on)
     told = [chat.answers()[-1].get("text") or "", *(s.text for s in sent)]
     assert not any(text.startswith(INTERNAL) for text in told), told

@@ -1,4 +1,7 @@
-"""The bot itself: commands, buttons, screens, views and texts; what a person sees and does.
+"""The bot itself: what a person sees and does. Start at ``table.py`` (every command, declared
+once); ``router.py`` takes one update to its handler (``commands.py``, ``buttons.py`` through the
+button codec ``codec.py``); handlers show ``screens.py`` rendered by ``views.py`` from the
+strings in ``texts.py``; ``context.py`` is what they all work in.
 
 May import: ``amocrm``, ``telegram``, ``state``, ``proactive`` (digest subscriptions),
 ``access``, ``reports``, ``config``, ``ids``. Never ``service``, ``cli`` or the sandbox, and no

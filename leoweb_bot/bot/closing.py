@@ -18,11 +18,15 @@ from dataclasses import dataclass
 from telebot.types import InlineKeyboardMarkup
 
 from leoweb_bot.amocrm.models import Task
-from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.codec import CancelClose
+from leoweb_bot.bot.codec import Close
+from leoweb_bot.bot.codec import CloseWithResult
+from leoweb_bot.bot.codec import TaskList
+from leoweb_bot.bot.context import App
+from leoweb_bot.bot.formats import shorten
 from leoweb_bot.bot.screens import Screen
 from leoweb_bot.bot.screens import button
 from leoweb_bot.bot.texts import plain
-from leoweb_bot.bot.texts import shorten
 from leoweb_bot.bot.texts import t
 from leoweb_bot.bot.views import render_close_confirm
 from leoweb_bot.bot.views import task_text
@@ -40,31 +44,29 @@ class Awaiting:
     """A task waiting for its result text: where the question is and which list it came from."""
 
     task_id: int
-    listed_as: str  # the list's callback data, "" when the ✅ was not on a list
+    listed_as: str  # the encoded button of the list to show again, "" when there is none
     message_id: int
     since: int
 
 
-def confirm_screen(app: App, task: Task, listed_as: str) -> Screen:
-    """Close this task? With or without a result, or not at all."""
+def confirm_screen(app: App, task: Task, back: TaskList | None) -> Screen:
+    """Close this task? With or without a result, or not at all; then ``back`` again."""
     html = render_close_confirm(
         task, lang=app.lang, tz=app.tz, now=app.now(), base_url=app.base_url
     )
-    suffix = f":{listed_as}" if listed_as else ""
     markup = InlineKeyboardMarkup(row_width=1)
     markup.add(
-        button(t(app.lang, "btn_close"), f"tc:{task.id}{suffix}"),
-        button(t(app.lang, "btn_close_result"), f"tr:{task.id}{suffix}"),
-        button(t(app.lang, "btn_cancel"), f"tx{suffix}"),
+        button(t(app.lang, "btn_close"), Close(task.id, back)),
+        button(t(app.lang, "btn_close_result"), CloseWithResult(task.id, back)),
+        button(t(app.lang, "btn_cancel"), CancelClose(back)),
     )
     return Screen(html, markup)
 
 
-def ask_result_screen(app: App, task: Task, listed_as: str) -> Screen:
+def ask_result_screen(app: App, task: Task, back: TaskList | None) -> Screen:
     """Type the result as the next message; "Отмена" still goes back."""
-    suffix = f":{listed_as}" if listed_as else ""
     markup = InlineKeyboardMarkup()
-    markup.row(button(t(app.lang, "btn_cancel"), f"tx{suffix}"))
+    markup.row(button(t(app.lang, "btn_cancel"), CancelClose(back)))
     return Screen(t(app.lang, "close_ask_result", text=task_text(app.lang, task)), markup)
 
 

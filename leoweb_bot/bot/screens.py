@@ -1,26 +1,18 @@
 """Screens shared by commands and buttons: read amoCRM, compute a report, render it, add buttons.
 
-A screen is HTML plus an optional inline keyboard. ``callback_data`` carries ids only and stays
-far below the 64-byte limit (docs/telegram.md#buttons-and-callbacks): ``rr`` (report summary),
-``rm:<amo user>:<page>`` (one manager's overdue tasks), ``mt:<amo user>:<page>`` (my tasks),
-``ld:<lead>`` (lead card as a new message), ``lr:<lead>`` (the card again, in place). A task list
-is named by its own data (``rm:…``, ``mt:…``, ``lr:…``), and closing a task carries it along so the
-list can be shown again: ``td:<task>:<list>`` (✅: ask first), ``tc:<task>:<list>`` (close),
-``tr:<task>:<list>`` (close with a typed result), ``tx:<list>`` (cancel): under 50 bytes even
-with 18-digit ids. Whoever presses a button is checked again in
-:mod:`leoweb_bot.bot.buttons`; nothing here trusts the data it is given.
+A screen is HTML plus an optional inline keyboard. Each button carries one of the small types
+of :mod:`leoweb_bot.bot.codec`; whoever presses it is checked again in
+:mod:`leoweb_bot.bot.buttons`, so nothing here trusts the ids it is given.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
-import time
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
-from dataclasses import field
+from functools import partial
 
 from telebot.types import InlineKeyboardButton
 from telebot.types import InlineKeyboardMarkup
@@ -29,11 +21,20 @@ from leoweb_bot.access import Person
 from leoweb_bot.access import can_close_task
 from leoweb_bot.access import can_see_all
 from leoweb_bot.access import can_see_task
-from leoweb_bot.amocrm.client import AmoClient
 from leoweb_bot.amocrm.models import Contact
 from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
+from leoweb_bot.bot.codec import AskClose
+from leoweb_bot.bot.codec import Button
+from leoweb_bot.bot.codec import LeadCard
+from leoweb_bot.bot.codec import LeadRefresh
+from leoweb_bot.bot.codec import ManagerPage
+from leoweb_bot.bot.codec import MyTasksPage
+from leoweb_bot.bot.codec import ReportSummary
+from leoweb_bot.bot.codec import TaskList
+from leoweb_bot.bot.codec import encode
+from leoweb_bot.bot.context import App
 from leoweb_bot.bot.search import count_label
 from leoweb_bot.bot.texts import DEFAULT_RESULT
 from leoweb_bot.bot.texts import Html
@@ -50,52 +51,16 @@ from leoweb_bot.bot.views import render_manager_page
 from leoweb_bot.bot.views import render_my_tasks
 from leoweb_bot.bot.views import render_report
 from leoweb_bot.bot.views import task_text
-from leoweb_bot.config import Settings
 from leoweb_bot.reports import Funnel
 from leoweb_bot.reports import OverdueReport
 from leoweb_bot.reports import funnel
 from leoweb_bot.reports import my_tasks
 from leoweb_bot.reports import overdue_by_manager
 from leoweb_bot.reports import user_name
-from leoweb_bot.state import State
 from leoweb_bot.state.audit import record_audit
-from leoweb_bot.telegram.client import Telegram
 
 REPORT_BUTTONS_LIMIT = 60
 SEARCH_LIMIT = 10  # search results shown; the rest are counted
-
-
-@dataclass
-class App:
-    """What every handler needs: settings and the two clients, the audit log and a clock."""
-
-    settings: Settings
-    client: AmoClient
-    telegram: Telegram
-    state: State
-    clock: Callable[[], float] = time.time
-    username: str | None = field(default=None, repr=False)
-
-    @property
-    def lang(self) -> str:
-        return self.settings.bot.language
-
-    @property
-    def tz(self) -> datetime.tzinfo:
-        return self.settings.bot.tz
-
-    @property
-    def base_url(self) -> str:
-        return self.client.base_url
-
-    def now(self) -> int:
-        return int(self.clock())
-
-    def bot_username(self) -> str:
-        """This bot's @username, asked from Telegram once (group commands are matched against it)."""
-        if self.username is None:
-            self.username = str(self.telegram.get_me().username or "")
-        return self.username
 
 
 @dataclass(frozen=True)
@@ -104,8 +69,8 @@ class Screen:
     markup: InlineKeyboardMarkup | None = None
 
 
-def button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data)
+def button(text: str, pressed: Button) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=encode(pressed))
 
 
 def visible(person: Person, tasks: list[Task]) -> tuple[list[Task], int]:
@@ -114,23 +79,23 @@ def visible(person: Person, tasks: list[Task]) -> tuple[list[Task], int]:
     return seen, len(tasks) - len(seen)
 
 
-def paging_row(lang: str, data: str, page: int, pages: int) -> list[InlineKeyboardButton]:
-    """◀ ▶ of a paged list whose callback data is ``<data>:<page>``; empty on a single page."""
+def paging_row(
+    lang: str, at: Callable[[int], TaskList], page: int, pages: int
+) -> list[InlineKeyboardButton]:
+    """◀ ▶ of a paged list, ``at(page)`` being its page; empty on a single page."""
     paging = []
     if page > 0:
-        paging.append(button(t(lang, "btn_prev"), f"{data}:{page - 1}"))
+        paging.append(button(t(lang, "btn_prev"), at(page - 1)))
     if page < pages - 1:
-        paging.append(button(t(lang, "btn_next"), f"{data}:{page + 1}"))
+        paging.append(button(t(lang, "btn_next"), at(page + 1)))
     return paging
 
 
 def add_done_buttons(
-    markup: InlineKeyboardMarkup, tasks: Sequence[Task], first: int, listed_as: str
+    markup: InlineKeyboardMarkup, tasks: Sequence[Task], first: int, back: TaskList
 ) -> None:
-    """``✅ n`` for each task numbered from ``first``; ``listed_as`` names the list to go back to."""
-    markup.add(
-        *(button(f"✅ {n}", f"td:{task.id}:{listed_as}") for n, task in enumerate(tasks, first))
-    )
+    """``✅ n`` for each task numbered from ``first``; ``back`` is the list to go back to."""
+    markup.add(*(button(f"✅ {n}", AskClose(task.id, back)) for n, task in enumerate(tasks, first)))
 
 
 # -- the overdue report ---------------------------------------------------------------------------
@@ -164,10 +129,10 @@ def clean_managers(report: OverdueReport, users: Mapping[int, User]) -> list[str
 def report_keyboard(lang: str, report: OverdueReport) -> InlineKeyboardMarkup:
     markup = InlineKeyboardMarkup(row_width=2)
     markup.add(*(
-        button(f"{m.name} ({m.overdue})", f"rm:{m.amocrm_user_id}:0")
+        button(f"{m.name} ({m.overdue})", ManagerPage(m.amocrm_user_id, 0))
         for m in report.managers[:REPORT_BUTTONS_LIMIT]
     ))  # fmt: skip
-    markup.row(button(t(lang, "btn_refresh"), "rr"))
+    markup.row(button(t(lang, "btn_refresh"), ReportSummary()))
     return markup
 
 
@@ -187,15 +152,15 @@ def manager_screen(
         manager, user_name(users, amocrm_user_id), page, lang=app.lang, tz=app.tz, now=now,
         base_url=app.base_url,
     )  # fmt: skip
-    listed_as, first = f"rm:{amocrm_user_id}", page * PAGE_SIZE
+    at, first = partial(ManagerPage, amocrm_user_id), page * PAGE_SIZE
     shown = manager.tasks[first : first + PAGE_SIZE] if manager else ()
     markup = InlineKeyboardMarkup(row_width=5)
-    add_done_buttons(markup, shown, first + 1, f"{listed_as}:{page}")
-    if paging := paging_row(app.lang, listed_as, page, pages):
+    add_done_buttons(markup, shown, first + 1, at(page))
+    if paging := paging_row(app.lang, at, page, pages):
         markup.row(*paging)
-    tools = [button(t(app.lang, "btn_refresh"), f"{listed_as}:{page}")]
+    tools = [button(t(app.lang, "btn_refresh"), at(page))]
     if back:
-        tools.append(button(t(app.lang, "btn_back"), "rr"))
+        tools.append(button(t(app.lang, "btn_back"), ReportSummary()))
     markup.row(*tools)
     return Screen(html, markup)
 
@@ -213,12 +178,12 @@ def mytasks_screen(app: App, person: Person, amocrm_user_id: int, page: int) -> 
     html, shown = render_my_tasks(
         mine, page, lang=app.lang, tz=app.tz, now=now, base_url=app.base_url
     )
-    listed_as = f"mt:{amocrm_user_id}"
+    at = partial(MyTasksPage, amocrm_user_id)
     markup = InlineKeyboardMarkup(row_width=5)
-    add_done_buttons(markup, shown, page * PAGE_SIZE + 1, f"{listed_as}:{page}")
-    if paging := paging_row(app.lang, listed_as, page, pages):
+    add_done_buttons(markup, shown, page * PAGE_SIZE + 1, at(page))
+    if paging := paging_row(app.lang, at, page, pages):
         markup.row(*paging)
-    markup.row(button(t(app.lang, "btn_refresh"), f"{listed_as}:{page}"))
+    markup.row(button(t(app.lang, "btn_refresh"), at(page)))
     return Screen(html, markup)
 
 
@@ -278,8 +243,8 @@ def lead_screen(app: App, person: Person, lead: Lead) -> Screen:
         tasks=tasks, others=others,
     )  # fmt: skip
     markup = InlineKeyboardMarkup(row_width=5)
-    add_done_buttons(markup, tasks[:PAGE_SIZE], 1, f"lr:{lead.id}")
-    markup.row(button(t(app.lang, "btn_refresh"), f"lr:{lead.id}"))
+    add_done_buttons(markup, tasks[:PAGE_SIZE], 1, LeadRefresh(lead.id))
+    markup.row(button(t(app.lang, "btn_refresh"), LeadRefresh(lead.id)))
     return Screen(html, markup)
 
 
@@ -307,7 +272,7 @@ def leads_choice(app: App, leads: list[Lead]) -> Screen:
     pipelines = app.client.pipelines()
     shown = leads[:SEARCH_LIMIT]
     markup = InlineKeyboardMarkup(row_width=1)
-    markup.add(*(button(lead_button_label(app.lang, x, pipelines), f"ld:{x.id}") for x in shown))
+    markup.add(*(button(lead_button_label(app.lang, x, pipelines), LeadCard(x.id)) for x in shown))
     count = count_label(leads)
     if len(leads) > len(shown):
         return Screen(t(app.lang, "lead_matches_more", count=count, shown=len(shown)), markup)

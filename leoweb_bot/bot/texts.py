@@ -1,25 +1,20 @@
 """Every user-visible string, in Russian and English, and the Telegram HTML built from them.
 
 Telegram's HTML mode needs ``<``, ``>`` and ``&`` escaped outside tags and ``"`` inside
-``href`` (docs/telegram.md#html-formatting). ``t()`` escapes every value it
-is given unless the value is already :class:`Html`, so CRM text can never inject markup.
-Rendering of whole screens lives in :mod:`leoweb_bot.bot.views`; this module is the catalogue.
+``href`` (docs/telegram.md#html-formatting). :class:`Html` is ``markupsafe.Markup``: ``t()``
+escapes every value it is given unless the value is already :class:`Html`, so CRM text can never
+inject markup (markupsafe also writes quotes as numeric entities, which Telegram reads).
+Rendering of whole screens lives in :mod:`leoweb_bot.bot.views`, dates, money and plurals in
+:mod:`leoweb_bot.bot.formats`; this module is the catalogue.
 """
 
 from __future__ import annotations
 
-import datetime
-import html
+from markupsafe import Markup
+from markupsafe import escape
 
-from leoweb_bot.reports import is_all_day
-from leoweb_bot.reports import local
-
-ECHO_LIMIT = 40  # characters of a query quoted back in "not found" answers
 DEFAULT_RESULT = {"ru": "Выполнено через Telegram", "en": "Done via Telegram"}
-
-
-class Html(str):
-    """Text that is already valid Telegram HTML and must not be escaped again."""
+Html = Markup  # text that is already valid Telegram HTML and must not be escaped again
 
 
 RU: dict[str, str] = {
@@ -48,6 +43,7 @@ RU: dict[str, str] = {
     "cmd_contact": "поиск контакта",
     "cmd_funnel": "воронка: сделки по этапам",
     "cmd_amocrm": "состояние подключения к amoCRM",
+    "cmd_version": "версия бота и аккаунт amoCRM",
     "args_report": "[менеджер]",
     "args_done": "&lt;id задачи&gt; [результат]",
     "args_lead": "&lt;id или текст&gt;",
@@ -150,6 +146,7 @@ RU: dict[str, str] = {
     "amocrm_users": "Пользователей: {count}",
     "amocrm_open": "Открытых сделок: {count}",
     "amocrm_won": "Успешных в этом месяце: {count}{amount}",
+    "version": "LeoWeb_bot {version} · amoCRM: {name} ({subdomain}, id {id})",
     # digests and subscriptions
     "cmd_subscribe": "ежедневная сводка в этот чат",
     "cmd_unsubscribe": "отключить сводку в этом чате",
@@ -245,6 +242,7 @@ EN: dict[str, str] = {
     "cmd_contact": "find a contact",
     "cmd_funnel": "funnel: leads per stage",
     "cmd_amocrm": "amoCRM connection status",
+    "cmd_version": "bot version and amoCRM account",
     "args_report": "[manager]",
     "args_done": "&lt;task id&gt; [result]",
     "args_lead": "&lt;id or text&gt;",
@@ -342,6 +340,7 @@ EN: dict[str, str] = {
     "amocrm_users": "Users: {count}",
     "amocrm_open": "Open leads: {count}",
     "amocrm_won": "Won this month: {count}{amount}",
+    "version": "LeoWeb_bot {version} · amoCRM: {name} ({subdomain}, id {id})",
     "cmd_subscribe": "daily digest in this chat",
     "cmd_unsubscribe": "stop the digest in this chat",
     "cmd_subscriptions": "what this chat receives",
@@ -415,77 +414,18 @@ def plain(lang: str, key: str, **values: object) -> str:
     return CATALOG.get(lang, RU)[key].format(**values)
 
 
-def escape(value: object) -> Html:
-    """Escape text for Telegram HTML (``<``, ``>``, ``&``); :class:`Html` passes through."""
-    if isinstance(value, Html):
-        return value
-    return Html(html.escape(str(value), quote=False))
-
-
 def t(lang: str, key: str, **values: object) -> Html:
     """The catalogue entry ``key`` in ``lang`` with every value escaped and filled in."""
-    template = CATALOG.get(lang, RU)[key]
-    return Html(template.format(**{name: escape(v) for name, v in values.items()}))
+    return Html(CATALOG.get(lang, RU)[key]).format(**values)
 
 
 def join(parts: list[Html] | tuple[Html, ...], sep: str = "\n") -> Html:
-    """Join already-rendered fragments."""
-    return Html(sep.join(parts))
+    """Join rendered fragments (a plain string among them would be escaped)."""
+    return Html(sep).join(parts)
 
 
 def link(url: str | None, label: object) -> Html:
     """An ``<a href>`` with the URL escaped for an attribute, or just the label without a URL."""
     if not url:
         return escape(label)
-    return Html(f'<a href="{html.escape(url, quote=True)}">{escape(label)}</a>')
-
-
-def plural_key(lang: str, n: int) -> str:
-    """``one``/``few``/``many`` by the Russian rule (1 день, 2 дня, 5 дней, 11 дней, 21 день)."""
-    if lang == "en":
-        return "one" if n == 1 else "many"
-    if n % 10 == 1 and n % 100 != 11:
-        return "one"
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return "few"
-    return "many"
-
-
-def overdue_label(lang: str, days: int) -> Html:
-    """``5 дней просрочки`` / ``5 days overdue``; 0 days means it went overdue today."""
-    if days <= 0:
-        return t(lang, "days_today")
-    return t(lang, f"days_{plural_key(lang, days)}", n=days)
-
-
-def format_when(ts: int, tz: datetime.tzinfo) -> str:
-    """``25.11.2026 14:05`` in company time."""
-    return local(ts, tz).strftime("%d.%m.%Y %H:%M")
-
-
-def format_due(ts: int, tz: datetime.tzinfo) -> str:
-    """A deadline: just the date for amoCRM "all day" tasks (stored at 23:59), else date and time."""
-    if is_all_day(ts, tz):
-        return local(ts, tz).strftime("%d.%m.%Y")
-    return format_when(ts, tz)
-
-
-def as_of(lang: str, ts: int, tz: datetime.tzinfo) -> Html:
-    """``на 25.11.2026 14:05 (Asia/Almaty)``."""
-    return t(lang, "as_of", when=format_when(ts, tz), tz=str(tz))
-
-
-def format_money(amount: int) -> str:
-    """``1 250 000`` — digits grouped by thin spaces, as amoCRM shows budgets."""
-    return f"{amount:,}".replace(",", "\u202f")
-
-
-def shorten(text: str, limit: int) -> str:
-    """Cut CRM text to ``limit`` characters so one page always fits in a Telegram message."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def echo(query: str) -> str:
-    """What someone typed, as quoted back to them: a pasted page is not sent back whole."""
-    return shorten(query, ECHO_LIMIT)
+    return Html('<a href="{}">{}</a>').format(url, label)

@@ -1,7 +1,7 @@
 """Screens as Telegram HTML: reports, task lists, cards. Pure functions of already-fetched data.
 
 Every CRM string goes through :func:`leoweb_bot.bot.texts.t` (escaped) and every card link through
-:func:`leoweb_bot.bot.texts.link` (``href`` escaped with ``quote=True``). Task texts are shortened
+:func:`leoweb_bot.bot.texts.link` (its ``href`` escaped for an attribute). Task texts are shortened
 so that one page of ten tasks always fits in a single 4096-character message.
 """
 
@@ -12,7 +12,6 @@ import math
 from collections.abc import Mapping
 from collections.abc import Sequence
 
-from leoweb_bot.access import COMMANDS
 from leoweb_bot.access import Person
 from leoweb_bot.access import Role
 from leoweb_bot.amocrm.models import Account
@@ -22,14 +21,15 @@ from leoweb_bot.amocrm.models import Pipeline
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
 from leoweb_bot.amocrm.models import card_url
+from leoweb_bot.bot.formats import as_of
+from leoweb_bot.bot.formats import format_due
+from leoweb_bot.bot.formats import format_money
+from leoweb_bot.bot.formats import overdue_label
+from leoweb_bot.bot.formats import shorten
+from leoweb_bot.bot.request import Command
 from leoweb_bot.bot.texts import Html
-from leoweb_bot.bot.texts import as_of
-from leoweb_bot.bot.texts import format_due
-from leoweb_bot.bot.texts import format_money
 from leoweb_bot.bot.texts import join
 from leoweb_bot.bot.texts import link
-from leoweb_bot.bot.texts import overdue_label
-from leoweb_bot.bot.texts import shorten
 from leoweb_bot.bot.texts import t
 from leoweb_bot.reports import Funnel
 from leoweb_bot.reports import ManagerOverdue
@@ -42,38 +42,24 @@ from leoweb_bot.reports import user_name
 Tz = datetime.tzinfo
 PAGE_SIZE = 10
 TASK_TEXT_LIMIT = 120
-ARGS = {
-    "report": "args_report",
-    "done": "args_done",
-    "lead": "args_lead",
-    "contact": "args_contact",
-    "subscribe": "args_subscribe",
-}
 
 
-def command_menu(lang: str, role: Role) -> list[tuple[str, str]]:
-    """``(command, description)`` pairs this role may use, e.g. for ``setMyCommands``."""
-    own = role is Role.MANAGER
-    return [
-        (name, t(lang, "cmd_report_own" if own and name == "report" else f"cmd_{name}"))
-        for name in COMMANDS[role]
-    ]
-
-
-def usage(lang: str, command: str) -> Html:
+def usage(lang: str, command: Command) -> Html:
     """``Формат: /done <id задачи> [результат]``."""
-    args = f" {t(lang, ARGS[command])}" if command in ARGS else ""
-    return t(lang, "usage", usage=Html(f"/{command}{args}"))
+    return t(lang, "usage", usage=syntax(lang, command.name, command.args))
 
 
-def render_help(lang: str, person: Person) -> Html:
-    """The commands this person's role may use, with their arguments."""
+def syntax(lang: str, name: str, args: str | None) -> Html:
+    """``/done <id задачи> [результат]``: the command with its arguments, if it has any."""
+    return Html("/{} {}").format(name, t(lang, args)) if args else Html("/{}").format(name)
+
+
+def render_help(lang: str, role: Role, table: Sequence[Command]) -> Html:
+    """The commands this role may use, with their arguments, in the table's order."""
     lines = [t(lang, "help_title")]
-    for name, description in command_menu(lang, person.role):
-        own_report = name == "report" and person.role is Role.MANAGER
-        args = None if own_report else ARGS.get(name)
-        shown = f"/{name} {t(lang, args)}" if args else f"/{name}"
-        lines.append(Html(f"{shown} — {description}"))
+    for command in (c for c in table if c.allows(role)):
+        shown = syntax(lang, command.name, command.args_for(role))
+        lines.append(Html("{} — {}").format(shown, t(lang, command.help_for(role))))
     return join(lines)
 
 
@@ -203,8 +189,12 @@ def render_lead(
     request for them).
     """
     stage, pipeline = stage_name(lang, pipelines, lead)
-    people = ", ".join(
-        link(card_url(base_url, "contacts", c.id), c.name or t(lang, "unnamed")) for c in contacts
+    people = join(
+        [
+            link(card_url(base_url, "contacts", c.id), c.name or t(lang, "unnamed"))
+            for c in contacts
+        ],
+        ", ",
     )
     lines = [
         t(lang, "lead_title", name=lead.name or t(lang, "unnamed"), id=lead.id),
@@ -213,7 +203,7 @@ def render_lead(
         t(lang, "lead_price", price=format_money(lead.price)),
     ]
     if people:
-        lines.append(t(lang, "lead_contacts", contacts=Html(people)))
+        lines.append(t(lang, "lead_contacts", contacts=people))
     if tasks is not None:
         lines += [Html(""), *lead_tasks(tasks, others, lang=lang, tz=tz, now=now)]
     lines += [Html(""), link(card_url(base_url, "leads", lead.id), t(lang, "open_card"))]

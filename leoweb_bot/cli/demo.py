@@ -21,13 +21,11 @@ from contextlib import contextmanager
 from contextlib import suppress
 from dataclasses import dataclass
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 from typing import TextIO
 from typing import cast
-
-import telebot
-from telebot import types
 
 from leoweb_bot.cli.failures import CliError
 from leoweb_bot.cli.terminal import ADMIN_ID
@@ -118,12 +116,17 @@ def demo_settings(
     return replace(settings, amocrm=crm.amo)
 
 
-def build_demo_bot(crm: DemoCrm, settings: Settings, telegram: Any) -> telebot.TeleBot:
-    from leoweb_bot.bot.commands import build_bot
+def demo_route(
+    crm: DemoCrm, settings: Settings, telegram: Any
+) -> Callable[[Mapping[str, Any]], None]:
+    """The bot's router in the demo's context: the sandbox CRM, its state db, this Telegram."""
+    from leoweb_bot.bot.context import App
+    from leoweb_bot.bot.router import route
 
-    return build_bot(
+    app = App(
         settings=settings, client=crm.client, telegram=telegram, state=crm.state, clock=time.time
     )
+    return partial(route, app)
 
 
 # -- entry points -----------------------------------------------------------------------------
@@ -153,7 +156,7 @@ def run_in_terminal(lines: Iterable[str] | None, lang: str, *, out: TextIO, echo
     with demo_crm() as crm:
         telegram = TerminalTelegram(out, ansi=out.isatty(), lang=lang)
         settings = demo_settings(crm, lang, directors=(DIRECTOR_ID,))
-        chat = TerminalChat(build_demo_bot(crm, settings, telegram), telegram, DEMO_MANAGER)
+        chat = TerminalChat(demo_route(crm, settings, telegram), telegram, DEMO_MANAGER)
         print(words["banner"], file=out, end="\n\n", flush=True)
         if lines is None:
             enable_line_editing()
@@ -243,12 +246,13 @@ def run_in_telegram(token: str, lang: str, api_url: str = "https://api.telegram.
 
 
 def poll_demo(crm: DemoCrm, telegram: Any, token: str, lang: str, stop: threading.Event) -> None:
-    """getUpdates → bot, one update at a time, until ``stop`` is set.
+    """getUpdates → router, one update at a time, until ``stop`` is set.
 
     There is no way to learn the token owner's Telegram id in advance, so the first private
-    /start claims the director role and the bot is rebuilt with that id in ``[access]``.
+    /start claims the director role and the router's context is rebuilt with that id in
+    ``[access]``.
     """
-    bot = build_demo_bot(crm, demo_settings(crm, lang, token=token), telegram)
+    route = demo_route(crm, demo_settings(crm, lang, token=token), telegram)
     director: int | None = None
     offset: int | None = None
     while not stop.is_set():
@@ -263,18 +267,20 @@ def poll_demo(crm: DemoCrm, telegram: Any, token: str, lang: str, stop: threadin
             if director is None and (director := start_sender(update)) is not None:
                 print(f"Telegram user {director} sent /start and is now the director.", flush=True)
                 settings = demo_settings(crm, lang, token=token, directors=(director,))
-                bot = build_demo_bot(crm, settings, telegram)
+                route = demo_route(crm, settings, telegram)
             try:
-                bot.process_new_updates([types.Update.de_json(update)])
+                route(update)
             except Exception:
                 log.exception("update %s failed", update["update_id"])
 
 
 def start_sender(update: Mapping[str, Any]) -> int | None:
     """The sender's id if this update is a private /start message, else None."""
-    message = update.get("message") or {}
-    text = str(message.get("text") or "")
-    chat = message.get("chat") or {}
-    if chat.get("type") != "private" or text.split(maxsplit=1)[:1] != ["/start"]:
+    from leoweb_bot.telegram.updates import Message
+    from leoweb_bot.telegram.updates import read_update
+
+    message = read_update(update)
+    if not isinstance(message, Message) or not message.private or message.sender is None:
         return None
-    return int((message.get("from") or {}).get("id") or 0) or None
+    command = message.command
+    return message.sender.id if command and command.name == "start" else None

@@ -19,7 +19,7 @@ from functools import partial
 
 from leoweb_bot import __version__
 from leoweb_bot.amocrm.models import User
-from leoweb_bot.bot.texts import echo
+from leoweb_bot.bot.formats import echo
 from leoweb_bot.cli import argtypes
 from leoweb_bot.cli.failures import CliError
 from leoweb_bot.cli.failures import failure

@@ -3,8 +3,9 @@
 :class:`TerminalTelegram` has the interface of :class:`leoweb_bot.telegram.client.Telegram` that the
 bot uses and prints instead of calling the Bot API: HTML as readable text (bold via ANSI on a
 terminal, links as ``text (url)``), inline buttons as numbered choices, edits re-printed and
-marked. :class:`TerminalChat` turns typed lines into Bot API Update dicts for the bot's router:
-text becomes a message, a number a press of that button on the chat's last keyboard.
+marked. :class:`TerminalChat` turns typed lines into Bot API Update dicts for the bot's router
+(the same one as in production): text becomes a message, a number a press of that button on the
+chat's last keyboard.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 from typing import TextIO
 
-import telebot
 from telebot import types
 
 from leoweb_bot.ids import parse_id
@@ -275,17 +275,18 @@ class TerminalTelegram:
 
 
 class TerminalChat:
-    """Turns what the user types into Bot API updates for one bot and prints the answers."""
+    """Turns what the user types into Bot API updates for the router; the answers are printed
+    by the :class:`TerminalTelegram` the router's context sends through."""
 
     def __init__(
         self,
-        bot: telebot.TeleBot,
+        route: Callable[[dict[str, Any]], None],
         telegram: TerminalTelegram,
         manager_name: str,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.bot = bot
+        self.route = route
         self.telegram = telegram
         self.manager_name = manager_name
         self.clock = clock
@@ -345,7 +346,7 @@ class TerminalChat:
 
     def process(self, update: dict[str, Any]) -> None:
         try:
-            self.bot.process_new_updates([types.Update.de_json(update)])
+            self.route(update)
         except Exception:
             # The bot turns amoCRM and Telegram failures into replies; anything else is a bug,
             # logged with its traceback, and the demo goes on.

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from collections.abc import Sequence
 
-from leoweb_bot.access import Role
 from leoweb_bot.access import who
-from leoweb_bot.bot.views import command_menu
+from leoweb_bot.bot.request import Menu
+from leoweb_bot.bot.table import menu
+from leoweb_bot.bot.table import shared_menu
 from leoweb_bot.cli.failures import CliError
 from leoweb_bot.config import ConfigError
 from leoweb_bot.config import Settings
@@ -24,28 +25,16 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 
 
 def menus(settings: Settings) -> dict[str | int, Sequence[tuple[str, str]]]:
-    """Command menus by scope: the basics for everyone, the role's own menu in each private chat."""
-    lang = settings.bot.language
-    access = settings.access
-    people = {*access.admins, *access.directors, *access.managers}
+    """Command menus by scope, from the command table: the shared ones (the basics for
+    everyone, the group commands), and the role's own menu in each configured person's chat."""
+    lang, access = settings.bot.language, settings.access
     scoped: dict[str | int, Sequence[tuple[str, str]]] = {
-        "default": _basics(lang),
-        "all_group_chats": [c for c in command_menu(lang, Role.DIRECTOR) if c[0] in GROUP_COMMANDS],
+        m.value: shared_menu(lang, m) for m in Menu
     }
-    for telegram_id in sorted(people):
+    for telegram_id in sorted({*access.admins, *access.directors, *access.managers}):
         # In a private chat the chat id is the user's id, so a chat scope is a per-person menu.
-        scoped[telegram_id] = command_menu(lang, who(access, telegram_id).role)
+        scoped[telegram_id] = menu(lang, who(access, telegram_id).role)
     return scoped
-
-
-GROUP_COMMANDS = frozenset(
-    {"report", "funnel", "subscribe", "unsubscribe", "subscriptions", "help"}
-)
-
-
-def _basics(lang: str) -> list[tuple[str, str]]:
-    """What a stranger may use: enough to greet and to learn their id for the admin."""
-    return [c for c in command_menu(lang, Role.MANAGER) if c[0] in ("start", "help", "whoami")]
 
 
 def set_webhook(settings: Settings) -> int:

@@ -31,7 +31,8 @@ from collections.abc import Set
 from telebot.types import InlineKeyboardMarkup
 
 from leoweb_bot.amocrm.models import Task
-from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.codec import AskClose
+from leoweb_bot.bot.context import App
 from leoweb_bot.bot.screens import button
 from leoweb_bot.bot.texts import Html
 from leoweb_bot.bot.texts import join
@@ -167,5 +168,5 @@ def alert_message(app: App, tasks: Sequence[Task], now: int) -> tuple[Html, Inli
     if len(tasks) > len(shown):
         lines += [Html(""), t(app.lang, "alert_more", count=len(tasks) - len(shown))]
     markup = InlineKeyboardMarkup(row_width=5)
-    markup.add(*(button(f"✅ {n}", f"td:{task.id}") for n, task in enumerate(shown, 1)))
+    markup.add(*(button(f"✅ {n}", AskClose(task.id)) for n, task in enumerate(shown, 1)))
     return join(lines), markup

@@ -21,10 +21,10 @@ import pytz
 
 from leoweb_bot.access import Person
 from leoweb_bot.access import can_see_all
-from leoweb_bot.access import may_use
+from leoweb_bot.access import has_access
 from leoweb_bot.access import who
 from leoweb_bot.amocrm.errors import AmoError
-from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.context import App
 from leoweb_bot.bot.screens import Screen
 from leoweb_bot.bot.screens import report_screen
 from leoweb_bot.bot.texts import Html
@@ -150,7 +150,7 @@ def send_digest(
 ) -> None:
     day, due_moment = due
     person = who(app.settings.access, sub.telegram_user_id)
-    if not may_use(person, "report"):
+    if not has_access(person):  # the subscriber is no longer in [access]
         log.info(
             "digest for chat %s skipped: user %s has no access", sub.chat_id, person.telegram_id
         )

@@ -13,11 +13,11 @@ from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.errors import AuthError
 from leoweb_bot.amocrm.errors import Blocked
 from leoweb_bot.amocrm.errors import PaymentRequired
-from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.context import App
+from leoweb_bot.bot.formats import format_when
+from leoweb_bot.bot.formats import shorten
 from leoweb_bot.bot.texts import Html
-from leoweb_bot.bot.texts import format_when
 from leoweb_bot.bot.texts import join
-from leoweb_bot.bot.texts import shorten
 from leoweb_bot.bot.texts import t
 from leoweb_bot.state import health
 from leoweb_bot.state.db import StateError

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from leoweb_bot.amocrm.errors import AmoError
-from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.context import App
 from leoweb_bot.proactive import incidents
 from leoweb_bot.state.kv import get_value
 from leoweb_bot.state.kv import set_value

@@ -41,7 +41,7 @@ from leoweb_bot.amocrm.models import LOST_STATUS
 from leoweb_bot.amocrm.models import WON_STATUS
 from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import card_url
-from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.context import App
 from leoweb_bot.bot.screens import lead_cards
 from leoweb_bot.bot.texts import Html
 from leoweb_bot.bot.texts import join

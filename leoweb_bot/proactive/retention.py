@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.context import App
 from leoweb_bot.state.audit import prune_audit
 from leoweb_bot.state.digests import prune_digest_log
 from leoweb_bot.state.events import prune_amo_events

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from leoweb_bot.amocrm.errors import AmoError
-from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.context import App
 from leoweb_bot.proactive import alerts
 from leoweb_bot.proactive import digest
 from leoweb_bot.proactive import incidents

@@ -13,7 +13,6 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from types import FrameType
@@ -21,8 +20,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger as GunicornLogger
-from telebot import types
 
+from leoweb_bot.bot.context import App
 from leoweb_bot.config import Settings
 from leoweb_bot.proactive.scheduler import Scheduler
 from leoweb_bot.proactive.scheduler import build_scheduler
@@ -48,13 +47,9 @@ KEEPALIVE_SECONDS = 5
 
 @dataclass
 class Runtime:
-    """Everything one process needs to handle updates."""
+    """Everything one process needs to handle updates: the context, and the threads using it."""
 
-    settings: Settings
-    state: State
-    telegram: Telegram
-    client: Any  # leoweb_bot.amocrm.AmoClient (imported lazily)
-    bot: Any  # telebot.TeleBot with the handlers of leoweb_bot.bot.commands
+    app: App
     dispatcher: Dispatcher
     scheduler: Scheduler
 
@@ -66,42 +61,29 @@ class Runtime:
         # The scheduler first: a job in flight may still be using the client and the database.
         self.scheduler.stop(STOP_TIMEOUT)
         self.dispatcher.stop(STOP_TIMEOUT)
-        self.client.close()
-        self.state.close()
+        self.app.client.close()
+        self.app.state.close()
 
 
 def build_runtime(settings: Settings, *, watch_webhook: bool = False) -> Runtime:
-    """Build state, Telegram, the amoCRM client, the bot, its dispatcher and scheduler (not started).
+    """Build the process's context (state, Telegram, the amoCRM client), then the dispatcher
+    that routes updates in it and the scheduler that runs jobs in it (neither started).
 
     ``watch_webhook``: let the scheduler check getWebhookInfo (`serve` only; `poll` has no webhook).
     """
     from leoweb_bot.amocrm import build_client
-    from leoweb_bot.bot import commands
-    from leoweb_bot.bot.screens import App
+    from leoweb_bot.bot.router import apologize
+    from leoweb_bot.bot.router import route
 
     state = State(settings.bot.state_path)
     # In serve mode every gunicorn worker sends for the same bot, so each takes its share.
     telegram = build_telegram(settings, processes=settings.server.workers if watch_webhook else 1)
     client = build_client(settings.amocrm, token_store=Tokens(state))
-    bot = commands.build_bot(
-        settings=settings, client=client, telegram=telegram, state=state, clock=time.time
-    )
     app = App(settings=settings, client=client, telegram=telegram, state=state, clock=time.time)
     dispatcher = Dispatcher(
-        state,
-        _processor(bot),
-        threads=DISPATCHER_THREADS,
-        on_give_up=partial(commands.apologize, app),
+        state, partial(route, app), threads=DISPATCHER_THREADS, on_give_up=partial(apologize, app)
     )
-    scheduler = build_scheduler(app, watch_webhook=watch_webhook)
-    return Runtime(settings, state, telegram, client, bot, dispatcher, scheduler)
-
-
-def _processor(bot: Any) -> Callable[[dict[str, Any]], None]:
-    def process(update: dict[str, Any]) -> None:
-        bot.process_new_updates([types.Update.de_json(update)])
-
-    return process
+    return Runtime(app, dispatcher, build_scheduler(app, watch_webhook=watch_webhook))
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -172,7 +154,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         if self.inbox is not None:
             # One outage log per process: writes the state db refused to the webhooks are told
             # by this process's scheduler once it takes them again (incidents.watch_state_db).
-            self.inbox.outages = self.runtime.state.outages
+            self.inbox.outages = self.runtime.app.state.outages
         # Everything built so far lives as long as the worker. Frozen, the collector stops
         # walking it: a full collection of these few hundred thousand objects stopped every
         # thread of the worker for 25-40 ms, the longest webhook acks (gc.freeze docs;
@@ -240,7 +222,7 @@ def poll(settings: Settings, force: bool = False) -> int:
         return 1
     runtime = build_runtime(settings)
     try:
-        if not _webhook_cleared(runtime.telegram, force):
+        if not _webhook_cleared(runtime.app.telegram, force):
             return 1
         _run_polling(runtime)
     except TelegramError as exc:
@@ -279,7 +261,7 @@ def _run_polling(runtime: Runtime) -> None:
         runtime.start()
         poller = threading.Thread(
             target=poll_updates,
-            args=(runtime.telegram, runtime.state, runtime.dispatcher, stop),
+            args=(runtime.app.telegram, runtime.app.state, runtime.dispatcher, stop),
             name="poller",
             daemon=True,  # a long poll in flight must not hold up exit; the offset is not lost
         )

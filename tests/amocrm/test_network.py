@@ -26,7 +26,7 @@ from leoweb_bot.amocrm import build_client
 from leoweb_bot.amocrm.deadline import SERVER
 from leoweb_bot.amocrm.deadline import RetryPolicy
 from leoweb_bot.amocrm.errors import BadBaseUrl
-from leoweb_bot.bot.commands import build_bot
+from leoweb_bot.bot.context import App
 from leoweb_bot.bot.replies import error_text
 from leoweb_bot.bot.texts import t
 from leoweb_bot.config import AmoSettings
@@ -218,10 +218,7 @@ def bot_with(
     state = State(tmp_path / "state.sqlite3")
     with FakeBotAPI() as fake, build_client(settings, policy=policy) as client:
         telegram = Telegram(TOKEN, fake.url, clock=times.clock, sleep=times.sleep)
-        bot = build_bot(
-            settings=settings_for(), client=client, telegram=telegram, state=state, clock=time.time
-        )
-        yield BotChat(bot, fake, sandbox, state)
+        yield BotChat(App(settings_for(), client, telegram, state), fake, sandbox)
     state.close()
 
 

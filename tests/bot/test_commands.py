@@ -8,9 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from leoweb_bot import __version__
 from leoweb_bot.amocrm import build_client
-from leoweb_bot.bot.commands import apologize
-from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.codec import VERSION
+from leoweb_bot.bot.codec import AskClose
+from leoweb_bot.bot.codec import LeadCard
+from leoweb_bot.bot.codec import ReportSummary
+from leoweb_bot.bot.codec import encode
+from leoweb_bot.bot.context import App
+from leoweb_bot.bot.router import apologize
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.state import State
 from leoweb_bot.state.inbox import InboxItem
@@ -78,7 +84,8 @@ def shared_chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotChat]:
 
 
 EVERY_COMMAND = ["/start", "/help", "/whoami", "/report", "/mytasks", "/done 1", "/lead 1",
-                 "/contact Алия", "/funnel", "/amocrm"]  # fmt: skip
+                 "/contact Алия", "/funnel", "/amocrm", "/version"]  # fmt: skip
+NOT_FOR = {MANAGER: ("/funnel", "/amocrm", "/version"), DIRECTOR: ("/version",)}
 REFUSALS = {
     "no_access": "⛔ Нет доступа",
     "not_allowed": "Эта команда вам недоступна",
@@ -94,7 +101,7 @@ def test_every_command_as_each_role(shared_chat: BotChat, user: int, text: str) 
     refused = [kind for kind, start in REFUSALS.items() if answer.startswith(start)]
     if user == STRANGER:
         assert refused == ["no_access"]
-    elif user == MANAGER and text in ("/funnel", "/amocrm"):
+    elif text in NOT_FOR.get(user, ()):
         assert refused == ["not_allowed"]
     else:
         assert refused == [], answer
@@ -121,6 +128,7 @@ def test_help_lists_only_the_commands_of_the_role(chat: BotChat) -> None:
     assert "/funnel" not in manager and "/amocrm" not in manager
     assert "/funnel" in director and "/amocrm" in director
     assert admin.startswith("Здравствуйте, Тест!") and "/amocrm" in admin
+    assert "/version — версия бота и аккаунт amoCRM" in admin and "/version" not in director
 
 
 @pytest.mark.parametrize(
@@ -162,6 +170,24 @@ def test_updates_that_are_not_a_users_text_command_are_ignored(
     chat: BotChat, update: dict[str, object]
 ) -> None:
     assert chat.process({"update_id": 1, **update}) == []
+
+
+def test_version_tells_an_admin_the_running_version_and_the_amocrm_account(chat: BotChat) -> None:
+    sent = chat.say(ADMIN, "/version")
+    account = chat.sandbox.data.account
+    assert [s.text for s in sent] == [
+        WORKING,
+        f"LeoWeb_bot {__version__} · amoCRM: Leo Group Services (leogroup, id {account['id']})",
+    ]
+
+
+def test_version_shows_an_amocrm_failure_as_the_status(chat: BotChat) -> None:
+    chat.sandbox.inject(401, count=20)
+    lines = final(chat.say(ADMIN, "/version")).text.splitlines()
+    assert lines[0] == "❌ amoCRM: amoCRM отозвала доступ бота. Администратору нужно заново " + (
+        "авторизовать интеграцию."
+    )
+    assert lines[1].startswith("<code>") and lines[1].endswith("</code>")
 
 
 # -- groups -----------------------------------------------------------------------------------
@@ -236,7 +262,7 @@ def test_a_service_account_is_told_to_write_as_themselves(chat: BotChat, service
     in_private = chat.say(service_id, "привет")
     assert [s.text for s in in_group + in_private] == [SERVICE, SERVICE]
     on = Sent("sendMessage", GROUP, "…", 1, None)
-    chat.press(service_id, "rr", on)
+    chat.press(service_id, encode(ReportSummary()), on)
     assert chat.answers()[-1]["text"] == SERVICE  # no id to send anyone
     assert chat.sandbox.request_count == before
 
@@ -258,7 +284,10 @@ def test_lead_with_unicode_digits_is_a_text_search(chat: BotChat, query: str) ->
     )
 
 
-@pytest.mark.parametrize("data", ["td:²", "td:①", "td:٣", "ld:²", "mt:²", "rm:²:0", "rm:1387123:²"])
+UNICODE_DIGITS = ["td:²", "td:①", "td:٣", "ld:²", "mt:²:0", "rm:²:0", "rm:1387123:²"]
+
+
+@pytest.mark.parametrize("data", [f"{VERSION}:{data}" for data in UNICODE_DIGITS])
 def test_a_button_with_unicode_digits_is_outdated_not_an_error(chat: BotChat, data: str) -> None:
     on = final(chat.say(DIRECTOR, "/report"))
     before = chat.sandbox.request_count
@@ -270,8 +299,8 @@ def test_a_button_with_unicode_digits_is_outdated_not_an_error(chat: BotChat, da
 @pytest.mark.parametrize(
     ("data", "alert"),
     [
-        ("td:999999999", "Этой задачи больше нет в amoCRM"),
-        ("ld:999999999", "Этой сделки больше нет в amoCRM"),
+        (encode(AskClose(999999999)), "Этой задачи больше нет в amoCRM"),
+        (encode(LeadCard(999999999)), "Этой сделки больше нет в amoCRM"),
     ],
 )
 def test_a_button_for_something_deleted_says_what_is_gone(

@@ -13,6 +13,11 @@ import pytest
 
 from leoweb_bot.amocrm import build_client
 from leoweb_bot.amocrm.models import Task
+from leoweb_bot.bot.codec import AskClose
+from leoweb_bot.bot.codec import LeadCard
+from leoweb_bot.bot.codec import LeadRefresh
+from leoweb_bot.bot.codec import decode
+from leoweb_bot.bot.codec import encode
 from leoweb_bot.bot.search import phone_forms
 from leoweb_bot.bot.views import PAGE_SIZE
 from leoweb_bot.config import AmoSettings
@@ -70,9 +75,10 @@ def test_lead_card_lists_its_open_tasks_from_one_filtered_request(chat: BotChat)
 
     assert "<b>Открытые задачи</b>" in text
     assert re.findall(r"^\d+\. (.+)$", text, re.M) == [t.text for t in expected][:PAGE_SIZE]
-    assert [d for _, d in card.buttons] == [
-        *(f"td:{t.id}:lr:{lead_id}" for t in expected[:PAGE_SIZE]),
-        f"lr:{lead_id}",
+    card_again = LeadRefresh(lead_id)
+    assert [decode(d) for _, d in card.buttons] == [
+        *(AskClose(t.id, card_again) for t in expected[:PAGE_SIZE]),
+        card_again,
     ]
     reads = [urlsplit(path) for _, path in chat.sandbox.requests_log[start:]]
     task_reads = [parse_qs(r.query) for r in reads if r.path == "/api/v4/tasks"]
@@ -101,11 +107,12 @@ def test_a_manager_sees_other_peoples_tasks_on_a_card_only_as_a_count(chat: BotC
     shown = [int(n) for n in re.findall(r"<code>#(\d+)</code>", card.text)]
     assert shown == [t.id for t in mine]  # task texts repeat, so the ids tell them apart
     assert f"Открытых задач других сотрудников: {len(others)}" in card.text
-    assert [d for d in (d for _, d in card.buttons) if d.startswith("td:")] == [
-        f"td:{t.id}:lr:{lead_id}" for t in mine
+    assert [decode(d) for label, d in card.buttons if label.startswith("✅")] == [
+        AskClose(t.id, LeadRefresh(lead_id)) for t in mine
     ]
     # the same card from a search result's button, and its 🔄
-    again = chat.press(MANAGER, f"ld:{lead_id}", card) + chat.press(MANAGER, f"lr:{lead_id}", card)
+    buttons = (encode(LeadCard(lead_id)), encode(LeadRefresh(lead_id)))
+    again = [sent for data in buttons for sent in chat.press(MANAGER, data, card)]
     assert [s.text for s in again] == [card.text, card.text]
 
 
@@ -121,7 +128,7 @@ def test_lead_search_with_several_matches_offers_buttons(chat: BotChat) -> None:
     sent = final(chat.say(DIRECTOR, "/lead Чехии"))
     assert sent.text == "Нашлось сделок: 6. Выберите:"
     assert len(sent.buttons) == 6
-    assert all(re.fullmatch(r"ld:\d+", data) for _, data in sent.buttons)
+    assert all(isinstance(decode(data), LeadCard) for _, data in sent.buttons)
 
 
 def test_lead_search_says_how_many_match_and_how_to_narrow(chat: BotChat) -> None:

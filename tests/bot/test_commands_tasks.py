@@ -11,6 +11,12 @@ import pytest
 import pytz
 
 from leoweb_bot.amocrm.models import Task
+from leoweb_bot.bot.codec import AskClose
+from leoweb_bot.bot.codec import ManagerPage
+from leoweb_bot.bot.codec import MyTasksPage
+from leoweb_bot.bot.codec import ReportSummary
+from leoweb_bot.bot.codec import decode
+from leoweb_bot.bot.codec import encode
 from leoweb_bot.reports import my_tasks
 from leoweb_bot.state.audit import audit_rows
 from tests.kit.botchat import ADMIN
@@ -52,10 +58,9 @@ def test_director_report_edits_the_working_message_into_the_summary(chat: BotCha
     assert re.search(rf"\d+\. Зелимхан — <b>{len(zelimkhan)}</b>, самая старая с ", text)
     total = len(overdue_in(chat.sandbox))
     assert f"Всего просрочено: <b>{total}</b>" in text
-    buttons = dict((data, label) for label, data in sent[1].buttons)
-    assert buttons[f"rm:{ZELIMKHAN}:0"] == f"Зелимхан ({len(zelimkhan)})"
-    assert buttons["rr"] == "🔄 Обновить"
-    assert all(len(data.encode()) <= 64 for data in buttons)
+    buttons = dict((decode(data), label) for label, data in sent[1].buttons)
+    assert buttons[ManagerPage(ZELIMKHAN, 0)] == f"Зелимхан ({len(zelimkhan)})"
+    assert buttons[ReportSummary()] == "🔄 Обновить"
 
 
 def test_managers_with_nothing_overdue_are_listed_as_clean(chat: BotChat) -> None:
@@ -73,8 +78,9 @@ def test_manager_report_shows_only_their_own_line_and_list(chat: BotChat) -> Non
     assert sent.text.startswith(f"<b>Зелимхан</b> — просрочено <b>{len(own)}</b> {AS_OF}")
     for other in ("Милана", "Сарбиназ", "Всего"):
         assert other not in sent.text
-    listed_as = rf"rm:{ZELIMKHAN}:0"
-    assert all(re.fullmatch(rf"(td:\d+:)?{listed_as}|rm:{ZELIMKHAN}:1", d) for _, d in sent.buttons)
+    own = ManagerPage(ZELIMKHAN, 0)
+    for pressed in (decode(data) for _, data in sent.buttons):
+        assert pressed in (own, ManagerPage(ZELIMKHAN, 1)) or pressed == AskClose(pressed.task, own)
 
 
 def test_manager_cannot_ask_for_another_managers_report(chat: BotChat) -> None:
@@ -87,7 +93,7 @@ def test_manager_cannot_ask_for_another_managers_report(chat: BotChat) -> None:
 def test_director_report_for_one_manager_by_name_or_id(chat: BotChat, query: str) -> None:
     sent = final(chat.say(DIRECTOR, f"/report {query}"))
     assert sent.text.startswith("<b>Милана</b> — ")
-    assert ("⬆ Ко всем", "rr") in sent.buttons
+    assert ("⬆ Ко всем", encode(ReportSummary())) in sent.buttons
 
 
 def test_report_for_an_ambiguous_name_lists_the_candidates(chat: BotChat) -> None:
@@ -123,8 +129,8 @@ def test_long_report_is_split_with_buttons_on_the_last_part(tmp_path: Path) -> N
     assert f"Всего просрочено: <b>{len(late)}</b>" in sent[-1].text
     # 120 managers, 60 buttons: the summary says so instead of leaving 60 names without one
     assert sent[-1].text.endswith("Кнопки — у первых 60; остальные: /report &lt;имя&gt;")
-    assert len([d for _, d in sent[-1].buttons if d.startswith("rm:")]) == 60
-    assert ("🔄 Обновить", "rr") in sent[-1].buttons
+    assert len([d for _, d in sent[-1].buttons if isinstance(decode(d), ManagerPage)]) == 60
+    assert ("🔄 Обновить", encode(ReportSummary())) in sent[-1].buttons
 
 
 # -- /mytasks and /done -----------------------------------------------------------------------
@@ -134,11 +140,10 @@ def test_mytasks_lists_overdue_and_today_with_done_buttons(chat: BotChat) -> Non
     sent = final(chat.say(MANAGER, "/mytasks"))
     assert sent.text.startswith(f"<b>Ваши задачи</b> {AS_OF}\nПросрочено: <b>")
     assert "\n\n<b>Просрочены</b>\n1. " in sent.text
-    done_buttons = [data for label, data in sent.buttons if label.startswith("✅")]
-    assert done_buttons and all(re.fullmatch(rf"td:\d+:mt:{ZELIMKHAN}:0", d) for d in done_buttons)
-    owners = {chat.task(int(data.split(":")[1]))["responsible_user_id"] for data in done_buttons}
-    assert owners == {ZELIMKHAN}
-    assert sent.buttons[-1] == ("🔄 Обновить", f"mt:{ZELIMKHAN}:0")
+    done_buttons = [decode(data) for label, data in sent.buttons if label.startswith("✅")]
+    assert done_buttons and {b.back for b in done_buttons} == {MyTasksPage(ZELIMKHAN, 0)}
+    assert {chat.task(b.task)["responsible_user_id"] for b in done_buttons} == {ZELIMKHAN}
+    assert sent.buttons[-1] == ("🔄 Обновить", encode(MyTasksPage(ZELIMKHAN, 0)))
 
 
 def due_today_of(chat: BotChat, owner: int, more: int) -> set[int]:
@@ -162,11 +167,12 @@ def test_mytasks_pages_through_every_task_and_counts_both_kinds(chat: BotChat) -
     assert sent.text.splitlines()[1:3] == [counts, f"Стр. 1 из {pages}"]
     seen: list[int] = []
     for page in range(pages):
-        seen += [int(data.split(":")[1]) for _, data in sent.buttons if data.startswith("td:")]
+        pressed = [decode(data) for _, data in sent.buttons]
+        seen += [b.task for b in pressed if isinstance(b, AskClose)]
         headings = re.findall(r"<b>(Просрочены|На сегодня)</b>", sent.text)
         assert headings and len(re.findall(r"^\d+\. ", sent.text, re.M)) <= 10
         if page < pages - 1:
-            sent = final(chat.press(MANAGER, f"mt:{ZELIMKHAN}:{page + 1}", sent))
+            sent = final(chat.press(MANAGER, encode(MyTasksPage(ZELIMKHAN, page + 1)), sent))
     assert "▶" not in [label for label, _ in sent.buttons]
     assert sorted(seen) == sorted(today | overdue)
 

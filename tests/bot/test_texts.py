@@ -9,17 +9,18 @@ from html.parser import HTMLParser
 import pytest
 import pytz
 
+from leoweb_bot.bot.formats import format_due
+from leoweb_bot.bot.formats import format_money
+from leoweb_bot.bot.formats import format_when
+from leoweb_bot.bot.formats import overdue_label
+from leoweb_bot.bot.formats import shorten
 from leoweb_bot.bot.texts import CATALOG
 from leoweb_bot.bot.texts import EN
 from leoweb_bot.bot.texts import RU
 from leoweb_bot.bot.texts import Html
 from leoweb_bot.bot.texts import escape
-from leoweb_bot.bot.texts import format_due
-from leoweb_bot.bot.texts import format_money
-from leoweb_bot.bot.texts import format_when
+from leoweb_bot.bot.texts import join
 from leoweb_bot.bot.texts import link
-from leoweb_bot.bot.texts import overdue_label
-from leoweb_bot.bot.texts import shorten
 from leoweb_bot.bot.texts import t
 
 ALMATY = pytz.timezone("Asia/Almaty")
@@ -84,13 +85,23 @@ def test_values_are_escaped_but_templates_keep_their_markup() -> None:
 def test_html_values_are_not_escaped_twice() -> None:
     inner = escape("a < b")
     assert t("en", "usage", usage=inner) == "Usage: a &lt; b"
-    assert escape(inner) is inner
+    assert escape(inner) == inner
+
+
+def test_quotes_become_entities_telegram_reads_and_plain_parts_are_escaped_when_joined() -> None:
+    assert (
+        t("en", "usage", usage='ООО "Рога" & O\'Neil')
+        == "Usage: ООО &#34;Рога&#34; &amp; O&#39;Neil"
+    )
+    assert (
+        join([t("en", "help_title"), "<i>typed</i>"]) == "<b>Commands</b>\n&lt;i&gt;typed&lt;/i&gt;"
+    )
 
 
 def test_link_escapes_the_href_for_an_attribute() -> None:
     html = link('https://x.amocrm.ru/leads/detail/1?a="b"&c', "<card>")
     assert html == (
-        '<a href="https://x.amocrm.ru/leads/detail/1?a=&quot;b&quot;&amp;c">&lt;card&gt;</a>'
+        '<a href="https://x.amocrm.ru/leads/detail/1?a=&#34;b&#34;&amp;c">&lt;card&gt;</a>'
     )
     assert link(None, "<plain>") == "&lt;plain&gt;"
 

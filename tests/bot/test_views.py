@@ -9,14 +9,10 @@ from dataclasses import replace
 import pytest
 import pytz
 
-from leoweb_bot.access import Person
-from leoweb_bot.access import Role
 from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
 from leoweb_bot.bot.views import PAGE_SIZE
-from leoweb_bot.bot.views import command_menu
-from leoweb_bot.bot.views import render_help
 from leoweb_bot.bot.views import render_lead
 from leoweb_bot.bot.views import render_manager_page
 from leoweb_bot.bot.views import render_my_tasks
@@ -78,27 +74,6 @@ def test_manager_page_numbers_continue_across_pages(page: int, first: int, last:
 def test_manager_page_without_tasks() -> None:
     html = render_manager_page(None, "Милана", 0, lang="ru", tz=TZ, now=NOW, base_url="")
     assert html.startswith("<b>Милана</b> — просроченных задач нет")
-
-
-@pytest.mark.parametrize("role", [Role.ADMIN, Role.DIRECTOR, Role.MANAGER])
-@pytest.mark.parametrize("lang", ["ru", "en"])
-def test_command_menu_fits_set_my_commands(role: Role, lang: str) -> None:
-    menu = command_menu(lang, role)
-    assert menu[0][0] == "start"
-    for command, description in menu:
-        assert re.fullmatch(r"[a-z0-9_]{1,32}", command)
-        assert 1 <= len(description) <= 256 and "<" not in description
-
-
-def test_help_shows_arguments_except_a_managers_report() -> None:
-    manager = render_help("ru", Person(3, Role.MANAGER, 1387123))
-    director = render_help("ru", Person(2, Role.DIRECTOR, None))
-    assert "/report — мои просроченные задачи" in manager
-    assert "/done &lt;id задачи&gt; [результат] — закрыть задачу" in manager
-    assert "/report [менеджер] — просроченные задачи по менеджерам" in director
-    for person in (manager, director):
-        assert "/subscribe [ЧЧ:ММ] — ежедневная сводка в этот чат" in person
-        assert "/subscriptions — что приходит в этот чат" in person
 
 
 def test_a_task_line_ends_with_the_id_that_done_takes() -> None:

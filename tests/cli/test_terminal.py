@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
-import telebot
 from telebot.types import InlineKeyboardButton
 from telebot.types import InlineKeyboardMarkup
 
@@ -18,6 +18,9 @@ from leoweb_bot.cli.terminal import TerminalChat
 from leoweb_bot.cli.terminal import TerminalTelegram
 from leoweb_bot.cli.terminal import html_to_text
 from leoweb_bot.cli.terminal import number_buttons
+from leoweb_bot.telegram.updates import Callback
+from leoweb_bot.telegram.updates import Message
+from leoweb_bot.telegram.updates import read_update
 
 
 def test_bold_is_plain_without_a_terminal() -> None:
@@ -83,11 +86,8 @@ def test_edits_are_reprinted_and_track_the_buttons() -> None:
 def test_typed_lines_become_updates_for_the_router() -> None:
     out = io.StringIO()
     telegram = TerminalTelegram(out)
-    bot = telebot.TeleBot("0:router-only", threaded=False)
-    seen: list[tuple[str, object]] = []
-    bot.register_message_handler(lambda m: seen.append(("message", m)), func=lambda m: True)
-    bot.register_callback_query_handler(lambda c: seen.append(("press", c)), func=lambda c: True)
-    chat = TerminalChat(bot, telegram, "Зелимхан", clock=lambda: 1_700_000_000)
+    updates: list[dict[str, Any]] = []
+    chat = TerminalChat(updates.append, telegram, "Зелимхан", clock=lambda: 1_700_000_000)
     markup = {
         "inline_keyboard": [
             [{"text": "a", "callback_data": "rm:1:0"}],
@@ -102,24 +102,21 @@ def test_typed_lines_become_updates_for_the_router() -> None:
     assert chat.handle("1")  # the manager's chat has no keyboard: nothing is pressed
     assert not chat.handle("/quit")
 
-    (kind, message), (press_kind, press) = seen
-    assert kind == "message" and message.text == "/report Милана"
-    assert message.from_user.id == DIRECTOR_ID and message.date == 1_700_000_000
-    assert message.entities[0].type == "bot_command" and message.entities[0].length == 7
-    assert press_kind == "press" and press.data == "rr"
-    assert press.message.message_id == message_id and press.message.chat.id == DIRECTOR_ID
+    message, press = map(read_update, updates)
+    assert isinstance(message, Message) and message.text == "/report Милана"
+    assert message.sender is not None and message.sender.id == DIRECTOR_ID and message.private
+    assert updates[0]["message"]["date"] == 1_700_000_000
+    assert updates[0]["message"]["entities"] == [{"type": "bot_command", "offset": 0, "length": 7}]
+    assert isinstance(press, Callback) and press.data == "rr" and press.sender.id == DIRECTOR_ID
+    assert (press.message_id, press.chat_id) == (message_id, DIRECTOR_ID)
     assert f"Telegram id {MANAGER_ID}" in out.getvalue()
 
 
 def test_a_number_in_other_digits_is_text_not_a_button() -> None:
-    out = io.StringIO()
-    telegram = TerminalTelegram(out)
-    bot = telebot.TeleBot("0:router-only", threaded=False)
-    seen: list[str] = []
-    bot.register_message_handler(lambda m: seen.append(m.text), func=lambda m: True)
-    chat = TerminalChat(bot, telegram, "Зелимхан", clock=lambda: 1_700_000_000)
+    updates: list[dict[str, Any]] = []
+    chat = TerminalChat(updates.append, TerminalTelegram(io.StringIO()), "Зелимхан")
     assert chat.handle("²") and chat.handle("٣")
-    assert seen == ["²", "٣"]
+    assert [update["message"]["text"] for update in updates] == ["²", "٣"]
 
 
 def test_a_toast_is_plain_text_as_in_telegram() -> None:
@@ -129,10 +126,9 @@ def test_a_toast_is_plain_text_as_in_telegram() -> None:
 
 
 def quiet_chat(lang: str = "ru") -> tuple[TerminalChat, io.StringIO]:
-    """A chat whose bot routes nowhere: only what the terminal itself prints is seen."""
+    """A chat whose updates go nowhere: only what the terminal itself prints is seen."""
     out = io.StringIO()
-    bot = telebot.TeleBot("0:router-only", threaded=False)
-    return TerminalChat(bot, TerminalTelegram(out, lang=lang), "Зелимхан"), out
+    return TerminalChat(lambda update: None, TerminalTelegram(out, lang=lang), "Зелимхан"), out
 
 
 @pytest.mark.parametrize(

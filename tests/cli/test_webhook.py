@@ -52,6 +52,7 @@ def test_set_webhook_registers_url_secret_updates_and_menus(env, fake, capsys) -
         for _, p in fake.calls("setMyCommands")
     }
     assert "funnel" in menus[2] and "funnel" not in menus[3]
+    assert "version" in menus[1] and "version" not in menus[2]  # admins only
     assert "mytasks" in menus[3]
     assert set(menus["default"]) == {"start", "help", "whoami"}
     assert "report" in menus["all_group_chats"]

@@ -1,6 +1,6 @@
 """A chat with the bot through the real stack, faked only at the network boundary.
 
-``build_bot`` gets a real ``Telegram`` pointed at ``FakeBotAPI`` and a real ``AmoClient``
+The router's context has a real ``Telegram`` pointed at ``FakeBotAPI`` and a real ``AmoClient``
 talking to an in-process ``Sandbox``; updates go in as Bot API JSON, and the tests read what the
 fake Bot API received.
 """
@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytz
-import telebot
 
 from leoweb_bot.amocrm import build_client
 from leoweb_bot.amocrm.models import Task
-from leoweb_bot.bot.commands import build_bot
+from leoweb_bot.bot.context import App
+from leoweb_bot.bot.router import route
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.config import Settings
 from leoweb_bot.config import settings_from_mapping
@@ -87,13 +87,11 @@ class Sent:
 class BotChat:
     """Drives the bot with updates and reads back what it sent."""
 
-    def __init__(
-        self, bot: telebot.TeleBot, fake: FakeBotAPI, sandbox: Sandbox, state: State
-    ) -> None:
-        self.bot = bot
+    def __init__(self, app: App, fake: FakeBotAPI, sandbox: Sandbox) -> None:
+        self.app = app
         self.fake = fake
         self.sandbox = sandbox
-        self.state = state
+        self.state = app.state
         self._ids = itertools.count(1)
 
     # -- input ------------------------------------------------------------------------------
@@ -146,7 +144,7 @@ class BotChat:
 
     def process(self, update: dict[str, Any]) -> list[Sent]:
         before = len(self.fake.calls())
-        self.bot.process_new_updates([telebot.types.Update.de_json(update)])
+        route(self.app, json.loads(json.dumps(update)))  # as it comes: JSON
         calls = self.fake.calls()
         # The fake numbers sendMessage results 1, 2, 3... in call order.
         sends = sum(1 for method, _ in calls[:before] if method == "sendMessage")
@@ -207,12 +205,9 @@ def bot_chat(
         client = build_client(amo, sleep=lambda _: None)
         telegram = Telegram(TOKEN, fake.url, clock=times.clock, sleep=times.sleep)
         state = State(tmp_path / "state.sqlite3")
-        bot = build_bot(
-            settings=settings_for(language), client=client, telegram=telegram, state=state,
-            clock=lambda: NOW,
-        )  # fmt: skip
+        app = App(settings_for(language), client, telegram, state, clock=lambda: NOW)
         try:
-            yield BotChat(bot, fake, sandbox, state)
+            yield BotChat(app, fake, sandbox)
         finally:
             client.close()
             state.close()

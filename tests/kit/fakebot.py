@@ -82,7 +82,7 @@ class FakeBotAPI:
         self._cond = threading.Condition()
         self._calls: list[tuple[str, dict[str, str]]] = []
         self._failures: dict[str, deque[tuple[int, dict[str, Any]]]] = {}
-        self._rejections: list[tuple[str, int, dict[str, Any]]] = []
+        self._rejections: list[tuple[str, int | None, int, dict[str, Any]]] = []
         self._sent: list[SentMessage] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -164,11 +164,14 @@ class FakeBotAPI:
         with self._cond:
             self._failures.setdefault(method, deque()).append((status, body))
 
-    def reject_text(self, marker: str, status: int = 400, description: str = "") -> None:
-        """From now on, answer every send or edit whose text contains ``marker`` with an error."""
+    def reject_text(
+        self, marker: str, status: int = 400, description: str = "", chat_id: int | None = None
+    ) -> None:
+        """From now on, answer every send or edit whose text contains ``marker`` (in the chat
+        ``chat_id``, or in any) with an error."""
         body = {"ok": False, "error_code": status, "description": description or f"Error {status}"}
         with self._cond:
-            self._rejections.append((marker, status, body))
+            self._rejections.append((marker, chat_id, status, body))
 
     def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue an Update for getUpdates; an update_id is assigned when missing."""
@@ -223,9 +226,9 @@ class FakeBotAPI:
     def _rejection(self, method: str, params: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
         if method not in MESSAGE_METHODS:
             return None
-        text = params.get("text", "")
-        for marker, status, body in self._rejections:
-            if marker in text:
+        text, chat = params.get("text", ""), params.get("chat_id")
+        for marker, chat_id, status, body in self._rejections:
+            if marker in text and chat_id in (None, int(chat or 0)):
                 return status, body
         return None
 

@@ -20,7 +20,7 @@ import pytz
 
 from leoweb_bot.amocrm import build_client
 from leoweb_bot.amocrm.client import AmoClient
-from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.context import App
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.config import Settings
 from leoweb_bot.config import settings_from_mapping

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 import pytz
-import telebot
 
 from leoweb_bot.amocrm.models import Task
-from leoweb_bot.bot.commands import build_bot
+from leoweb_bot.bot.codec import AskClose
+from leoweb_bot.bot.codec import decode
+from leoweb_bot.bot.codec import encode
+from leoweb_bot.bot.router import route
 from leoweb_bot.proactive import alerts
 from leoweb_bot.proactive.alerts import is_quiet
 from leoweb_bot.proactive.scheduler import Job
@@ -116,7 +118,7 @@ def test_a_task_crossing_its_deadline_alerts_its_manager_once(day: Rig) -> None:
     assert task.text in message.text
     assert "срок 25.11.2026 10:20, просрочена сегодня" in message.text
     assert f"/{task.entity_type}/detail/{task.entity_id}" in message.text
-    assert message.buttons == [("✅ 1", f"td:{task.id}")]
+    assert message.buttons == [("✅ 1", encode(AskClose(task.id)))]
     # A second cycle, and a restarted process, say nothing more.
     alerts_only(day, "a").tick(later + 600)
     alerts_only(day, "restarted").tick(later + 1200)
@@ -179,7 +181,7 @@ def test_quiet_hours_collect_alerts_into_one_message_per_manager_at_their_end(
         for chat, owner in ((MANAGER, ZELIMKHAN), (OTHER_MANAGER, MILANA)):
             [message] = [m for m in night.sent(chat)]
             expected = newly_overdue(night, owner, WEDNESDAY_20, thursday_9)
-            assert {int(data[3:]) for _, data in message.buttons} == expected
+            assert {decode(data).task for _, data in message.buttons} == expected
             assert closed.id not in expected
         assert {z1.id, z2.id} <= newly_overdue(night, ZELIMKHAN, WEDNESDAY_20, thursday_9)
         scheduler.tick(thursday_9 + 600)
@@ -193,13 +195,7 @@ def test_the_done_button_on_an_alert_asks_below_it_then_closes_the_task(day: Rig
     alerts_only(day).tick(WEDNESDAY_10 + 10 * 60)
     alert = day.sent(MANAGER)[0]
     [(_, data)] = alert.buttons
-    bot = build_bot(
-        settings=day.settings,
-        client=day.client,
-        telegram=day.telegram,
-        state=day.app().state,
-        clock=day.clock,
-    )
+    app = day.app()
 
     def press(data: str, message_id: int) -> None:
         query = {
@@ -216,13 +212,13 @@ def test_the_done_button_on_an_alert_asks_below_it_then_closes_the_task(day: Rig
             },
         }
         update = {"update_id": message_id, "callback_query": query}
-        bot.process_new_updates([telebot.types.Update.de_json(update)])
+        route(app, update)
 
     press(data, alert.message_id)
     question = day.sent(MANAGER)[-1]  # the alert stays as it was; the question comes below it
     assert question.message_id != alert.message_id
     assert question.text.startswith("<b>Закрыть задачу?</b>")
-    press(question.data("tc:")[0], question.message_id)
+    press(dict(question.buttons)["✅ Закрыть"], question.message_id)
     stored = next(t for t in day.sandbox.data.tasks if t["id"] == task.id)
     assert stored["is_completed"] is True
     answers = [p for method, p in day.fake.calls() if method == "answerCallbackQuery"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from leoweb_bot.amocrm.errors import PaymentRequired
-from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.context import App
 from leoweb_bot.proactive.scheduler import Job
 from leoweb_bot.proactive.scheduler import Scheduler
 from leoweb_bot.proactive.scheduler import claim_job
@@ -184,6 +184,6 @@ def test_build_runtime_wires_a_scheduler_per_process(r: Rig, tmp_path: Path) -> 
             "retention",
             "overdue_alerts",
         ]
-        assert runtime.scheduler.app.state is runtime.state
+        assert runtime.scheduler.app is runtime.app  # one context, built once
     finally:
         runtime.close()

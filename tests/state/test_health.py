@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from leoweb_bot.bot.screens import App
+from leoweb_bot.bot.context import App
 from leoweb_bot.proactive import incidents
 from leoweb_bot.proactive.scheduler import Job
 from leoweb_bot.proactive.scheduler import Scheduler
