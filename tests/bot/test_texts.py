@@ -14,9 +14,9 @@ from leoweb_bot.bot.formats import format_money
 from leoweb_bot.bot.formats import format_when
 from leoweb_bot.bot.formats import overdue_label
 from leoweb_bot.bot.formats import shorten
+from leoweb_bot.bot.locales.en import EN
+from leoweb_bot.bot.locales.ru import RU
 from leoweb_bot.bot.texts import CATALOG
-from leoweb_bot.bot.texts import EN
-from leoweb_bot.bot.texts import RU
 from leoweb_bot.bot.texts import Html
 from leoweb_bot.bot.texts import escape
 from leoweb_bot.bot.texts import join
