@@ -17,21 +17,11 @@ from leoweb_bot.config import ConfigError
 from leoweb_bot.state.db import StateUnavailable
 from leoweb_bot.telegram.client import TelegramError
 from tests.conftest import leoweb_env
+from tests.kit.cli import run_cli
 from tests.kit.fakebot import FakeBotAPI
 from tests.kit.paths import ROOT
 
 TOKEN = "123456789:AAFailureTestTokenValue_abcdefghijk"
-
-
-def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "leoweb_bot", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=leoweb_env(**env),
-        timeout=120,
-    )
 
 
 def one_clear_line(result: subprocess.CompletedProcess[str]) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,21 +16,10 @@ from leoweb_bot.amocrm.models import Task
 from leoweb_bot.reports import is_overdue
 from leoweb_bot.sandbox import Sandbox
 from leoweb_bot.sandbox import generate
-from tests.conftest import leoweb_env
+from tests.kit.cli import run_cli
 from tests.kit.fakebot import FakeBotAPI
 
 ZONES = ["UTC", "Asia/Almaty", "America/New_York", "Pacific/Kiritimati"]
-
-
-def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "leoweb_bot", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=leoweb_env(**env),
-        timeout=120,
-    )
 
 
 def auth_env(info: dict[str, Any], mode: str, tmp_path: Path) -> dict[str, str]:
