@@ -268,38 +268,27 @@ class FakeBotAPI:
             self.webhook_info["url"] = ""
 
     def _message(self, params: dict[str, str], message_id: int, method: str) -> dict[str, Any]:
-        chat_id = int(params.get("chat_id", 0))
-        markup = json.loads(params["reply_markup"]) if params.get("reply_markup") else None
-        with self._cond:
-            self._sent.append(
-                SentMessage(method, chat_id, message_id, params.get("text", ""), markup)
-            )
-            self._cond.notify_all()
-        return {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
-            "from": BOT_USER,
-            "text": params.get("text", ""),
-        }
+        text = params.get("text", "")
+        self._record(SentMessage(method, int(params.get("chat_id", 0)), message_id, text,
+                                 _markup_of(params)))  # fmt: skip
+        return {**_envelope(params, message_id), "text": text}
 
     def _photo(self, params: dict[str, str], png: bytes) -> dict[str, Any]:
         chat_id, message_id = int(params.get("chat_id", 0)), next(self._message_ids)
-        markup = json.loads(params["reply_markup"]) if params.get("reply_markup") else None
-        caption, mode = params.get("caption", ""), params.get("parse_mode", "")
+        caption, markup = params.get("caption", ""), _markup_of(params)
+        mode = params.get("parse_mode", "")
+        self._record(SentMessage("sendPhoto", chat_id, message_id, caption, markup),
+                     SentPhoto(chat_id, message_id, png, caption, mode, markup))  # fmt: skip
+        size = {"width": 1080, "height": 1080, "file_size": len(png)}
+        photo = {"file_id": f"photo{message_id}", "file_unique_id": f"p{message_id}", **size}
+        return {**_envelope(params, message_id), "photo": [photo], "caption": caption}
+
+    def _record(self, message: SentMessage, photo: SentPhoto | None = None) -> None:
         with self._cond:
-            self._photos.append(SentPhoto(chat_id, message_id, png, caption, mode, markup))
-            self._sent.append(SentMessage("sendPhoto", chat_id, message_id, caption, markup))
+            self._sent.append(message)
+            if photo is not None:
+                self._photos.append(photo)
             self._cond.notify_all()
-        return {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
-            "from": BOT_USER,
-            "photo": [{"file_id": f"photo{message_id}", "file_unique_id": f"p{message_id}",
-                       "width": 1080, "height": 1080, "file_size": len(png)}],
-            "caption": caption,
-        }  # fmt: skip
 
     def _long_poll(self, params: dict[str, str]) -> list[dict[str, Any]]:
         offset = int(params.get("offset", 0) or 0)
@@ -376,6 +365,17 @@ def _handler_for(fake: FakeBotAPI) -> type[BaseHTTPRequestHandler]:
             """Silent: request lines carry the bot token."""
 
     return Handler
+
+
+def _envelope(params: dict[str, str], message_id: int) -> dict[str, Any]:
+    """What every Message the bot sent carries: its id, date, chat and author."""
+    chat_id = int(params.get("chat_id", 0))
+    chat = {"id": chat_id, "type": "private" if chat_id > 0 else "group"}
+    return {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": BOT_USER}
+
+
+def _markup_of(params: dict[str, str]) -> dict[str, Any] | None:
+    return json.loads(params["reply_markup"]) if params.get("reply_markup") else None
 
 
 def multipart(content_type: str, raw: bytes, files: dict[str, bytes]) -> dict[str, str]:

@@ -3,35 +3,17 @@ text; deleteMessage for the placeholder a photo replaces (docs/telegram.md#photo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from telebot import types
 
 from leoweb_bot.telegram.client import Telegram
 from leoweb_bot.telegram.client import TelegramError
-from tests.kit.botchat import FakeTime
 from tests.kit.fakebot import FakeBotAPI
+from tests.telegram.conftest import TOKEN
+from tests.telegram.conftest import FakeTime
 
-TOKEN = "123456:SECRET-token_value"
 # A PNG's signature, then bytes a text encoding would mangle: NUL, CR LF, 0xFF
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 40
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as server:
-        yield server
-
-
-@pytest.fixture
-def time_() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-def telegram(fake: FakeBotAPI, time_: FakeTime) -> Telegram:
-    return Telegram(TOKEN, fake.url, clock=time_.clock, sleep=time_.sleep)
 
 
 def flood(retry_after: int) -> dict[str, object]:
