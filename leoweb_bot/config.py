@@ -117,6 +117,7 @@ class AccessSettings:
 class DigestSettings:
     time: str = "09:00"
     weekdays_only: bool = True
+    chart: bool = True  # a director's digest also brings the overdue chart
 
 
 @dataclass(frozen=True)

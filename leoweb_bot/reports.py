@@ -95,6 +95,12 @@ def by_name(users: Iterable[User]) -> list[User]:
     return sorted(users, key=lambda u: (u.name.casefold(), u.id))
 
 
+def sellers(users: Mapping[int, User]) -> set[int]:
+    """The ids of active amoCRM users who are not account admins: the managers a report lists
+    even with nothing to show (an admin is usually the director or the integrator)."""
+    return {u.id for u in users.values() if u.is_active and not u.is_admin}
+
+
 @dataclass(frozen=True)
 class ManagerOverdue:
     amocrm_user_id: int
@@ -185,6 +191,61 @@ def my_tasks(tasks: Iterable[Task], now: int, tz: Tz) -> MyTasks:
     return MyTasks(
         overdue=tuple(sorted(overdue, key=by_due)), today=tuple(sorted(today, key=by_due))
     )
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """One manager's line of the team scorecard (``/team``) and of the daily history."""
+
+    amocrm_user_id: int
+    name: str
+    overdue: int
+    due_today: int
+    closed_today: int
+    idle_leads: int  # open leads without a next task
+
+    @property
+    def numbers(self) -> tuple[int, int, int, int]:
+        return (self.overdue, self.due_today, self.closed_today, self.idle_leads)
+
+
+def leads_without_task(open_tasks: Iterable[Task], leads: Iterable[Lead]) -> list[Lead]:
+    """Open leads (neither won nor lost) with no open task attached, by id: amoCRM's classic
+    sign of a forgotten client."""
+    followed = {t.entity_id for t in open_tasks if not t.is_completed and t.entity_type == "leads"}
+    return sorted((x for x in leads if x.is_open and x.id not in followed), key=lambda x: x.id)
+
+
+def team_scorecard(
+    tasks: Iterable[Task], leads: Iterable[Lead], users: Mapping[int, User], now: int, tz: Tz
+) -> tuple[ScoreRow, ...]:
+    """Per manager: overdue now, due later today, closed today and open leads without a task.
+
+    ``tasks`` are the open tasks (all of them, or leads look forgotten) and the tasks completed
+    today; a completed task counts as closed today when its ``updated_at`` is today in company
+    time (amoCRM keeps no completion time). Every seller has a row, zeros included, and so does
+    anyone else with a number; by name.
+    """
+    today = local_midnight(local(now, tz).date(), tz)
+    tasks = list(tasks)
+    open_by_manager: dict[int, list[Task]] = defaultdict(list)
+    closed: dict[int, int] = defaultdict(int)
+    for task in tasks:
+        if not task.is_completed:
+            open_by_manager[task.responsible_user_id].append(task)
+        elif (task.updated_at or 0) >= today:
+            closed[task.responsible_user_id] += 1
+    idle: dict[int, int] = defaultdict(int)
+    for lead in leads_without_task(tasks, leads):
+        idle[lead.responsible_user_id] += 1
+    mine = {uid: my_tasks(own, now, tz) for uid, own in open_by_manager.items()}
+    counted = {uid for uid, m in mine.items() if m.overdue or m.today} | set(closed) | set(idle)
+    rows = []
+    for uid in sellers(users) | counted:
+        own = mine.get(uid, MyTasks(overdue=(), today=()))
+        numbers = (len(own.overdue), len(own.today), closed[uid], idle[uid])
+        rows.append(ScoreRow(uid, user_name(users, uid), *numbers))
+    return tuple(sorted(rows, key=lambda r: (r.name.casefold(), r.amocrm_user_id)))
 
 
 def month_start(now: int, tz: Tz) -> int:

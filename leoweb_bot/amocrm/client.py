@@ -171,12 +171,16 @@ class AmoClient:
         responsible_user_id: int | None = None,
         lead_id: int | None = None,
         order_by_deadline: bool = False,
+        changed_since: int | None = None,
     ) -> Iterator[Task]:
         """Tasks page by page, optionally filtered and sorted by deadline (soonest first).
 
-        ``lead_id`` keeps the tasks attached to that lead.
+        ``lead_id`` keeps the tasks attached to that lead; ``changed_since`` those whose
+        ``updated_at`` is at or after it.
         """
-        query = TaskQuery(is_completed, responsible_user_id, lead_id, order_by_deadline)
+        query = TaskQuery(
+            is_completed, responsible_user_id, lead_id, order_by_deadline, changed_since
+        )
         # Re-check the filters: one script reports filter[is_completed] misbehaving
         # (docs/amocrm.md#tasks), and v2's element_id and type are known from client libraries
         # only (docs/amocrm.md#api-v2-shapes).
@@ -197,9 +201,18 @@ class AmoClient:
             due.append(task)
         return due
 
-    def open_tasks(self, responsible_user_id: int) -> list[Task]:
-        """One user's open tasks, soonest deadline first."""
+    def open_tasks(self, responsible_user_id: int | None = None) -> list[Task]:
+        """One user's open tasks (everyone's without an id), soonest deadline first."""
         return list(self._open_by_deadline(responsible_user_id))
+
+    def tasks_completed_since(self, moment: int) -> list[Task]:
+        """Tasks completed and last changed at or after ``moment``: what was closed since then.
+
+        amoCRM keeps no completion time, so ``updated_at`` stands for it (a completed task
+        changed later counts on that day). v4 filters by it; v2 has no such filter
+        (docs/amocrm.md#incremental-sync), so there every completed task is read and checked.
+        """
+        return list(self.iter_tasks(is_completed=True, changed_since=moment))
 
     def lead_tasks(self, lead_id: int) -> list[Task]:
         """The open tasks attached to one lead, soonest deadline first."""

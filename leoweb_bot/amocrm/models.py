@@ -49,6 +49,7 @@ class Task:
     entity_id: int | None = None
     task_type_id: int | None = None
     result: str = ""
+    updated_at: int | None = None  # amoCRM's clock; moves on every change (the mirror's guard)
 
     @classmethod
     def from_v4(cls, raw: Mapping[str, Any]) -> Task:
@@ -62,6 +63,7 @@ class Task:
             entity_id=_int(raw.get("entity_id")),
             task_type_id=_int(raw.get("task_type_id")),
             result=_result_text(raw.get("result")),
+            updated_at=_int(raw.get("updated_at")),
         )
 
     @classmethod
@@ -77,6 +79,7 @@ class Task:
             entity_id=_int(raw.get("element_id")),
             task_type_id=_int(raw.get("task_type")),
             result=_result_text(raw.get("result")),
+            updated_at=_int(raw.get("updated_at")),
         )
 
 
@@ -88,11 +91,18 @@ class TaskQuery:
     responsible_user_id: int | None = None
     lead_id: int | None = None  # the tasks attached to this lead
     by_deadline: bool = False
+    changed_since: int | None = None  # changed (``updated_at``) at or after this moment
 
     def matches(self, task: Task) -> bool:
-        """Whether ``task`` passes the state and lead filters (the client re-checks them)."""
-        return (self.is_completed is None or task.is_completed == self.is_completed) and (
-            self.lead_id is None or (task.entity_type, task.entity_id) == ("leads", self.lead_id)
+        """Whether ``task`` passes the filters (the client re-checks them; v2 cannot ask for
+        ``changed_since``, so there it is only checked here)."""
+        return (
+            (self.is_completed is None or task.is_completed == self.is_completed)
+            and (
+                self.lead_id is None
+                or (task.entity_type, task.entity_id) == ("leads", self.lead_id)
+            )
+            and (self.changed_since is None or (task.updated_at or 0) >= self.changed_since)
         )
 
 

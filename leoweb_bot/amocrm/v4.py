@@ -59,6 +59,9 @@ class V4:
         if query.lead_id is not None:
             # filter[entity_id] (int or array) works only with filter[entity_type]
             params.update({"filter[entity_type]": "leads", "filter[entity_id][]": query.lead_id})
+        if query.changed_since is not None:
+            # the documented single value: "changed after TS" (docs/amocrm.md#incremental-sync)
+            params["filter[updated_at]"] = query.changed_since
         if query.by_deadline:
             params["order[complete_till]"] = "asc"
         return map(Task.from_v4, self._paginate("tasks", "tasks", params))

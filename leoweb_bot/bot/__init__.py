@@ -4,6 +4,6 @@ button codec ``codec.py``); handlers show ``screens.py`` rendered by ``views.py`
 strings in ``texts.py``; ``context.py`` is what they all work in.
 
 May import: ``amocrm``, ``telegram``, ``state``, ``proactive`` (digest subscriptions),
-``access``, ``reports``, ``config``, ``ids``. Never ``service``, ``cli`` or the sandbox, and no
+``charts`` (the pictures it sends), ``access``, ``reports``, ``config``, ``ids``. Never ``service``, ``cli`` or the sandbox, and no
 HTTP of its own (``requests``, Flask): it talks to the world through the two clients.
 """

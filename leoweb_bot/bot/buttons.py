@@ -32,16 +32,21 @@ from leoweb_bot.bot.codec import Button
 from leoweb_bot.bot.codec import CancelClose
 from leoweb_bot.bot.codec import Close
 from leoweb_bot.bot.codec import CloseWithResult
+from leoweb_bot.bot.codec import IdleLeads
 from leoweb_bot.bot.codec import LeadCard
 from leoweb_bot.bot.codec import LeadRefresh
 from leoweb_bot.bot.codec import ManagerPage
 from leoweb_bot.bot.codec import MyTasksPage
 from leoweb_bot.bot.codec import Outdated
+from leoweb_bot.bot.codec import OverdueChart
 from leoweb_bot.bot.codec import ReportSummary
 from leoweb_bot.bot.codec import TaskList
+from leoweb_bot.bot.codec import TeamCard
+from leoweb_bot.bot.codec import TrendChart
 from leoweb_bot.bot.codec import decode
 from leoweb_bot.bot.codec import encode
 from leoweb_bot.bot.context import App
+from leoweb_bot.bot.pictures import send_chart
 from leoweb_bot.bot.replies import Reply
 from leoweb_bot.bot.replies import guard
 from leoweb_bot.bot.screens import Closing
@@ -53,7 +58,11 @@ from leoweb_bot.bot.screens import manager_screen
 from leoweb_bot.bot.screens import mytasks_screen
 from leoweb_bot.bot.screens import report_screen
 from leoweb_bot.bot.table import may_use
+from leoweb_bot.bot.team import idle_screen
+from leoweb_bot.bot.team import read_scorecard
+from leoweb_bot.bot.team import team_screen
 from leoweb_bot.bot.texts import Html
+from leoweb_bot.bot.texts import plain
 from leoweb_bot.bot.texts import t
 from leoweb_bot.telegram.updates import Message
 
@@ -113,6 +122,12 @@ def act(press: Press, pressed: Button) -> None:
             close_with_result(press, pressed)
         case CancelClose():
             cancel_close(press, pressed)
+        case OverdueChart() | TrendChart():
+            chart_pressed(press, trend=isinstance(pressed, TrendChart))
+        case TeamCard():
+            team_card(press)
+        case IdleLeads():
+            idle_leads(press, pressed)
 
 
 # -- buttons ----------------------------------------------------------------------------------
@@ -168,6 +183,41 @@ def lead_refresh(press: Press, card: LeadRefresh) -> None:
         return
     press.answer()
     press.show(lead_screen(press.app, press.person, press.app.client.lead(card.lead)))
+
+
+# -- pictures and the team scorecard ---------------------------------------------------------
+
+
+def chart_pressed(press: Press, *, trend: bool) -> None:
+    """📊 / 📈: the chart as a new photo under the message (a manager's: their own 8 weeks)."""
+    if not may_use(press.person, "chart"):
+        press.deny("chart")
+        return
+    if not can_see_all(press.person) and press.person.amocrm_user_id is None:
+        press.answer(plain(press.app.lang, "chart_unlinked"), alert=True)
+        return
+    press.answer(plain(press.app.lang, "cb_drawing"))
+    press.reply.typing()
+    below = Reply(press.app.telegram, press.reply.chat_id)  # a new message; this one stays
+    send_chart(press.app, press.person, below, trend=trend)
+
+
+def team_card(press: Press) -> None:
+    """🔄 / ⬆ on the scorecard: the scorecard again, in place."""
+    if not may_use(press.person, "team"):
+        press.deny("team")
+        return
+    press.answer()
+    press.show(team_screen(press.app, read_scorecard(press.app)))
+
+
+def idle_leads(press: Press, shown: IdleLeads) -> None:
+    """A "leads without a task" number: those leads of that manager, in place, with links."""
+    if not may_use(press.person, "team"):
+        press.deny(f"leads without a task of amoCRM user {shown.user}")
+        return
+    press.answer()
+    press.show(idle_screen(press.app, shown.user))
 
 
 # -- closing a task: ✅, then Закрыть / Закрыть с результатом… / Отмена ----------------------------

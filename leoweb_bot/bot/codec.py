@@ -70,6 +70,38 @@ class LeadRefresh:
     lead: int
 
 
+# -- pictures and the team scorecard (pictures.py, team.py) ----------------------------------
+
+
+@dataclass(frozen=True)
+class OverdueChart:
+    """📊 under the report summary: the overdue chart as a new photo."""
+
+    code: ClassVar[str] = "ch"
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    """📈 under the overdue chart: the last 8 weeks as a new photo."""
+
+    code: ClassVar[str] = "ct"
+
+
+@dataclass(frozen=True)
+class TeamCard:
+    """🔄 / ⬆ on the team scorecard: the scorecard again, in place."""
+
+    code: ClassVar[str] = "tm"
+
+
+@dataclass(frozen=True)
+class IdleLeads:
+    """A number of "leads without a task" on the scorecard: those leads of that manager."""
+
+    code: ClassVar[str] = "il"
+    user: int  # amoCRM user id
+
+
 TaskList = ManagerPage | MyTasksPage | LeadRefresh  # the screens a ✅ can be pressed on
 
 
@@ -110,12 +142,12 @@ class CancelClose:
 
 Button = (
     ReportSummary | ManagerPage | MyTasksPage | LeadCard | LeadRefresh | AskClose | Close
-    | CloseWithResult | CancelClose
+    | CloseWithResult | CancelClose | OverdueChart | TrendChart | TeamCard | IdleLeads
 )  # fmt: skip
 _BUTTONS: dict[str, type[Button]] = {
     kind.code: kind
     for kind in (ReportSummary, ManagerPage, MyTasksPage, LeadCard, LeadRefresh, AskClose, Close,
-                 CloseWithResult, CancelClose)
+                 CloseWithResult, CancelClose, OverdueChart, TrendChart, TeamCard, IdleLeads)
 }  # fmt: skip
 _LISTS: dict[str, type[TaskList]] = {k.code: k for k in (ManagerPage, MyTasksPage, LeadRefresh)}
 

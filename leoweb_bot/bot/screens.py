@@ -31,6 +31,7 @@ from leoweb_bot.bot.codec import LeadCard
 from leoweb_bot.bot.codec import LeadRefresh
 from leoweb_bot.bot.codec import ManagerPage
 from leoweb_bot.bot.codec import MyTasksPage
+from leoweb_bot.bot.codec import OverdueChart
 from leoweb_bot.bot.codec import ReportSummary
 from leoweb_bot.bot.codec import TaskList
 from leoweb_bot.bot.codec import encode
@@ -56,6 +57,7 @@ from leoweb_bot.reports import OverdueReport
 from leoweb_bot.reports import funnel
 from leoweb_bot.reports import my_tasks
 from leoweb_bot.reports import overdue_by_manager
+from leoweb_bot.reports import sellers
 from leoweb_bot.reports import user_name
 from leoweb_bot.state.audit import record_audit
 
@@ -105,9 +107,8 @@ def report_screen(app: App, person: Person) -> Screen:
     """Directors and admins get the summary with a button per manager; a manager, their own list."""
     if not can_see_all(person):
         return manager_screen(app, person, person.amocrm_user_id or 0, 0, back=False)
-    now = app.now()
     users = app.client.users()
-    report = overdue_by_manager(app.client.open_tasks_due_before(now), users, now, app.tz)
+    report = overdue_report(app, users)
     html = render_report(report, app.lang, app.tz, clean_managers(report, users))
     if len(report.managers) > REPORT_BUTTONS_LIMIT:
         more = t(app.lang, "report_buttons_more", shown=REPORT_BUTTONS_LIMIT)
@@ -115,15 +116,19 @@ def report_screen(app: App, person: Person) -> Screen:
     return Screen(html, report_keyboard(app.lang, report))
 
 
-def clean_managers(report: OverdueReport, users: Mapping[int, User]) -> list[str]:
-    """Active amoCRM users with nothing overdue, by name.
+def overdue_report(
+    app: App, users: Mapping[int, User], amocrm_user_id: int | None = None
+) -> OverdueReport:
+    """Overdue tasks per manager now (of one manager with ``amocrm_user_id``)."""
+    now = app.now()
+    tasks = app.client.open_tasks_due_before(now, responsible_user_id=amocrm_user_id)
+    return overdue_by_manager(tasks, users, now, app.tz)
 
-    amoCRM account admins are left out: usually the director or the integrator, not a seller.
-    """
+
+def clean_managers(report: OverdueReport, users: Mapping[int, User]) -> list[str]:
+    """Sellers with nothing overdue, by name."""
     late = {m.amocrm_user_id for m in report.managers}
-    return sorted(
-        u.name for u in users.values() if u.is_active and not u.is_admin and u.id not in late
-    )
+    return sorted(users[uid].name for uid in sellers(users) - late)
 
 
 def report_keyboard(lang: str, report: OverdueReport) -> InlineKeyboardMarkup:
@@ -132,7 +137,10 @@ def report_keyboard(lang: str, report: OverdueReport) -> InlineKeyboardMarkup:
         button(f"{m.name} ({m.overdue})", ManagerPage(m.amocrm_user_id, 0))
         for m in report.managers[:REPORT_BUTTONS_LIMIT]
     ))  # fmt: skip
-    markup.row(button(t(lang, "btn_refresh"), ReportSummary()))
+    markup.row(
+        button(t(lang, "btn_refresh"), ReportSummary()),
+        button(t(lang, "btn_chart"), OverdueChart()),
+    )
     return markup
 
 

@@ -4,7 +4,7 @@ A row says what follows the slash, which handler in ``commands.py`` answers, whi
 it, the texts keys of its /help line and argument syntax, whether it needs arguments, and which
 shared menus list it. Everything else is read from here: the router's access check and usage
 answer, /help, and the ``setMyCommands`` menus (``cli/webhook.py``). Adding a command is a row
-here, its handler and its strings in ``texts.py``. Buttons have their own table: ``codec.py``.
+here, its handler and its strings in ``locales/``. Buttons have their own table: ``codec.py``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 from leoweb_bot.access import Person
 from leoweb_bot.access import Role
 from leoweb_bot.bot import commands
+from leoweb_bot.bot import pictures
+from leoweb_bot.bot import team
 from leoweb_bot.bot.request import Command
 from leoweb_bot.bot.request import Menu
 from leoweb_bot.bot.texts import t
@@ -34,6 +36,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("lead", commands.lead, ANYONE, "cmd_lead", "args_lead", needs_args=True),
     Command("contact", commands.contact, ANYONE, "cmd_contact", "args_contact", needs_args=True),
     Command("funnel", commands.funnel, LEADERS, "cmd_funnel", menus=GROUPS),
+    # Pictures and the team scorecard: a manager's /chart is their own 8 weeks.
+    Command("chart", pictures.chart, ANYONE, "cmd_chart", "args_chart",
+            own_help="cmd_chart_own", menus=GROUPS),
+    Command("team", team.team, LEADERS, "cmd_team", "args_team", menus=GROUPS),
     Command("amocrm", commands.amocrm, LEADERS, "cmd_amocrm"),
     Command("version", commands.version, ADMINS, "cmd_version"),
     # Whoever may read the report may have it sent daily: the subscriber's role decides what.

@@ -1,6 +1,6 @@
 """Pictures for the director: the overdue bars, the 8-week trend and the team scorecard.
 
-Pure renderers: plain data in, PNG bytes (or Telegram HTML) out; no I/O, no clock reads (``now``
+Pure renderers: plain data in, PNG bytes out; no I/O, no clock reads (``now``
 is passed in as epoch seconds). Data preparation (``bars_data``, ``trend_data``,
 ``scorecard_data``) is separate from drawing, so tests check the numbers a picture is drawn from.
 
@@ -16,11 +16,10 @@ from leoweb_bot.charts.bars import bars_data
 from leoweb_bot.charts.bars import overdue_bars
 from leoweb_bot.charts.history import DailySnapshot
 from leoweb_bot.charts.history import trend_data
-from leoweb_bot.charts.scorecard import ScoreRow
 from leoweb_bot.charts.scorecard import scorecard_data
 from leoweb_bot.charts.scorecard import scorecard_table
-from leoweb_bot.charts.scorecard import scorecard_text
 from leoweb_bot.charts.trend import trend_lines
+from leoweb_bot.reports import ScoreRow  # the data the scorecard is drawn from
 
 __all__ = [
     "DailySnapshot",
@@ -30,7 +29,6 @@ __all__ = [
     "overdue_bars",
     "scorecard_data",
     "scorecard_table",
-    "scorecard_text",
     "trend_data",
     "trend_lines",
 ]

@@ -1,11 +1,10 @@
-"""``/team``: one line per manager — overdue now, due today, closed today, open leads without a
-next task — as Telegram HTML text and as the same table in a picture."""
+"""``/team chart``: one line per manager — overdue now, due today, closed today, open leads
+without a next task — as a table in a picture. ``scorecard_data`` is also the order and the totals
+of the bot's text table (``bot/team.py``)."""
 
 from __future__ import annotations
 
 import datetime
-import html
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,6 +22,7 @@ from leoweb_bot.charts.canvas import render
 from leoweb_bot.charts.texts import as_of
 from leoweb_bot.charts.texts import label
 from leoweb_bot.charts.texts import shorten
+from leoweb_bot.reports import ScoreRow
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -30,24 +30,9 @@ if TYPE_CHECKING:
 
 LIMIT = 40  # managers listed; the totals still count everyone
 NAME_CHARS = 16  # in the picture
-TEXT_NAME_CELLS = 14  # in the text: with four numbers of 4 columns a line is 30, a phone's width
 COLUMNS = ("overdue", "today", "closed", "idle")
 WIDTH, HEAD, TITLES, ROW, FOOT, NOTE = 1080, 170, 110, 64, 30, 70  # pixels
 NAME_SHARE = 0.36  # of the table's width; the four numbers share the rest
-
-
-@dataclass(frozen=True)
-class ScoreRow:
-    amocrm_user_id: int
-    name: str
-    overdue: int
-    due_today: int
-    closed_today: int
-    idle_leads: int  # open leads without a next task
-
-    @property
-    def numbers(self) -> tuple[int, int, int, int]:
-        return (self.overdue, self.due_today, self.closed_today, self.idle_leads)
 
 
 @dataclass(frozen=True)
@@ -69,48 +54,6 @@ def scorecard_data(rows: Iterable[ScoreRow], limit: int = LIMIT) -> ScoreTable:
         sum(r.idle_leads for r in ranked),
     )
     return ScoreTable(tuple(ranked[:limit]), totals, more_managers=max(0, len(ranked) - limit))
-
-
-def scorecard_text(
-    rows: Iterable[ScoreRow], now: int, tz: datetime.tzinfo, lang: str = "ru"
-) -> str:
-    """Telegram HTML: a title, the table in ``<pre>`` (monospace, names escaped) and a legend."""
-    table = scorecard_data(rows)
-    title = f"<b>{html.escape(label(lang, 'team_title'))}</b> {html.escape(as_of(lang, now, tz))}"
-    if not table.rows:
-        return f"{title}\n{html.escape(label(lang, 'team_none'))}"
-    heads = [label(lang, f"team_head_{c}") for c in COLUMNS]
-    lines = [text_line("", heads)]
-    lines += [text_line(r.name, r.numbers) for r in table.rows]
-    lines.append(text_line(label(lang, "team_total"), table.totals))
-    more = label(lang, "team_more", managers=table.more_managers) if table.more_managers else ""
-    body = html.escape("\n".join(lines))
-    notes = "\n".join(html.escape(n) for n in (more, label(lang, "team_legend")) if n)
-    return f"{title}\n<pre>{body}</pre>\n{notes}"
-
-
-def text_line(name: str, cells: Iterable[object]) -> str:
-    return fit(name, TEXT_NAME_CELLS) + "".join(f"{cell!s:>4}" for cell in cells)
-
-
-def fit(text: str, width: int) -> str:
-    """``text`` padded or cut ("…") to ``width`` monospace columns; an emoji takes two."""
-    text = " ".join(text.split())
-    if columns(text) > width:
-        while columns(text) > width - 1:
-            text = text[:-1]
-        text += "…"
-    return text + " " * (width - columns(text))
-
-
-def columns(text: str) -> int:
-    return sum(columns_of(ch) for ch in text)
-
-
-def columns_of(ch: str) -> int:
-    if unicodedata.category(ch) in ("Mn", "Me", "Cf"):  # accents, variation selectors, joiners
-        return 0
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
 def scorecard_table(

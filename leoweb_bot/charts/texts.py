@@ -1,7 +1,8 @@
-"""The words on the pictures and in the /team table, in Russian and English.
+"""The words on the pictures, in Russian and English.
 
-Kept here until the bot's catalogue (``bot/texts.py``) takes them over; charts may not import
-the bot. Every string is plain text: the callers of :func:`label` escape what goes into HTML.
+Only what the pictures draw (charts may not import the bot, whose catalogue is
+``bot/locales``); the photo's caption is the picture's subtitle too, so it lives here as well.
+Every string is plain text: the callers of :func:`label` escape what goes into HTML.
 """
 
 from __future__ import annotations
@@ -30,12 +31,6 @@ RU: dict[str, str] = {
     "team_total": "Итого",
     "team_more": "и ещё {managers} менеджеров",
     "team_none": "Менеджеров нет",
-    "team_head_overdue": "Прс",
-    "team_head_today": "Сег",
-    "team_head_closed": "Зкр",
-    "team_head_idle": "БЗ",
-    "team_legend": "Прс — просрочено сейчас, Сег — срок сегодня, Зкр — закрыто сегодня, "
-    "БЗ — открытые сделки без следующей задачи",
 }
 
 EN: dict[str, str] = {
@@ -58,12 +53,6 @@ EN: dict[str, str] = {
     "team_total": "Total",
     "team_more": "and {managers} more managers",
     "team_none": "No managers",
-    "team_head_overdue": "Ovd",
-    "team_head_today": "Due",
-    "team_head_closed": "Cls",
-    "team_head_idle": "NT",
-    "team_legend": "Ovd — overdue now, Due — due today, Cls — closed today, "
-    "NT — open leads without a next task",
 }
 
 CATALOGUE = {"ru": RU, "en": EN}

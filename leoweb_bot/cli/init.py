@@ -109,6 +109,7 @@ directors = []
 [digest]
 time = "09:00"  # company time
 weekdays_only = true
+chart = true  # a director's digest also brings the overdue chart (a picture)
 
 [alerts]
 enabled = true  # tell a manager when a task of theirs becomes overdue

@@ -3,7 +3,7 @@
 :class:`TerminalTelegram` has the interface of :class:`leoweb_bot.telegram.client.Telegram` that the
 bot uses and prints instead of calling the Bot API: HTML as readable text (bold via ANSI on a
 terminal, links as ``text (url)``), inline buttons as numbered choices, edits re-printed and
-marked. :class:`TerminalChat` turns typed lines into Bot API Update dicts for the bot's router
+marked, and a photo saved as a PNG file whose path is printed with its caption. :class:`TerminalChat` turns typed lines into Bot API Update dicts for the bot's router
 (the same one as in production): text becomes a message, a number a press of that button on the
 chat's last keyboard.
 """
@@ -13,15 +13,18 @@ from __future__ import annotations
 import html.parser
 import itertools
 import logging
+import tempfile
 import time
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from typing import TextIO
 
 from telebot import types
 
+from leoweb_bot.cli.console import CONSOLE
 from leoweb_bot.ids import parse_id
 
 log = logging.getLogger(__name__)
@@ -47,59 +50,6 @@ ROLE_WORDS = ("role", "роль")
 QUIT = ("/quit", "/exit")
 BOLD_ON, BOLD_OFF = "\x1b[1m", "\x1b[22m"
 ITALIC_ON, ITALIC_OFF = "\x1b[3m", "\x1b[23m"
-
-CONSOLE: dict[str, dict[str, str]] = {
-    "ru": {
-        "banner": (
-            "LeoWeb_bot: демо на встроенной песочнице amoCRM (данные вымышленные).\n"
-            "Пишите команды как в Telegram: /help, /report, /mytasks, /funnel, /lead Алихан.\n"
-            "Кнопки нажимаются вводом их номера. «role manager» или «role director» — сменить"
-            " роль, /quit — выход."
-        ),
-        "ask_role": (
-            "Роль: [1] руководитель  [2] менеджер ({manager})  [3] администратор."
-            " Enter = руководитель: "
-        ),
-        "role": "Вы — {role}. Telegram id {id}.",
-        "director": "руководитель",
-        "director_name": "Руководитель",
-        "manager": "менеджер {manager}",
-        "admin": "администратор",
-        "admin_name": "Администратор",
-        "bot": "бот",
-        "edited": "изменено",
-        "no_buttons": "(здесь нет кнопок с таким номером)",
-        "pressed": "нажата кнопка «{label}»",
-        "bad_role": (
-            "(роль: руководитель, менеджер или администратор — или director, manager, admin)"
-        ),
-        "log": "(журнал демо: {path})",
-    },
-    "en": {
-        "banner": (
-            "LeoWeb_bot demo on the built-in amoCRM sandbox (made-up data).\n"
-            "Type commands as in Telegram: /help, /report, /mytasks, /funnel, /lead Алихан.\n"
-            "Press a button by typing its number. 'role manager' or 'role director' switches"
-            " the role, /quit exits."
-        ),
-        "ask_role": "Role: [1] director  [2] manager ({manager})  [3] admin. Enter = director: ",
-        "role": "You are the {role}. Telegram id {id}.",
-        "director": "director",
-        "director_name": "Director",
-        "manager": "manager {manager}",
-        "admin": "admin",
-        "admin_name": "Admin",
-        "bot": "bot",
-        "edited": "edited",
-        "no_buttons": "(no button with that number here)",
-        "pressed": "pressed «{label}»",
-        "bad_role": (
-            "(role: director, manager or admin — or руководитель, менеджер, администратор)"
-        ),
-        "log": "(demo log: {path})",
-    },
-}
-
 
 # -- HTML to terminal text --------------------------------------------------------------------
 
@@ -203,8 +153,11 @@ class Shown:
 class TerminalTelegram:
     """The subset of :class:`leoweb_bot.telegram.client.Telegram` the bot uses, printing to a terminal."""
 
-    def __init__(self, out: TextIO, *, ansi: bool = False, lang: str = "ru") -> None:
+    def __init__(
+        self, out: TextIO, *, ansi: bool = False, lang: str = "ru", pictures: Path | None = None
+    ) -> None:
         self.out = out
+        self.pictures = pictures  # where photos are saved; a temp folder made at the first one
         self.ansi = ansi
         self.lang = lang
         self.closed = False  # the reader of ``out`` went away (`leoweb-bot demo | head`)
@@ -228,6 +181,21 @@ class TerminalTelegram:
         self._show(chat_id, message_id, html, reply_markup, edited=True)
         return [message_id]
 
+    def send_photo(
+        self, chat_id: int, png: bytes, caption: str = "", reply_markup: Any = None
+    ) -> int:
+        """Save the picture as a file and print its path under the caption."""
+        if self.pictures is None:
+            self.pictures = Path(tempfile.mkdtemp(prefix="leoweb-demo-pictures-"))
+        message_id = next(self._ids)
+        path = self.pictures / f"picture-{message_id}.png"
+        path.write_bytes(png)
+        self._show(chat_id, message_id, caption, reply_markup, edited=False, picture=path)
+        return message_id
+
+    def delete(self, chat_id: int, message_id: int) -> None:
+        """A printed line cannot be taken back: the "⏳" placeholder stays on the screen."""
+
     def answer_callback(
         self, callback_id: str, text: str | None = None, alert: bool = False
     ) -> None:
@@ -245,7 +213,15 @@ class TerminalTelegram:
         message_id = self.keyboards.get(chat_id)
         return self.messages.get(message_id) if message_id is not None else None
 
-    def _show(self, chat_id: int, message_id: int, html: str, markup: Any, edited: bool) -> None:
+    def _show(
+        self,
+        chat_id: int,
+        message_id: int,
+        html: str,
+        markup: Any,
+        edited: bool,
+        picture: Path | None = None,
+    ) -> None:
         lines, choices = number_buttons(markup)
         self.messages[message_id] = Shown(chat_id, message_id, html, choices)
         if choices:
@@ -254,6 +230,8 @@ class TerminalTelegram:
             del self.keyboards[chat_id]  # an edit removed the buttons
         mark = f" · {self.words['edited']}" if edited else ""
         self.note(f"── {self.words['bot']} #{message_id}{mark} ──")
+        if picture is not None:
+            self.note(self.words["picture"].format(path=picture))
         self.note(html_to_text(html, ansi=self.ansi))
         for line in lines:
             self.note(line)

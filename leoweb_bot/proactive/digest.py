@@ -6,9 +6,11 @@ restart or a replayed tick cannot send a second one. "Today", the weekday and th
 are computed in company time with
 pytz, so DST change days and Asia/Almaty's move to UTC+5 (2024-03-01) need nothing special.
 
-After downtime the digest goes out on the next tick of the same local day, marked late; a day
-that ended while the server was down has no digest (it would be stale). A subscription made
-after today's time starts tomorrow: subscribing at 15:00 to 09:00 is not a late digest.
+A director's digest brings the overdue chart as a photo after it (``[digest] chart``, on by
+default); a manager's is their own list only. After downtime the digest goes out on the next
+tick of the same local day, marked late; a day that ended while the server was down has no
+digest (it would be stale). A subscription made after today's time starts tomorrow:
+subscribing at 15:00 to 09:00 is not a late digest.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
 
 import pytz
 
@@ -25,7 +29,10 @@ from leoweb_bot.access import has_access
 from leoweb_bot.access import who
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.bot.context import App
+from leoweb_bot.bot.pictures import Picture
+from leoweb_bot.bot.pictures import overdue_picture
 from leoweb_bot.bot.screens import Screen
+from leoweb_bot.bot.screens import overdue_report
 from leoweb_bot.bot.screens import report_screen
 from leoweb_bot.bot.texts import Html
 from leoweb_bot.bot.texts import escape
@@ -132,13 +139,22 @@ def send_due_digests(app: App, now: int) -> Iterator[None]:
 
     Yields after each digest sent, so the scheduler keeps the job's lease through a long round.
     """
-    screens: dict[str, Screen] = {}  # the same report for every director: read amoCRM once
+    built = Built()
     for sub in all_subscriptions(app.state):
         due = due_today(sub, now, app.tz, app.settings.digest.weekdays_only)
         if due is None or sent_on(app.state, sub.chat_id, due[0]):
             continue
-        send_digest(app, sub, due, now, screens)
+        send_digest(app, sub, due, now, built)
         yield
+
+
+@dataclass
+class Built:
+    """What a round of digests builds once for every chat: the same report for every director
+    (and the same chart), each manager's own list; amoCRM is read once per round."""
+
+    screens: dict[str, Screen] = field(default_factory=dict)  # "all", or a manager's amoCRM id
+    chart: Picture | None = None
 
 
 def send_digest(
@@ -146,7 +162,7 @@ def send_digest(
     sub: Subscription,
     due: tuple[datetime.date, int],
     now: int,
-    screens: dict[str, Screen],
+    built: Built,
 ) -> None:
     day, due_moment = due
     person = who(app.settings.access, sub.telegram_user_id)
@@ -160,7 +176,7 @@ def send_digest(
     if not claim_digest(app.state, sub.chat_id, day, now, late):
         return
     try:
-        screen = digest_screen(app, person, screens)
+        screen = digest_screen(app, person, built.screens)
     except AmoError:
         settle_digest(app.state, sub.chat_id, day, DigestStatus.RETRY, now)
         raise  # amoCRM is down for everyone: the scheduler logs it, maybe opens an incident
@@ -171,6 +187,8 @@ def send_digest(
     status = deliver(app, sub.chat_id, digest_html(app, screen, sub, late), screen)
     settle_digest(app.state, sub.chat_id, day, status, now)
     log.info("digest for chat %s (%s%s): %s", sub.chat_id, day, ", late" if late else "", status)
+    if status == DigestStatus.SENT and app.settings.digest.chart and can_see_all(person):
+        send_chart(app, sub.chat_id, built)
 
 
 def digest_screen(app: App, person: Person, screens: dict[str, Screen]) -> Screen:
@@ -179,6 +197,20 @@ def digest_screen(app: App, person: Person, screens: dict[str, Screen]) -> Scree
     if key not in screens:
         screens[key] = report_screen(app, person)
     return screens[key]
+
+
+def send_chart(app: App, chat_id: int, built: Built) -> None:
+    """``[digest] chart``: the overdue chart under a director's digest. The digest is out
+    already, so a failure here costs only the picture (logged, not retried)."""
+    try:
+        if built.chart is None:
+            built.chart = overdue_picture(app, overdue_report(app, app.client.users()))
+        chart = built.chart
+        app.telegram.send_photo(chat_id, chart.png, chart.caption, chart.markup)
+    except (AmoError, TelegramError) as exc:
+        log.warning("digest chart for chat %s not sent: %s", chat_id, exc)
+    except Exception:
+        log.exception("digest chart for chat %s could not be drawn", chat_id)
 
 
 def digest_html(app: App, screen: Screen, sub: Subscription, late: bool) -> Html:

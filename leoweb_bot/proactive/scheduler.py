@@ -33,6 +33,7 @@ from leoweb_bot.proactive import incidents
 from leoweb_bot.proactive import keepalive
 from leoweb_bot.proactive import notices
 from leoweb_bot.proactive import retention
+from leoweb_bot.proactive import snapshots
 from leoweb_bot.state import State
 from leoweb_bot.state.db import StateError
 from leoweb_bot.state.jobs import release_job_lease
@@ -188,6 +189,7 @@ def standard_jobs(app: App, *, watch_webhook: bool = False) -> list[Job]:
         Job("amocrm_health", HEALTH_SECONDS, keepalive.check_amocrm),
         Job("state_watch", 0, incidents.watch_state_db),
         Job("retention", retention.EVERY_SECONDS, retention.prune),
+        Job("snapshots", 0, snapshots.record_snapshot),  # one cheap query until the day ends
     ]
     if settings.alerts.enabled:
         jobs.append(Job("overdue_alerts", settings.alerts.interval_minutes * 60, alerts.run_alerts))

@@ -13,6 +13,7 @@ One module per table family, and every statement on a table lives in its module:
 * ``digests`` — ``subscriptions`` and ``digest_log``;
 * ``overdue`` — ``alerts_sent`` and ``alert_managers``: the overdue-alert ledger;
 * ``incidents`` — ``incidents``: what the admins were told is broken;
+* ``snapshots`` — ``snapshot_days`` and ``snapshots``: each manager's numbers at each day's end;
 * ``owners``, ``outages``, ``health`` — who holds a claim, failed writes, and what is wrong, in
   words (no table).
 

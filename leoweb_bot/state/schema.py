@@ -92,6 +92,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             detail TEXT NOT NULL
         )""",
     ),
+    (
+        # snapshots.py: a company day is recorded once (its snapshot_days row, inserted in the
+        # same transaction as its rows), with one row per manager, zeros included.
+        "CREATE TABLE snapshot_days (day TEXT PRIMARY KEY, taken_at REAL NOT NULL)",
+        """CREATE TABLE snapshots (
+            day TEXT NOT NULL,
+            amocrm_user_id INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            overdue INTEGER NOT NULL,
+            due_today INTEGER NOT NULL,
+            closed INTEGER NOT NULL,
+            PRIMARY KEY (day, amocrm_user_id)
+        )""",
+    ),
 )
 
 

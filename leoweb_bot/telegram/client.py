@@ -35,6 +35,7 @@ T = TypeVar("T")
 Markup = types.InlineKeyboardMarkup | Mapping[str, Any]
 
 MAX_TEXT = util.MAX_MESSAGE_LENGTH  # 4096 characters after entity parsing
+PHOTO_NAME = "chart.png"  # the upload's file name; Telegram shows photos without it
 MAX_429_RETRIES = 3
 MAX_RETRY_AFTER = 60.0  # longer flood waits are not worth holding a worker thread for
 GROUP_INTERVAL = 3.0  # groups: 20 messages per minute (Bots FAQ)
@@ -144,19 +145,49 @@ class Telegram:
         self, chat_id: int, text: str, markup: Any, disable_preview: bool
     ) -> types.Message | None:
         preview = types.LinkPreviewOptions(is_disabled=disable_preview)
+        return self._deliver(
+            "sendMessage",
+            lambda: self._bot.send_message(
+                chat_id, text, reply_markup=markup, link_preview_options=preview
+            ),
+            chat_id,
+        )
+
+    def send_photo(
+        self, chat_id: int, png: bytes, caption: str = "", reply_markup: Markup | None = None
+    ) -> int | None:
+        """Upload ``png`` as a photo (multipart) under an HTML ``caption`` of at most 1024
+        characters (docs/telegram.md#photos). Returns its message id; None when the user has
+        blocked the bot."""
+        photo = (PHOTO_NAME, png, "image/png")  # bytes, so a retry after a 429 sends them again
+        message = self._deliver(
+            "sendPhoto",
+            lambda: self._bot.send_photo(
+                chat_id, photo, caption=caption or None, reply_markup=_markup(reply_markup)
+            ),
+            chat_id,
+        )
+        return message.message_id if message is not None else None
+
+    def _deliver(
+        self, method: str, call: Callable[[], types.Message], chat_id: int
+    ) -> types.Message | None:
+        """A paced send to ``chat_id``; None when the user has blocked the bot (403)."""
         try:
-            return self._call(
-                "sendMessage",
-                lambda: self._bot.send_message(
-                    chat_id, text, reply_markup=markup, link_preview_options=preview
-                ),
-                chat_id=chat_id,
-            )
+            return self._call(method, call, chat_id=chat_id)
         except TelegramError as exc:
             if exc.code == 403:
                 log.info("chat %s: %s; message dropped", chat_id, exc.description)
                 return None
             raise
+
+    def delete(self, chat_id: int, message_id: int) -> None:
+        """Delete one of the bot's messages (a "⏳" placeholder a photo replaced); a message that
+        cannot be deleted any more stays, which is only cosmetic, so failures are logged."""
+        try:
+            self._call("deleteMessage", lambda: self._bot.delete_message(chat_id, message_id))
+        except TelegramError as exc:
+            log.info("message %s in chat %s not deleted: %s", message_id, chat_id, exc.description)
 
     def edit(
         self,

@@ -65,11 +65,13 @@ def test_v4_task_parses_the_documented_example():
         entity_id=180765,
         task_type_id=1,
         result="",
+        updated_at=1576767989,
     )
 
 
 def test_v2_task_reads_complete_till_at_and_element_type():
     task = Task.from_v2(V2_TASK)
+    assert task.updated_at == 1567000000
 
     assert (task.complete_till, task.entity_type, task.entity_id) == (1567321200, "leads", 456)
     assert (task.responsible_user_id, task.task_type_id, task.result) == (777, 1, "")

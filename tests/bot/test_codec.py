@@ -12,12 +12,16 @@ from leoweb_bot.bot.codec import Button
 from leoweb_bot.bot.codec import CancelClose
 from leoweb_bot.bot.codec import Close
 from leoweb_bot.bot.codec import CloseWithResult
+from leoweb_bot.bot.codec import IdleLeads
 from leoweb_bot.bot.codec import LeadCard
 from leoweb_bot.bot.codec import LeadRefresh
 from leoweb_bot.bot.codec import ManagerPage
 from leoweb_bot.bot.codec import MyTasksPage
 from leoweb_bot.bot.codec import Outdated
+from leoweb_bot.bot.codec import OverdueChart
 from leoweb_bot.bot.codec import ReportSummary
+from leoweb_bot.bot.codec import TeamCard
+from leoweb_bot.bot.codec import TrendChart
 from leoweb_bot.bot.codec import decode
 from leoweb_bot.bot.codec import encode
 
@@ -38,6 +42,8 @@ buttons = st.one_of(
     st.builds(Close, ids, backs),
     st.builds(CloseWithResult, ids, backs),
     st.builds(CancelClose, backs),
+    st.sampled_from([OverdueChart(), TrendChart(), TeamCard()]),
+    st.builds(IdleLeads, ids),
 )
 
 
@@ -56,6 +62,10 @@ def test_every_button_reads_back_as_itself_within_64_bytes(button: Button) -> No
         (AskClose(5000123), "v1:td:5000123"),
         (Close(5000123, ManagerPage(1387123, 0)), "v1:tc:5000123:rm:1387123:0"),
         (CancelClose(LeadRefresh(21000001)), "v1:tx:lr:21000001"),
+        (OverdueChart(), "v1:ch"),
+        (TrendChart(), "v1:ct"),
+        (TeamCard(), "v1:tm"),
+        (IdleLeads(1387123), "v1:il:1387123"),
     ],
 )
 def test_the_layout(button: Button, data: str) -> None:

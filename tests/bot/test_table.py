@@ -38,6 +38,8 @@ STRANGER = 7
         ("lead", True, True, True),
         ("contact", True, True, True),
         ("funnel", False, True, True),
+        ("chart", True, True, True),  # a manager's is their own
+        ("team", False, True, True),
         ("amocrm", False, True, True),
         ("subscribe", True, True, True),
         ("unsubscribe", True, True, True),
@@ -73,7 +75,8 @@ def test_a_roles_menu_fits_set_my_commands(role: Role, lang: str) -> None:
 
 def test_shared_menus() -> None:
     assert [name for name, _ in shared_menu("ru", Menu.DEFAULT)] == ["start", "help", "whoami"]
-    groups = ["help", "report", "funnel", "subscribe", "unsubscribe", "subscriptions"]
+    groups = ["help", "report", "funnel", "chart", "team", "subscribe", "unsubscribe",
+              "subscriptions"]  # fmt: skip
     assert [name for name, _ in shared_menu("ru", Menu.GROUPS)] == groups
     assert ("report", "просроченные задачи по менеджерам") in shared_menu("ru", Menu.GROUPS)
 
@@ -88,6 +91,8 @@ def test_help_shows_arguments_except_a_managers_report() -> None:
         assert "/subscribe [ЧЧ:ММ] — ежедневная сводка в этот чат" in person
         assert "/subscriptions — что приходит в этот чат" in person
     assert "/funnel" not in manager and "/funnel" in director
+    assert "/chart — мой график просрочки за 8 недель" in manager and "/team" not in manager
+    assert "/chart [trend] — " in director and "/team [chart] — " in director
 
 
 def test_usage_is_the_commands_syntax() -> None:

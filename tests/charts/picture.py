@@ -1,4 +1,5 @@
-"""What a test can read back from a PNG: its size from the header, its pixels, glyph warnings."""
+"""What a test can read back from a PNG: its size from the header, its pixels, the red bars of
+/chart, glyph warnings."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import struct
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from leoweb_bot.charts.canvas import ALARM
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 GLYPH_TROUBLE = ("glyph", "missing from font", "findfont")
@@ -47,3 +50,21 @@ def font_complaints() -> Iterator[list[str]]:
     finally:
         logger.removeHandler(handler)
     said[:] = [s for s in said if any(word in s.lower() for word in GLYPH_TROUBLE)]
+
+
+def red_bars(png: bytes) -> list[int]:
+    """The red bars' lengths in pixels, top to bottom, measured across the middle of each."""
+    import numpy
+
+    image = pixels(png)[:, :, :3]
+    red = numpy.array([int(ALARM[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    mask = (abs(image - red) < 0.02).all(axis=2)
+    rows = mask.sum(axis=1)
+    lengths, start = [], None
+    for y, count in enumerate([*rows, 0]):
+        if count and start is None:
+            start = y
+        elif not count and start is not None:
+            lengths.append(int(rows[(start + y) // 2]))
+            start = None
+    return lengths

@@ -17,11 +17,11 @@ from leoweb_bot.charts.bars import NAME_CHARS
 from leoweb_bot.charts.bars import Bar
 from leoweb_bot.charts.bars import BarsData
 from leoweb_bot.charts.bars import bars_size
-from leoweb_bot.charts.canvas import ALARM
 from leoweb_bot.reports import overdue_by_manager
 from tests.charts.picture import font_complaints
 from tests.charts.picture import pixels
 from tests.charts.picture import png_size
+from tests.charts.picture import red_bars
 
 TZ = pytz.timezone("Asia/Almaty")
 NOW = int(datetime.datetime(2026, 11, 25, 9, 5, tzinfo=datetime.UTC).timestamp())  # 14:05 local
@@ -90,24 +90,6 @@ def test_caption_has_the_total_and_the_moment_in_company_time() -> None:
     data = bars_data(report_of({1: 2, 2: 1}, {1: "А", 2: "Б"}))
     assert bars_caption(data, NOW, TZ) == "Просрочено задач: 3\nна 25.11.2026 14:05 (Asia/Almaty)"
     assert bars_caption(data, NOW, TZ, "en").startswith("Overdue tasks: 3\nas of 25.11.2026 14:05")
-
-
-def red_bars(png: bytes) -> list[int]:
-    """The red bars' lengths in pixels, top to bottom, measured across the middle of each."""
-    import numpy
-
-    image = pixels(png)[:, :, :3]
-    red = numpy.array([int(ALARM[i : i + 2], 16) / 255 for i in (1, 3, 5)])
-    mask = (abs(image - red) < 0.02).all(axis=2)
-    rows = mask.sum(axis=1)
-    lengths, start = [], None
-    for y, count in enumerate([*rows, 0]):
-        if count and start is None:
-            start = y
-        elif not count and start is not None:
-            lengths.append(int(rows[(start + y) // 2]))
-            start = None
-    return lengths
 
 
 def test_the_picture_is_a_png_of_the_promised_size_with_one_bar_per_manager() -> None:

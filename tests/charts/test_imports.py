@@ -50,15 +50,16 @@ def test_matplotlib_is_imported_inside_functions_and_never_pyplot() -> None:
                 assert id(node) in lazy | guarded, f"{path.name}:{node.lineno} loads matplotlib"
 
 
-def test_importing_the_charts_or_preparing_data_does_not_load_matplotlib() -> None:
+def test_importing_the_charts_or_the_bot_or_preparing_data_does_not_load_matplotlib() -> None:
     code = """
 import sys, datetime, pytz
 import leoweb_bot.charts as charts
+import leoweb_bot.bot.router, leoweb_bot.proactive.scheduler  # a worker starting up
 from leoweb_bot.reports import overdue_by_manager
 tz = pytz.timezone("Asia/Almaty")
 charts.bars_data(overdue_by_manager([], {}, 0, tz))
 charts.trend_data([charts.DailySnapshot(datetime.date(1970, 1, 1), 1, "А", 1)], 0, tz)
-charts.scorecard_text([charts.ScoreRow(1, "А", 1, 0, 0, 0)], 0, tz)
+charts.scorecard_data([charts.ScoreRow(1, "А", 1, 0, 0, 0)])
 assert not [m for m in sys.modules if m.startswith("matplotlib")], "matplotlib loaded early"
 charts.overdue_bars(charts.bars_data(overdue_by_manager([], {}, 0, tz)), 0, tz)
 assert "matplotlib" in sys.modules, "the renderer should have loaded it"

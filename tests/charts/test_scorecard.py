@@ -1,4 +1,5 @@
-"""/team: the same table as phone-width text and as a picture."""
+"""/team chart: the scorecard's order and totals, and the table as a picture (the text table is
+the bot's: tests/bot/test_team.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,7 @@ import pytz
 from leoweb_bot.charts import ScoreRow
 from leoweb_bot.charts import scorecard_data
 from leoweb_bot.charts import scorecard_table
-from leoweb_bot.charts import scorecard_text
 from leoweb_bot.charts.scorecard import LIMIT
-from leoweb_bot.charts.scorecard import fit
 from leoweb_bot.charts.scorecard import table_size
 from tests.charts.picture import font_complaints
 from tests.charts.picture import pixels
@@ -38,40 +37,6 @@ def test_past_the_limit_the_totals_still_count_everyone() -> None:
     table = scorecard_data(rows)
     assert len(table.rows) == LIMIT and table.more_managers == 3
     assert table.totals == (LIMIT + 3,) * 4
-
-
-def test_text_is_a_monospace_table_with_names_escaped() -> None:
-    text = scorecard_text(ROWS, NOW, TZ)
-    title, rest = text.split("\n", 1)
-    assert title == "<b>Команда</b> на 25.11.2026 14:05 (Asia/Almaty)"
-    table, legend = rest.removeprefix("<pre>").split("</pre>\n")
-    lines = table.split("\n")
-    assert lines == [
-        "               Прс Сег Зкр  БЗ",
-        "Милана           7   0   5   4",
-        "Анна             3   2   0   6",
-        "Зелимхан         3   1   2   0",
-        "&lt;b&gt;Боб &amp; Co&lt;/…   0   0   0   0",  # cut at 14 columns, then escaped
-        "Итого           13   3   7  10",
-    ]
-    assert legend.startswith("Прс — просрочено сейчас")
-
-
-def test_text_lines_line_up_with_emoji_and_long_names() -> None:
-    rows = [
-        ScoreRow(1, "Анна 🔥", 1, 0, 0, 0),
-        ScoreRow(2, "Константин Константинопольский", 0, 0, 0, 0),
-    ]
-    lines = scorecard_text(rows, NOW, TZ, "en").split("<pre>")[1].split("</pre>")[0].split("\n")
-    assert lines[1] == "Анна 🔥" + " " * 7 + "   1   0   0   0"  # the emoji takes two columns
-    assert lines[2] == "Константин Ко…   0   0   0   0"
-    assert fit("Анна 🔥", 8) == "Анна 🔥 " and fit("🔥🔥🔥🔥", 6) == "🔥🔥… "
-
-
-def test_more_managers_and_nobody_are_said_in_words() -> None:
-    rows = [ScoreRow(n, f"М{n}", 0, 0, 0, 0) for n in range(LIMIT + 2)]
-    assert "и ещё 2 менеджеров" in scorecard_text(rows, NOW, TZ)
-    assert scorecard_text([], NOW, TZ, "en").endswith("\nNo managers")
 
 
 def test_the_picture_is_a_png_of_the_promised_size() -> None:

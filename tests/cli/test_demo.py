@@ -46,11 +46,13 @@ LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ [A-Z]+ ", re.MULTILI
 
 @pytest.fixture(scope="module")
 def quickstart(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
-    """`python -m leoweb_bot demo --script demo/quickstart.txt` with no config and no LEOWEB_*."""
+    """`python -m leoweb_bot demo --script demo/quickstart.txt` with no config and no LEOWEB_*
+    (TMPDIR: where the pictures go)."""
+    here = tmp_path_factory.mktemp("demo")
     return subprocess.run(
         [sys.executable, "-m", "leoweb_bot", "demo", "--script", str(QUICKSTART)],
-        cwd=tmp_path_factory.mktemp("demo"),
-        env=leoweb_env(),
+        cwd=here,
+        env=leoweb_env(TMPDIR=str(here)),
         capture_output=True,
         text=True,
         timeout=60,
@@ -90,6 +92,19 @@ def test_quickstart_drills_down_into_a_manager(
     assert f"{name} — просрочено {count}" in drill
     assert DAYS_OVERDUE.search(drill)
     assert LEAD_LINK.search(drill)
+
+
+def test_quickstart_saves_the_chart_as_a_picture_and_prints_where(
+    quickstart: subprocess.CompletedProcess[str],
+) -> None:
+    out = quickstart.stdout
+    chart = out[out.index("> /chart") : out.index("> role manager")]
+    saved = re.search(r"🖼 картинка: (\S+\.png)", chart)
+    assert saved, chart
+    png = Path(saved.group(1)).read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+    assert re.search(r"Просрочено задач: \d+\nна \d\d\.\d\d\.\d{4} \d\d:\d\d", chart)
+    assert "[1] 📈 За 8 недель" in chart
 
 
 def test_quickstart_shows_a_manager_their_tasks(
@@ -232,8 +247,10 @@ def test_the_first_to_send_start_becomes_director(
         try:
             fake.push_update(private_message(555, "/start"))
             fake.push_update(private_message(555, "/report"))
+            fake.push_update(private_message(555, "/chart"))
             fake.push_update(private_message(777, "/start"))
             assert fake.wait_for(lambda: any("Всего просрочено" in m for m in fake.messages(555)))
+            assert fake.wait_for(lambda: fake.photos(555), timeout=20)  # the real photo
             assert fake.wait_for(lambda: fake.messages(777))
         finally:
             stop.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,6 +69,27 @@ def test_url_buttons_are_shown_but_not_numbered() -> None:
     lines, choices = number_buttons(markup)
     assert lines == ["amoCRM (https://x.amocrm.ru)  [1] ok"]
     assert choices == [("ok", "a")]
+
+
+def test_a_photo_is_saved_as_a_file_whose_path_is_printed_with_its_caption(tmp_path: Path) -> None:
+    out = io.StringIO()
+    telegram = TerminalTelegram(out, lang="ru", pictures=tmp_path)
+    markup = {"inline_keyboard": [[{"text": "📈 За 8 недель", "callback_data": "v1:ct"}]]}
+    telegram.send(5, "⏳ Рисую…")
+    message_id = telegram.send_photo(5, b"\x89PNG fake", "Просрочено задач: <b>3</b>", markup)
+    telegram.delete(5, 1)  # a printed line stays printed
+    path = tmp_path / f"picture-{message_id}.png"
+    assert path.read_bytes() == b"\x89PNG fake"
+    assert out.getvalue().split("\n")[-6:] == [
+        f"── бот #{message_id} ──",
+        f"🖼 картинка: {path}",
+        "Просрочено задач: 3",
+        "[1] 📈 За 8 недель",
+        "",
+        "",
+    ]
+    shown = telegram.last_choices(5)
+    assert shown is not None and shown.choices == [("📈 За 8 недель", "v1:ct")]
 
 
 def test_edits_are_reprinted_and_track_the_buttons() -> None:

@@ -143,23 +143,12 @@ class BotChat:
         return self.process({"update_id": n, "callback_query": query})
 
     def process(self, update: dict[str, Any]) -> list[Sent]:
-        before = len(self.fake.calls())
+        before = len(self.fake.sent())
         route(self.app, json.loads(json.dumps(update)))  # as it comes: JSON
-        calls = self.fake.calls()
-        # The fake numbers sendMessage results 1, 2, 3... in call order.
-        sends = sum(1 for method, _ in calls[:before] if method == "sendMessage")
-        sent = []
-        for method, params in calls[before:]:
-            if method == "sendMessage":
-                sends += 1
-                message_id = sends
-            elif method == "editMessageText":
-                message_id = int(params["message_id"])
-            else:
-                continue
-            markup = json.loads(params["reply_markup"]) if params.get("reply_markup") else None
-            sent.append(Sent(method, int(params["chat_id"]), params["text"], message_id, markup))
-        return sent
+        return [
+            Sent(m.method, m.chat_id, m.text, m.message_id, m.markup)
+            for m in self.fake.sent()[before:]
+        ]
 
     # -- output -----------------------------------------------------------------------------
 

@@ -2,15 +2,16 @@
 
 pyTelegramBotAPI sends a method's parameters in the URL query string, with ``reply_markup`` as a
 JSON string (docs/telegram.md#pytelegrambotapi), so parameters are read from the
-query first and from a form or JSON body second. Answers follow the Bot API's
-``{"ok": true, "result": ...}`` shape.
+query first and from a form, JSON or multipart body second (a photo comes as the multipart
+``photo`` part). Answers follow the Bot API's ``{"ok": true, "result": ...}`` shape.
 
     with FakeBotAPI() as fake:
         telegram = Telegram("123:ABC", fake.url)
         ...
         assert fake.wait_for(lambda: fake.messages(42))
 
-``sent()`` returns the messages as the chat shows them (with message ids and keyboards), so a
+``photos()`` returns the photos sent, PNG bytes and caption; ``sent()`` returns the messages as
+the chat shows them (with message ids and keyboards), so a
 test can press a button on a message the bot sent; ``reject_text`` makes every send or edit of
 a matching text fail, which makes a handler raise deterministically.
 """
@@ -25,6 +26,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 from typing import Any
@@ -48,6 +51,7 @@ TRUE_METHODS = frozenset(
         "deleteWebhook",
         "setMyCommands",
         "deleteMyCommands",
+        "deleteMessage",
     }
 )
 MAX_LONG_POLL = 5.0
@@ -56,7 +60,8 @@ MESSAGE_METHODS = ("sendMessage", "editMessageText")
 
 @dataclass(frozen=True)
 class SentMessage:
-    """A sendMessage or editMessageText call with the message id it produced or changed."""
+    """A sendMessage, editMessageText or sendPhoto (``text`` is its caption) call with the
+    message id it produced or changed."""
 
     method: str
     chat_id: int
@@ -75,6 +80,18 @@ class SentMessage:
         return [data for _, data in self.buttons if data.startswith(prefix)]
 
 
+@dataclass(frozen=True)
+class SentPhoto:
+    """A sendPhoto call: the uploaded bytes, the caption and its parse mode, the keyboard."""
+
+    chat_id: int
+    message_id: int
+    png: bytes
+    caption: str
+    parse_mode: str
+    markup: dict[str, Any] | None
+
+
 class FakeBotAPI:
     """A threaded HTTP server on 127.0.0.1:0 that answers Bot API methods and records calls."""
 
@@ -84,6 +101,7 @@ class FakeBotAPI:
         self._failures: dict[str, deque[tuple[int, dict[str, Any]]]] = {}
         self._rejections: list[tuple[str, int | None, int, dict[str, Any]]] = []
         self._sent: list[SentMessage] = []
+        self._photos: list[SentPhoto] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
@@ -139,9 +157,15 @@ class FakeBotAPI:
         ]
 
     def sent(self, chat_id: int | None = None) -> list[SentMessage]:
-        """Messages sent or edited (successfully), in order, optionally of one chat."""
+        """Messages sent or edited and photos sent (successfully), in order, optionally of one
+        chat."""
         with self._cond:
             return [m for m in self._sent if chat_id is None or m.chat_id == chat_id]
+
+    def photos(self, chat_id: int | None = None) -> list[SentPhoto]:
+        """Photos sent (successfully), in order, optionally to one chat."""
+        with self._cond:
+            return [p for p in self._photos if chat_id is None or p.chat_id == chat_id]
 
     def answers(self) -> dict[str, dict[str, str]]:
         """answerCallbackQuery parameters by callback_query_id."""
@@ -188,10 +212,13 @@ class FakeBotAPI:
             self._failures.clear()
             self._rejections.clear()
             self._sent.clear()
+            self._photos.clear()
 
     # -- the server side -----------------------------------------------------------------------
 
-    def handle(self, token: str, method: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    def handle(
+        self, token: str, method: str, params: dict[str, str], files: dict[str, bytes] | None = None
+    ) -> tuple[int, dict[str, Any]]:
         with self._cond:
             self.tokens.add(token)
             self._calls.append((method, params))
@@ -204,12 +231,12 @@ class FakeBotAPI:
                 return rejected
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._long_poll(params)}
-        result = self._result(method, params)
+        result = self._result(method, params, files or {})
         if result is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         return 200, {"ok": True, "result": result}
 
-    def _result(self, method: str, params: dict[str, str]) -> Any:
+    def _result(self, method: str, params: dict[str, str], files: dict[str, bytes]) -> Any:
         if method in TRUE_METHODS:
             self._apply_webhook(method, params)
             return True
@@ -221,6 +248,8 @@ class FakeBotAPI:
             return self._message(params, next(self._message_ids), method)
         if method == "editMessageText":
             return self._message(params, int(params.get("message_id", 0)), method)
+        if method == "sendPhoto" and "photo" in files:
+            return self._photo(params, files["photo"])
         return None
 
     def _rejection(self, method: str, params: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
@@ -239,20 +268,27 @@ class FakeBotAPI:
             self.webhook_info["url"] = ""
 
     def _message(self, params: dict[str, str], message_id: int, method: str) -> dict[str, Any]:
-        chat_id = int(params.get("chat_id", 0))
-        markup = json.loads(params["reply_markup"]) if params.get("reply_markup") else None
+        text = params.get("text", "")
+        self._record(SentMessage(method, int(params.get("chat_id", 0)), message_id, text,
+                                 _markup_of(params)))  # fmt: skip
+        return {**_envelope(params, message_id), "text": text}
+
+    def _photo(self, params: dict[str, str], png: bytes) -> dict[str, Any]:
+        chat_id, message_id = int(params.get("chat_id", 0)), next(self._message_ids)
+        caption, markup = params.get("caption", ""), _markup_of(params)
+        mode = params.get("parse_mode", "")
+        self._record(SentMessage("sendPhoto", chat_id, message_id, caption, markup),
+                     SentPhoto(chat_id, message_id, png, caption, mode, markup))  # fmt: skip
+        size = {"width": 1080, "height": 1080, "file_size": len(png)}
+        photo = {"file_id": f"photo{message_id}", "file_unique_id": f"p{message_id}", **size}
+        return {**_envelope(params, message_id), "photo": [photo], "caption": caption}
+
+    def _record(self, message: SentMessage, photo: SentPhoto | None = None) -> None:
         with self._cond:
-            self._sent.append(
-                SentMessage(method, chat_id, message_id, params.get("text", ""), markup)
-            )
+            self._sent.append(message)
+            if photo is not None:
+                self._photos.append(photo)
             self._cond.notify_all()
-        return {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
-            "from": BOT_USER,
-            "text": params.get("text", ""),
-        }
 
     def _long_poll(self, params: dict[str, str]) -> list[dict[str, Any]]:
         offset = int(params.get("offset", 0) or 0)
@@ -288,21 +324,26 @@ def _handler_for(fake: FakeBotAPI) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             parts = url.path.strip("/").split("/")
             params = dict(parse_qsl(url.query, keep_blank_values=True))
-            params.update(self._body_params())
+            files: dict[str, bytes] = {}
+            params.update(self._body_params(files))
             if len(parts) != 2 or not parts[0].startswith("bot"):
                 self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
                 return
-            status, body = fake.handle(parts[0][3:], parts[1], params)
+            status, body = fake.handle(parts[0][3:], parts[1], params, files)
             self._reply(status, body)
 
-        def _body_params(self) -> dict[str, str]:
+        def _body_params(self, files: dict[str, bytes]) -> dict[str, str]:
+            """The body's parameters; the uploaded files of a multipart body go into ``files``."""
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             if not raw:
                 return {}
-            if self.headers.get_content_type() == "application/json":
+            kind = self.headers.get_content_type()
+            if kind == "application/json":
                 data = json.loads(raw)
                 return {k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
+            if kind == "multipart/form-data":
+                return multipart(self.headers["Content-Type"], raw, files)
             return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
 
         def _reply(self, status: int, body: dict[str, Any]) -> None:
@@ -324,3 +365,28 @@ def _handler_for(fake: FakeBotAPI) -> type[BaseHTTPRequestHandler]:
             """Silent: request lines carry the bot token."""
 
     return Handler
+
+
+def _envelope(params: dict[str, str], message_id: int) -> dict[str, Any]:
+    """What every Message the bot sent carries: its id, date, chat and author."""
+    chat_id = int(params.get("chat_id", 0))
+    chat = {"id": chat_id, "type": "private" if chat_id > 0 else "group"}
+    return {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": BOT_USER}
+
+
+def _markup_of(params: dict[str, str]) -> dict[str, Any] | None:
+    return json.loads(params["reply_markup"]) if params.get("reply_markup") else None
+
+
+def multipart(content_type: str, raw: bytes, files: dict[str, bytes]) -> dict[str, str]:
+    """A multipart/form-data body: its fields, and its file parts (by field name) into ``files``."""
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    params: dict[str, str] = {}
+    for part in BytesParser(policy=HTTP).parsebytes(head + raw).iter_parts():
+        name = str(part.get_param("name", header="content-disposition"))
+        payload = part.get_payload(decode=True)
+        if part.get_filename() is not None:
+            files[name] = payload
+        else:
+            params[name] = payload.decode("utf-8")
+    return params

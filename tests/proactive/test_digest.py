@@ -130,6 +130,27 @@ def test_director_gets_the_summary_with_buttons_and_a_manager_their_own_list(alm
     assert LATE not in director.text + manager.text
 
 
+def test_a_directors_digest_brings_the_chart_once_drawn_and_a_managers_does_not(
+    almaty: Rig,
+) -> None:
+    digest_only(almaty, "a").tick(WEDNESDAY_8 + 3600)
+    digest_only(almaty, "b").tick(WEDNESDAY_8 + 3660)
+    photos = almaty.fake.photos()
+    assert sorted(p.chat_id for p in photos) == sorted([DIRECTOR, GROUP])  # not the manager
+    assert len({p.png for p in photos}) == 1  # one report, one drawing for every director's chat
+    for chat in (DIRECTOR, GROUP):
+        assert [m.method for m in almaty.fake.sent(chat)] == ["sendMessage", "sendPhoto"]
+    assert photos[0].caption.startswith("Просрочено задач: ")
+    assert photos[0].caption.endswith("\nна 25.11.2026 09:00 (Asia/Almaty)")
+
+
+def test_without_the_chart_the_digest_comes_alone(tmp_path: Path) -> None:
+    with rig(tmp_path, WEDNESDAY_8, digest={"chart": False}) as off:
+        subscribe(off, DIRECTOR, DIRECTOR)
+        digest_only(off, "a").tick(WEDNESDAY_8 + 3600)
+        assert len(digests(off, DIRECTOR)) == 1 and off.fake.photos() == []
+
+
 @pytest.mark.parametrize(
     ("restart_at", "expected_late"),
     [(-60, False), (0, False), (5, False), (180, True)],  # minutes from 09:00

@@ -166,6 +166,7 @@ def test_standard_jobs_follow_the_configuration(tmp_path: Path) -> None:
         "amocrm_health",
         "state_watch",
         "retention",
+        "snapshots",
         "token_keepalive",
         "webhook_watch",
     ]
@@ -182,6 +183,7 @@ def test_build_runtime_wires_a_scheduler_per_process(r: Rig, tmp_path: Path) -> 
             "amocrm_health",
             "state_watch",
             "retention",
+            "snapshots",
             "overdue_alerts",
         ]
         assert runtime.scheduler.app is runtime.app  # one context, built once

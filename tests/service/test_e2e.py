@@ -40,6 +40,7 @@ from leoweb_bot.bot.codec import AskClose
 from leoweb_bot.bot.codec import LeadCard
 from leoweb_bot.bot.codec import ManagerPage
 from leoweb_bot.bot.codec import MyTasksPage
+from leoweb_bot.bot.codec import OverdueChart
 from leoweb_bot.bot.codec import ReportSummary
 from leoweb_bot.bot.codec import decode
 from leoweb_bot.bot.codec import encode
@@ -448,6 +449,10 @@ def test_admin_report_drill_down_and_refresh(stack: Stack) -> None:
     # what amoCRM holds, at some moment while the bot was reading it
     assert stack.overdue(before) <= int(total.group(1)) <= stack.overdue(after)
     assert summary.data(SUMMARY) == [SUMMARY]
+    query = chat.press(summary, encode(OverdueChart()))  # drawn by a dispatcher thread
+    photo = chat.expect("Просрочено задач: ")
+    chat.answer(query)
+    assert photo.method == "sendPhoto" and stack.fake.photos(ADMIN)[-1].png[:4] == b"\x89PNG"
     counts = {data: label for label, data in summary.buttons}
     zelimkhan = re.fullmatch(r"Зелимхан \((\d+)\)", counts[encode(ManagerPage(ZELIMKHAN, 0))])
     assert zelimkhan is not None

@@ -23,6 +23,8 @@ OWNERS = {
     "alerts_sent": "state/overdue.py",
     "alert_managers": "state/overdue.py",
     "incidents": "state/incidents.py",
+    "snapshot_days": "state/snapshots.py",
+    "snapshots": "state/snapshots.py",
 }
 TABLE_RE = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN|TABLE)\s+([a-z_]+)\b")
 
