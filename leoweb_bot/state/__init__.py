@@ -13,6 +13,8 @@ One module per table family, and every statement on a table lives in its module:
 * ``digests`` — ``subscriptions`` and ``digest_log``;
 * ``overdue`` — ``alerts_sent`` and ``alert_managers``: the overdue-alert ledger;
 * ``incidents`` — ``incidents``: what the admins were told is broken;
+* ``people`` — ``members``, ``invites``, ``join_requests``, ``join_cards``: who was let in
+  through the bot, and how;
 * ``owners``, ``outages``, ``health`` — who holds a claim, failed writes, and what is wrong, in
   words (no table).
 

@@ -23,6 +23,10 @@ OWNERS = {
     "alerts_sent": "state/overdue.py",
     "alert_managers": "state/overdue.py",
     "incidents": "state/incidents.py",
+    "members": "state/people.py",
+    "invites": "state/people.py",
+    "join_requests": "state/people.py",
+    "join_cards": "state/people.py",
 }
 TABLE_RE = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN|TABLE)\s+([a-z_]+)\b")
 
