@@ -22,9 +22,9 @@ import pytz
 from leoweb_bot.access import Person
 from leoweb_bot.access import can_see_all
 from leoweb_bot.access import has_access
-from leoweb_bot.access import who
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.bot.context import App
+from leoweb_bot.bot.members import person_of
 from leoweb_bot.bot.screens import Screen
 from leoweb_bot.bot.screens import report_screen
 from leoweb_bot.bot.texts import Html
@@ -112,7 +112,7 @@ def subscriber_name(app: App, asking: int, subscriber: int) -> Html:
     amoCRM name, else the role and Telegram id (the bot knows nothing more about a director)."""
     if asking == subscriber:
         return t(app.lang, "subscriber_you")
-    person = who(app.settings.access, subscriber)
+    person = person_of(app, subscriber)
     if person.amocrm_user_id is not None:
         try:
             user = app.client.users().get(person.amocrm_user_id)
@@ -149,8 +149,8 @@ def send_digest(
     screens: dict[str, Screen],
 ) -> None:
     day, due_moment = due
-    person = who(app.settings.access, sub.telegram_user_id)
-    if not has_access(person):  # the subscriber is no longer in [access]
+    person = person_of(app, sub.telegram_user_id)
+    if not has_access(person):  # the subscriber was removed
         log.info(
             "digest for chat %s skipped: user %s has no access", sub.chat_id, person.telegram_id
         )
