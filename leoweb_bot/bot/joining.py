@@ -84,7 +84,7 @@ def ask(req: Request) -> None:
         req.reply.show(t(req.lang, "join_declined_recently", when=again))
     else:
         if asked is Asked.FULL:
-            log.warning("join request of user %s turned away: %d open", sender.id,
+            log.info("join request of user %s turned away: %d open", sender.id,
                         access.max_open_requests)  # fmt: skip
         req.reply.show(t(req.lang, f"join_{asked.value}"))
 

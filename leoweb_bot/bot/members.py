@@ -38,6 +38,7 @@ from leoweb_bot.bot.request import Command
 from leoweb_bot.bot.request import role_menu
 from leoweb_bot.bot.screens import button
 from leoweb_bot.bot.texts import Html
+from leoweb_bot.bot.texts import join
 from leoweb_bot.bot.texts import t
 from leoweb_bot.bot.views import render_help
 from leoweb_bot.config import AccessSettings
@@ -150,7 +151,7 @@ def welcome(app: App, person: Person, name: str, table: Sequence[Command]) -> Ht
     """The first words to someone just let in: their role and their commands."""
     greeting = t(app.lang, "greeting", name=name)
     role = t(app.lang, "people_your_role", role=role_label(app, person.role))
-    return Html("\n").join([greeting, role, Html(""), render_help(app.lang, person.role, table)])
+    return join([greeting, role, Html(""), render_help(app.lang, person.role, table)])
 
 
 def tell(app: App, telegram_id: int, html: Html) -> None:
