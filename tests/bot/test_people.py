@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from leoweb_bot.bot.codec import AcceptDirector
 from leoweb_bot.bot.codec import AskRemove
 from leoweb_bot.bot.codec import LinkUser
 from leoweb_bot.bot.codec import MakeAdmin
@@ -19,6 +20,7 @@ from leoweb_bot.bot.codec import PersonCard
 from leoweb_bot.bot.codec import PickUser
 from leoweb_bot.bot.codec import Remove
 from leoweb_bot.bot.codec import encode
+from leoweb_bot.state.audit import audit_rows
 from tests.kit.botchat import ADMIN
 from tests.kit.botchat import DIRECTOR
 from tests.kit.botchat import MANAGER
@@ -183,3 +185,32 @@ def test_nobody_removes_themselves_as_the_last_admin(tmp_path: Path) -> None:
         assert chat.state.query("SELECT role FROM members") == [("admin",)]
         join(chat, SECOND_NEWCOMER, NEWCOMER, "admin", "Айдана")  # a second admin: now it may
         assert final(chat.say(NEWCOMER, f"/remove {NEWCOMER}")).text == "Доступ закрыт: Ержан."
+
+
+def test_every_change_is_in_the_audit_trail_and_people_shows_the_last(chat: BotChat) -> None:
+    invite_link(chat, DIRECTOR, "director")  # made, then revoked below
+    join(chat, NEWCOMER, DIRECTOR, "manager Зелимхан", "Айдана")  # made and used
+    people = final(chat.say(DIRECTOR, "/people"))
+    chat.press(DIRECTOR, next(d for t, d in people.buttons if t.startswith("✖ Отозвать")), people)
+    card = to(chat.say(SECOND_NEWCOMER, "/start", first_name="Бекзат"), ADMIN)[0]  # asks...
+    chat.press(ADMIN, encode(AcceptDirector(1)), card)  # ...and is let in
+    chat.press(DIRECTOR, encode(MakeDirector(NEWCOMER)), people)
+    chat.say(DIRECTOR, f"/remove {SECOND_NEWCOMER}")
+    trail = [(who, action) for who, action, _ in people_audit(chat)]
+    assert trail == [
+        (DIRECTOR, "invite_created"),
+        (DIRECTOR, "invite_created"),
+        (NEWCOMER, "invite_used"),
+        (DIRECTOR, "invite_revoked"),
+        (ADMIN, "request_decided"),
+        (DIRECTOR, "role_changed"),
+        (DIRECTOR, "member_removed"),
+    ]
+    assert all(row.at > 0 for row in audit_rows(chat.state, 100))  # and when
+    changes = final(chat.say(ADMIN, "/people")).text.split("<b>Последние изменения</b>\n")[1]
+    assert [line.split(" · ", 1)[1] for line in changes.split("\n")[:4]] == [
+        "id 201: закрыл доступ Бекзат (руководитель)",
+        "id 201: Айдана — теперь руководитель (Зелимхан)",
+        "id 101: впустил Бекзат: руководитель",
+        "id 201: отозвал приглашение: руководитель",
+    ]
