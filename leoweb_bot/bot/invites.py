@@ -83,13 +83,15 @@ TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what a deep link's start parame
 
 
 def invite(req: Request) -> None:
-    """/invite: the buttons walk; /invite manager <user>, /invite director, /invite admin."""
+    """/invite: the buttons walk; /invite manager <user>, /invite director, /invite admin.
+    Only in the private chat: a link shown in a group would let in whoever opens it first."""
     word, _, query = req.args.partition(" ")
-    if not word:
-        show(req, role_choice(req.app, req.person))
-        return
     role = ROLE_WORDS.get(word.casefold())
-    if role is None:
+    if not req.private:
+        req.reply.show(t(req.lang, "invite_private"))
+    elif not word:
+        show(req, role_choice(req.app, req.person))
+    elif role is None:
         req.reply.show(usage(req.lang, req.command))
     elif not may_manage(req.person, role):
         req.reply.show(t(req.lang, "people_admins_only"))
@@ -183,8 +185,8 @@ def on_invite_button(press: Press, pressed: InviteButton) -> None:
     """A role (or, for a manager, the amoCRM user) was picked: the link, in place."""
     app, person = press.app, press.person
     role = BUTTON_ROLES[type(pressed)]
-    if not may_manage(person, role):
-        press.deny(f"invite a {role.value}")
+    if not may_manage(person, role) or press.reply.chat_id != person.telegram_id:
+        press.deny(f"invite a {role.value} in chat {press.reply.chat_id}")
         return
     if isinstance(pressed, InviteManager):
         press.answer()

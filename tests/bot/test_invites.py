@@ -15,11 +15,13 @@ from leoweb_bot.bot.codec import InviteUser
 from leoweb_bot.bot.codec import encode
 from tests.kit.botchat import ADMIN
 from tests.kit.botchat import DIRECTOR
+from tests.kit.botchat import GROUP
 from tests.kit.botchat import MANAGER
 from tests.kit.botchat import MILANA
 from tests.kit.botchat import NOW
 from tests.kit.botchat import ZELIMKHAN
 from tests.kit.botchat import BotChat
+from tests.kit.botchat import Sent
 from tests.kit.botchat import bot_chat
 from tests.kit.botchat import final
 from tests.kit.people import DAY
@@ -186,3 +188,12 @@ def test_a_person_of_the_config_keeps_their_role(chat: BotChat) -> None:
     answer = final(chat.say(DIRECTOR, f"/start {token}")).text
     assert answer == "У вас уже есть доступ (руководитель); ссылка не использована."
     assert chat.state.query("SELECT COUNT(*) FROM members") == [(0,)]
+
+
+def test_invites_are_made_in_the_private_chat_only(chat: BotChat) -> None:
+    answer = final(chat.say(DIRECTOR, "/invite director", chat=GROUP, chat_type="group")).text
+    assert answer.startswith("Приглашения — только в личном чате с ботом")
+    in_group = Sent("sendMessage", GROUP, "", 1, None)
+    assert chat.press(DIRECTOR, encode(InviteDirector()), in_group) == []
+    assert chat.answers()[-1]["text"] == "⛔ Нет доступа"
+    assert chat.state.query("SELECT COUNT(*) FROM invites") == [(0,)]

@@ -198,6 +198,7 @@ EN: dict[str, str] = {
     "role_linked": "{role} ({user})",
     "people_your_role": "Your role: {role}.",
     "invite_ask_role": "Whom do you invite?",
+    "invite_private": "Invites only in a private chat with the bot: anyone could open a link shown in a group.",
     "btn_invite_manager": "A manager…",
     "btn_invite_director": "A director",
     "btn_invite_admin": "An admin",

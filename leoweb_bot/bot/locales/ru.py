@@ -209,6 +209,7 @@ RU: dict[str, str] = {
     "role_linked": "{role} ({user})",
     "people_your_role": "Ваша роль: {role}.",
     "invite_ask_role": "Кого пригласить?",
+    "invite_private": "Приглашения — только в личном чате с ботом: ссылку из группы откроет кто угодно.",
     "btn_invite_manager": "Менеджера…",
     "btn_invite_director": "Руководителя",
     "btn_invite_admin": "Администратора",
