@@ -30,6 +30,7 @@ from tests.kit.people import ASKED
 from tests.kit.people import DAY
 from tests.kit.people import NEWCOMER
 from tests.kit.people import commands_of
+from tests.kit.people import invite_link
 from tests.kit.people import people_audit
 from tests.kit.people import to
 
@@ -168,12 +169,16 @@ def test_a_stranger_flood_reaches_the_directors_as_the_cap_at_most(chat: BotChat
 
 
 @pytest.mark.parametrize("service", sorted(SERVICE_ACCOUNTS))
-def test_service_ids_never_make_a_request(chat: BotChat, service: int) -> None:
-    sent = chat.say(service, "/start")
-    assert [s.text for s in sent] == [
-        "⛔ Вы пишете от имени группы или канала, и бот не знает, кто вы. Напишите от своего имени."
-    ]
+def test_service_ids_never_make_a_request_nor_use_a_link(chat: BotChat, service: int) -> None:
+    token = invite_link(chat, DIRECTOR, "director")
+    for text in ("/start", f"/start {token}"):
+        sent = chat.say(service, text)
+        assert [s.text for s in sent] == [
+            "⛔ Вы пишете от имени группы или канала, и бот не знает, кто вы. "
+            "Напишите от своего имени."
+        ]
     assert chat.state.query("SELECT COUNT(*) FROM join_requests") == [(0,)]
+    assert chat.state.query("SELECT status FROM invites") == [("open",)]
 
 
 def test_a_stranger_in_a_group_makes_no_request(chat: BotChat) -> None:
