@@ -2,8 +2,8 @@
 workers, and a change made in one worker seen by the other at its next update.
 
 Which worker handles an update is the kernel's choice, so the test makes it: the other worker
-is stopped (SIGSTOP) while one works, and continued after. Stopped only between updates, when
-nothing of it is in flight; gunicorn's 30 s worker timeout is far away.
+is stopped (SIGSTOP) while one works, and continued after. Stopped only once every update is
+finished, so nothing of it is in flight; gunicorn's 30 s worker timeout is far away.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +25,7 @@ from leoweb_bot.bot.codec import encode
 from tests.kit.fakebot import FakeBotAPI
 from tests.service.test_e2e import DIRECTOR
 from tests.service.test_e2e import MILANA
+from tests.service.test_e2e import START_TIMEOUT
 from tests.service.test_e2e import Chat
 from tests.service.test_e2e import Sandbox
 from tests.service.test_e2e import Server
@@ -52,22 +55,51 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, F
             stop_group(sandbox.proc)
 
 
-def workers(master: int) -> list[int]:
-    """The pids of the gunicorn workers: the master's children."""
+def workers(server: Server, count: int = 2) -> list[int]:
+    """The pids of the gunicorn workers (the master's children), once ``count`` of them run
+    their dispatchers: /healthz answers as soon as the first is up."""
+    assert server.proc is not None
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        children = children_of(server.proc.pid)
+        if len(children) == count and server.output().count("dispatcher started") >= count:
+            return children
+        time.sleep(0.02)
+    raise AssertionError(f"not {count} workers: {children_of(server.proc.pid)}")
+
+
+def children_of(parent: int) -> list[int]:
     children = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             after_name = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # gone meanwhile
-        if int(after_name[1]) == master:
+        if int(after_name[1]) == parent:
             children.append(int(stat.parent.name))
     return sorted(children)
 
 
+def wait_until_idle(server: Server) -> None:
+    """Until every update is finished: a worker stopped with one still claimed would hold up
+    its chat (each chat's updates go in order) until the claim's lease ran out."""
+    deadline = time.monotonic() + START_TIMEOUT
+    sql = "SELECT COUNT(*) FROM inbox WHERE status IN ('pending', 'working')"
+    while time.monotonic() < deadline:
+        conn = sqlite3.connect(f"file:{server.state_path}?mode=ro", uri=True)
+        try:
+            if conn.execute(sql).fetchone()[0] == 0:
+                return
+        finally:
+            conn.close()
+        time.sleep(0.02)
+    raise AssertionError("updates still unfinished")
+
+
 @contextmanager
-def only(worker: int, every: list[int]) -> Iterator[None]:
+def only(server: Server, worker: int, every: list[int]) -> Iterator[None]:
     """Every update in this block is handled by ``worker``: the others are stopped."""
+    wait_until_idle(server)
     others = [pid for pid in every if pid != worker]
     for pid in others:
         os.kill(pid, signal.SIGSTOP)
@@ -87,13 +119,11 @@ def test_a_change_in_one_worker_is_seen_by_the_other_at_once(
     served: tuple[Server, FakeBotAPI],
 ) -> None:
     server, _ = served
-    assert server.proc is not None
-    pids = workers(server.proc.pid)
-    assert len(pids) == 2, pids
+    pids = workers(server)
     first, second = pids
     director, newcomer = chat_of(served, DIRECTOR), chat_of(served, NEWCOMER, "Айдана")
 
-    with only(first, pids):  # let in by the first worker...
+    with only(server, first, pids):  # let in by the first worker...
         director.say("/invite manager Милана")
         token = LINK_RE.search(director.expect("🔗 Приглашение: менеджер (Милана)").text)
         assert token is not None
@@ -101,7 +131,7 @@ def test_a_change_in_one_worker_is_seen_by_the_other_at_once(
         newcomer.expect("Здравствуйте, Айдана!", "Ваша роль: менеджер.")
         director.expect("✅ Айдана, id <code>555</code> вошёл в бот по вашему приглашению")
 
-    with only(second, pids):  # ...a manager in the second, who has never seen them
+    with only(server, second, pids):  # ...a manager in the second, who has never seen them
         newcomer.say("/mytasks")
         mine = newcomer.expect("<b>Ваши задачи</b>")
         assert encode(MyTasksPage(MILANA, 0)) in mine.data("v1:mt")
@@ -109,7 +139,9 @@ def test_a_change_in_one_worker_is_seen_by_the_other_at_once(
         director.expect("Доступ закрыт: Айдана.")
         newcomer.expect("Вам закрыли доступ к боту.")
 
-    with only(first, pids):  # the first worker knows at the next update, a button's included
+    with only(
+        server, first, pids
+    ):  # the first worker knows at the next update, a button's included
         newcomer.say("/mytasks")
         newcomer.expect(NO_ACCESS)
         answer = newcomer.answer(newcomer.press(mine, encode(MyTasksPage(MILANA, 0))))
