@@ -44,20 +44,32 @@ commands = st.sampled_from(
         "/subscriptions",
         "/REPORT",
         "/report@leoweb_test_bot",
+        "/invite",
+        "/people",
+        "/remove",
     ]
 )
 texts = st.one_of(
     st.text(max_size=60),
     st.builds(lambda c, a: f"{c} {a}", commands, st.text(max_size=30)),
 )
+CODES = ["rm", "mt", "td", "ld", "rr", "lr", "tc", "tr", "tx", "iu", "ir", "qc", "qm", "qd", "qx",
+         "pc", "pm", "pd", "pa", "pr", "px"]  # fmt: skip
 callback_data = st.one_of(
     st.text(max_size=64),
     st.builds(
         lambda p, n: f"{VERSION}:{p}:{n}",
-        st.sampled_from(["rm", "mt", "td", "ld", "rr", "lr", "tc", "tr", "tx"]),
+        st.sampled_from(CODES),
         st.integers(-10, 10**10),
     ),
     st.builds(lambda n, p: f"{VERSION}:rm:{n}:{p}", st.integers(0, 10**8), st.integers(-5, 50)),
+    st.builds(
+        lambda c, n, u: f"{VERSION}:{c}:{n}:{u}",
+        st.sampled_from(["qu", "pu"]),
+        st.integers(0, 10**8),
+        st.integers(0, 10**8),
+    ),
+    st.sampled_from([f"{VERSION}:{code}" for code in ("im", "id", "ia", "pl")]),
 )
 
 
