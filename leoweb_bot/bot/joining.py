@@ -84,8 +84,8 @@ def ask(req: Request) -> None:
         req.reply.show(t(req.lang, "join_declined_recently", when=again))
     else:
         if asked is Asked.FULL:
-            log.info("join request of user %s turned away: %d open", sender.id,
-                        access.max_open_requests)  # fmt: skip
+            cap = access.max_open_requests
+            log.info("join request of user %s turned away: %d open", sender.id, cap)
         req.reply.show(t(req.lang, f"join_{asked.value}"))
 
 
