@@ -1,6 +1,7 @@
-"""Who someone is and what they may see: roles come from ``[access]`` in the config, and the
-default is deny. Which role may use which command is said once, in the command table
-(``bot/table.py``).
+"""Who someone is and what they may see: roles come from ``[access]`` in the config and from the
+members let in through the bot (read from the state db by ``bot/members.py`` and passed in
+here), and the default is deny. Which role may use which command is said once, in the command
+table (``bot/table.py``); who may let whom in is :func:`may_manage`.
 
 Roles are never taken from anything a user types: a name anyone can type proves nothing.
 Every command and every button press asks these functions again, because callback data is
@@ -10,7 +11,9 @@ client-supplied and can be forged.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import replace
 
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.config import SERVICE_ACCOUNTS
@@ -28,10 +31,24 @@ class Role(enum.Enum):
 class Person:
     telegram_id: int
     role: Role
-    amocrm_user_id: int | None  # linked via [access.managers]; admins and directors may have one
+    amocrm_user_id: int | None  # a manager's; admins and directors may have one too
+
+
+@dataclass(frozen=True)
+class Member:
+    """Someone let in through the bot (an invite or a request), not listed in the config."""
+
+    telegram_id: int
+    role: Role
+    amocrm_user_id: int | None
 
 
 SEES_ALL = frozenset({Role.ADMIN, Role.DIRECTOR})  # every manager's tasks, not only their own
+# Whom each role may invite, change or remove: admins anyone, directors managers and directors.
+MANAGES = {
+    Role.ADMIN: frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER}),
+    Role.DIRECTOR: frozenset({Role.DIRECTOR, Role.MANAGER}),
+}
 
 
 def who(access: AccessSettings, telegram_user_id: int) -> Person:
@@ -52,6 +69,35 @@ def who(access: AccessSettings, telegram_user_id: int) -> Person:
     else:
         role = Role.NONE
     return Person(telegram_id=telegram_user_id, role=role, amocrm_user_id=amocrm_user_id)
+
+
+def with_members(config: AccessSettings, members: Iterable[Member]) -> AccessSettings:
+    """Everyone with access: the config's people, who keep their config role whatever else is
+    said, and the members let in through the bot (never a service account)."""
+    added = [
+        m for m in members
+        if not in_config(config, m.telegram_id) and not is_service_account(m.telegram_id)
+    ]  # fmt: skip
+    return replace(
+        config,
+        admins=(*config.admins, *(m.telegram_id for m in added if m.role is Role.ADMIN)),
+        directors=(*config.directors, *(m.telegram_id for m in added if m.role is Role.DIRECTOR)),
+        managers={
+            **config.managers,
+            **{m.telegram_id: m.amocrm_user_id for m in added if m.amocrm_user_id is not None},
+        },
+    )
+
+
+def in_config(config: AccessSettings, telegram_user_id: int) -> bool:
+    """Listed in ``[access]``: such a person's role is changed in the config only, never in chat."""
+    return telegram_user_id in (*config.admins, *config.directors, *config.managers)
+
+
+def may_manage(person: Person, role: Role) -> bool:
+    """Whether this person may invite, give or take away ``role``: admins any, directors
+    managers and directors, managers none."""
+    return role in MANAGES.get(person.role, frozenset())
 
 
 def is_service_account(telegram_user_id: int) -> bool:

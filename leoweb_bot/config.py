@@ -111,6 +111,8 @@ class AccessSettings:
     admins: tuple[int, ...] = ()
     directors: tuple[int, ...] = ()
     managers: Mapping[int, int] = field(default_factory=dict)  # Telegram id -> amoCRM user id
+    invite_days: int = 7  # an invite link expires after this many days
+    max_open_requests: int = 20  # join requests waiting for a decision, at most
 
 
 @dataclass(frozen=True)
@@ -364,6 +366,9 @@ def _check_server(s: Settings) -> None:
 def _check_access(s: Settings) -> None:
     """No service account in a list: granting one would grant everyone who writes as it."""
     access = s.access
+    for key in ("invite_days", "max_open_requests"):
+        if getattr(access, key) < 1:
+            raise ConfigError(f"access.{key}: must be at least 1")
     lists = (("admins", access.admins), ("directors", access.directors))
     for key, ids in (*lists, ("managers", access.managers)):  # managers: the Telegram ids
         for telegram_id in ids:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from leoweb_bot.access import Member
 from leoweb_bot.access import Person
 from leoweb_bot.access import Role
 from leoweb_bot.access import can_change_subscription
@@ -18,7 +19,10 @@ from leoweb_bot.access import can_see_all
 from leoweb_bot.access import can_see_manager
 from leoweb_bot.access import can_see_task
 from leoweb_bot.access import has_access
+from leoweb_bot.access import in_config
+from leoweb_bot.access import may_manage
 from leoweb_bot.access import who
+from leoweb_bot.access import with_members
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.cli.check import check_config
 from leoweb_bot.config import AccessSettings
@@ -130,3 +134,52 @@ def test_commands_that_grant_access_refuse_such_a_config(tmp_path: Path) -> None
     settings = settings_from_mapping({}, env)
     ok, line = next(r for r in check_config(settings) if r[1].startswith("config [access]"))
     assert not ok and "anonymous group admins" in line
+
+
+# -- members let in through the bot -----------------------------------------------------------
+
+LET_IN = [
+    Member(8, Role.MANAGER, 1387128),
+    Member(9, Role.DIRECTOR, None),
+    Member(10, Role.ADMIN, 1387130),
+    Member(3, Role.ADMIN, None),  # a config manager: the config wins
+    Member(1087968824, Role.ADMIN, None),  # a service account: never
+]
+
+
+@pytest.mark.parametrize(
+    ("telegram_id", "role", "amocrm_user_id"),
+    [
+        (8, Role.MANAGER, 1387128),
+        (9, Role.DIRECTOR, None),
+        (10, Role.ADMIN, 1387130),
+        (3, Role.MANAGER, 1387123),
+        (1, Role.ADMIN, None),
+        (1087968824, Role.NONE, None),
+        (11, Role.NONE, None),
+    ],
+)
+def test_members_join_the_config_which_keeps_its_roles(
+    telegram_id: int, role: Role, amocrm_user_id: int | None
+) -> None:
+    everyone = with_members(ACCESS, LET_IN)
+    assert who(everyone, telegram_id) == Person(telegram_id, role, amocrm_user_id)
+    assert in_config(everyone, telegram_id) is (telegram_id in (1, 3, 8, 9, 10))
+    assert not in_config(ACCESS, 8)
+
+
+@pytest.mark.parametrize(
+    ("role", "by_admin", "by_director", "by_manager"),
+    [
+        (Role.ADMIN, True, False, False),
+        (Role.DIRECTOR, True, True, False),
+        (Role.MANAGER, True, True, False),
+    ],
+)
+def test_admins_manage_everyone_directors_not_admins_managers_no_one(
+    role: Role, by_admin: bool, by_director: bool, by_manager: bool
+) -> None:
+    assert may_manage(who(ACCESS, 1), role) is by_admin
+    assert may_manage(who(ACCESS, 2), role) is by_director
+    assert may_manage(who(ACCESS, 3), role) is by_manager
+    assert not may_manage(who(ACCESS, 7), role)

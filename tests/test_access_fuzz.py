@@ -18,7 +18,14 @@ from tests.kit.botchat import BotChat
 from tests.kit.botchat import Sent
 from tests.kit.botchat import bot_chat
 
-NO_ACCESS = "⛔ Нет доступа. Ваш Telegram id: <code>999</code> — отправьте его администратору бота."
+NO_ACCESS = "⛔ Нет доступа. Ваш Telegram id: <code>999</code>. Попросить доступ — /start в личном чате с ботом."
+# What else a stranger may hear: their /start asks to join (with or without a link that works).
+JOINING = {
+    NO_ACCESS,
+    "Я спросил руководителя — ответ придёт сюда.",
+    "Ваш запрос уже у руководителя — ответ придёт сюда.",
+    "Эта ссылка-приглашение недействительна.\nПопросить доступ у руководителя — /start",
+}
 
 commands = st.sampled_from(
     [
@@ -37,20 +44,32 @@ commands = st.sampled_from(
         "/subscriptions",
         "/REPORT",
         "/report@leoweb_test_bot",
+        "/invite",
+        "/people",
+        "/remove",
     ]
 )
 texts = st.one_of(
     st.text(max_size=60),
     st.builds(lambda c, a: f"{c} {a}", commands, st.text(max_size=30)),
 )
+CODES = ["rm", "mt", "td", "ld", "rr", "lr", "tc", "tr", "tx", "iu", "ir", "qc", "qm", "qd", "qx",
+         "pc", "pm", "pd", "pa", "pr", "px"]  # fmt: skip
 callback_data = st.one_of(
     st.text(max_size=64),
     st.builds(
         lambda p, n: f"{VERSION}:{p}:{n}",
-        st.sampled_from(["rm", "mt", "td", "ld", "rr", "lr", "tc", "tr", "tx"]),
+        st.sampled_from(CODES),
         st.integers(-10, 10**10),
     ),
     st.builds(lambda n, p: f"{VERSION}:rm:{n}:{p}", st.integers(0, 10**8), st.integers(-5, 50)),
+    st.builds(
+        lambda c, n, u: f"{VERSION}:{c}:{n}:{u}",
+        st.sampled_from(["qu", "pu"]),
+        st.integers(0, 10**8),
+        st.integers(0, 10**8),
+    ),
+    st.sampled_from([f"{VERSION}:{code}" for code in ("im", "id", "ia", "pl")]),
 )
 
 
@@ -62,7 +81,10 @@ def chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotChat]:
 
 def assert_nothing_leaked(chat: BotChat, sent: list[Sent], before: int) -> None:
     assert chat.sandbox.request_count == before, "a stranger's update reached amoCRM"
-    assert all(s.text == NO_ACCESS for s in sent), [s.text for s in sent]
+    to_them = [s.text for s in sent if s.chat_id in (STRANGER, GROUP)]
+    assert all(text in JOINING for text in to_them), to_them
+    # the directors hear of a request (once), and of nothing else
+    assert all(s.text.startswith("🙋") for s in sent if s.chat_id not in (STRANGER, GROUP))
 
 
 @settings(

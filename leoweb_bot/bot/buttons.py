@@ -17,7 +17,6 @@ from leoweb_bot.access import can_close_task
 from leoweb_bot.access import can_look_up
 from leoweb_bot.access import can_see_all
 from leoweb_bot.access import can_see_manager
-from leoweb_bot.access import who
 from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.bot.closing import Awaiting
@@ -39,6 +38,7 @@ from leoweb_bot.bot.codec import ManagerPage
 from leoweb_bot.bot.codec import MyTasksPage
 from leoweb_bot.bot.codec import Outdated
 from leoweb_bot.bot.codec import OverdueChart
+from leoweb_bot.bot.codec import PeopleButton
 from leoweb_bot.bot.codec import ReportSummary
 from leoweb_bot.bot.codec import TaskList
 from leoweb_bot.bot.codec import TeamCard
@@ -46,6 +46,8 @@ from leoweb_bot.bot.codec import TrendChart
 from leoweb_bot.bot.codec import decode
 from leoweb_bot.bot.codec import encode
 from leoweb_bot.bot.context import App
+from leoweb_bot.bot.members import person_of
+from leoweb_bot.bot.people import on_people_button
 from leoweb_bot.bot.pictures import send_chart
 from leoweb_bot.bot.replies import Reply
 from leoweb_bot.bot.replies import guard
@@ -57,6 +59,7 @@ from leoweb_bot.bot.screens import lead_screen
 from leoweb_bot.bot.screens import manager_screen
 from leoweb_bot.bot.screens import mytasks_screen
 from leoweb_bot.bot.screens import report_screen
+from leoweb_bot.bot.table import COMMANDS
 from leoweb_bot.bot.table import may_use
 from leoweb_bot.bot.team import idle_screen
 from leoweb_bot.bot.team import read_scorecard
@@ -103,6 +106,9 @@ class Press:
 
 def act(press: Press, pressed: Button) -> None:
     """Do what the button says, for this presser."""
+    if isinstance(pressed, PeopleButton):  # invites, join requests, /people
+        on_people_button(press, pressed, COMMANDS)
+        return
     match pressed:
         case ReportSummary():
             report_summary(press)
@@ -319,7 +325,7 @@ def typed_result(app: App, message: Message) -> bool:
     waiting = awaited_result(app.state, chat_id, sender, app.now())
     if waiting is None or (not message.private and message.reply_to != waiting.message_id):
         return False
-    person = who(app.settings.access, sender)
+    person = person_of(app, sender)
     if not may_use(person, "done"):
         return False
     forget_result(app.state, chat_id, sender)

@@ -140,14 +140,150 @@ class CancelClose:
     back: TaskList | None = None
 
 
+# -- people: invites (bot/invites.py), join requests (joining.py), /people (people.py) -------
+
+
+@dataclass(frozen=True)
+class InviteManager:
+    """/invite, «Менеджера…»: pick the amoCRM user first."""
+
+    code: ClassVar[str] = "im"
+
+
+@dataclass(frozen=True)
+class InviteUser:
+    """An invite link for a manager who is this amoCRM user."""
+
+    code: ClassVar[str] = "iu"
+    user: int
+
+
+@dataclass(frozen=True)
+class InviteDirector:
+    code: ClassVar[str] = "id"
+
+
+@dataclass(frozen=True)
+class InviteAdmin:
+    code: ClassVar[str] = "ia"
+
+
+@dataclass(frozen=True)
+class RevokeInvite:
+    code: ClassVar[str] = "ir"
+    invite: int
+
+
+@dataclass(frozen=True)
+class RequestCard:
+    """A join request's card (again, or first shown from /people)."""
+
+    code: ClassVar[str] = "qc"
+    request: int
+
+
+@dataclass(frozen=True)
+class PickManager:
+    """«Менеджер…» on a request: pick the amoCRM user."""
+
+    code: ClassVar[str] = "qm"
+    request: int
+
+
+@dataclass(frozen=True)
+class AcceptManager:
+    code: ClassVar[str] = "qu"
+    request: int
+    user: int
+
+
+@dataclass(frozen=True)
+class AcceptDirector:
+    code: ClassVar[str] = "qd"
+    request: int
+
+
+@dataclass(frozen=True)
+class Decline:
+    code: ClassVar[str] = "qx"
+    request: int
+
+
+@dataclass(frozen=True)
+class PeopleList:
+    """/people again, in place."""
+
+    code: ClassVar[str] = "pl"
+
+
+@dataclass(frozen=True)
+class PersonCard:
+    """One member: their role and what can be done about it."""
+
+    code: ClassVar[str] = "pc"
+    member: int  # Telegram id
+
+
+@dataclass(frozen=True)
+class PickUser:
+    """Make a member a manager, or relink one: pick the amoCRM user."""
+
+    code: ClassVar[str] = "pm"
+    member: int
+
+
+@dataclass(frozen=True)
+class LinkUser:
+    code: ClassVar[str] = "pu"
+    member: int
+    user: int
+
+
+@dataclass(frozen=True)
+class MakeDirector:
+    code: ClassVar[str] = "pd"
+    member: int
+
+
+@dataclass(frozen=True)
+class MakeAdmin:
+    code: ClassVar[str] = "pa"
+    member: int
+
+
+@dataclass(frozen=True)
+class AskRemove:
+    code: ClassVar[str] = "pr"
+    member: int
+
+
+@dataclass(frozen=True)
+class Remove:
+    code: ClassVar[str] = "px"
+    member: int
+
+
+PeopleButton = (
+    InviteManager | InviteUser | InviteDirector | InviteAdmin | RevokeInvite | RequestCard
+    | PickManager | AcceptManager | AcceptDirector | Decline | PeopleList | PersonCard | PickUser
+    | LinkUser | MakeDirector | MakeAdmin | AskRemove | Remove
+)  # fmt: skip
+_PEOPLE = (InviteManager, InviteUser, InviteDirector, InviteAdmin, RevokeInvite, RequestCard,
+           PickManager, AcceptManager, AcceptDirector, Decline, PeopleList, PersonCard, PickUser,
+           LinkUser, MakeDirector, MakeAdmin, AskRemove, Remove)  # fmt: skip
+
+# -- all buttons ------------------------------------------------------------------------------
+
 Button = (
     ReportSummary | ManagerPage | MyTasksPage | LeadCard | LeadRefresh | AskClose | Close
     | CloseWithResult | CancelClose | OverdueChart | TrendChart | TeamCard | IdleLeads
+    | PeopleButton
 )  # fmt: skip
 _BUTTONS: dict[str, type[Button]] = {
     kind.code: kind
     for kind in (ReportSummary, ManagerPage, MyTasksPage, LeadCard, LeadRefresh, AskClose, Close,
-                 CloseWithResult, CancelClose, OverdueChart, TrendChart, TeamCard, IdleLeads)
+                 CloseWithResult, CancelClose, OverdueChart, TrendChart, TeamCard, IdleLeads,
+                 *_PEOPLE)
 }  # fmt: skip
 _LISTS: dict[str, type[TaskList]] = {k.code: k for k in (ManagerPage, MyTasksPage, LeadRefresh)}
 

@@ -12,13 +12,18 @@ from collections.abc import Mapping
 from leoweb_bot import __version__
 from leoweb_bot.access import can_change_subscription
 from leoweb_bot.access import can_see_all
-from leoweb_bot.access import who
+from leoweb_bot.access import has_access
+from leoweb_bot.access import is_service_account
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.amocrm.models import User
 from leoweb_bot.bot.formats import echo
 from leoweb_bot.bot.formats import format_when
+from leoweb_bot.bot.invites import redeem
+from leoweb_bot.bot.joining import ask
+from leoweb_bot.bot.members import person_of
 from leoweb_bot.bot.replies import error_text
+from leoweb_bot.bot.replies import no_access_text
 from leoweb_bot.bot.request import Request
 from leoweb_bot.bot.screens import Screen
 from leoweb_bot.bot.screens import account_screen
@@ -63,7 +68,18 @@ def show(req: Request, screen: Screen) -> None:
 
 
 def start(req: Request) -> None:
-    """Greet the user and list the commands their role may use."""
+    """Greet the user and list the commands their role may use. In a private chat, a token
+    (an invite link opened) lets a stranger in, and a stranger without one asks to join."""
+    if req.private and not is_service_account(req.sender.id):
+        if req.args:
+            redeem(req)
+            return
+        if not has_access(req.person):
+            ask(req)
+            return
+    if not has_access(req.person):
+        req.reply.show(no_access_text(req.lang, req.sender.id))
+        return
     greeting = t(req.lang, "greeting", name=req.first_name)
     req.reply.show(join([greeting, Html(""), render_help(req.lang, req.person.role, req.table)]))
 
@@ -241,7 +257,7 @@ def subscriptions(req: Request) -> None:
 
 def digest_terms(req: Request, sub: Subscription) -> dict[str, object]:
     """What comes (by the subscriber's role), on which days, at what time, in which timezone."""
-    subscriber = who(req.app.settings.access, sub.telegram_user_id)
+    subscriber = person_of(req.app, sub.telegram_user_id)
     what = "digest_what_all" if can_see_all(subscriber) else "digest_what_own"
     days = "digest_weekdays" if req.app.settings.digest.weekdays_only else "digest_daily"
     return {

@@ -40,7 +40,7 @@ ERROR_KEYS: dict[type[AmoError], str] = {
 
 
 def no_access_text(lang: str, telegram_id: int, *, alert: bool = False) -> Html:
-    """The answer to someone without access: their id, to send to the admin. A service account
+    """The answer to someone without access: their id, and /start to ask for it. A service account
     (an anonymous group admin, a channel) is told to write as themselves instead: that id is
     shared by strangers, so sending it to the admin must never be the advice."""
     if is_service_account(telegram_id):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from leoweb_bot.access import SEES_ALL
@@ -13,6 +14,8 @@ from leoweb_bot.access import Person
 from leoweb_bot.access import Role
 from leoweb_bot.bot.context import App
 from leoweb_bot.bot.replies import Reply
+from leoweb_bot.bot.texts import t
+from leoweb_bot.telegram.updates import Sender
 
 
 class Menu(enum.Enum):
@@ -52,7 +55,7 @@ class Request:
 
     app: App
     person: Person
-    first_name: str
+    sender: Sender  # as Telegram names them
     args: str
     reply: Reply
     command: Command
@@ -61,3 +64,17 @@ class Request:
     @property
     def lang(self) -> str:
         return self.app.lang
+
+    @property
+    def first_name(self) -> str:
+        return self.sender.first_name
+
+    @property
+    def private(self) -> bool:
+        """Asked in the private chat with the bot (whose id is the person's own)."""
+        return self.reply.chat_id == self.sender.id
+
+
+def role_menu(table: Sequence[Command], lang: str, role: Role) -> list[tuple[str, str]]:
+    """``(command, description)`` of every command of ``table`` this role may use: its menu."""
+    return [(c.name, t(lang, c.help_for(role))) for c in table if c.allows(role)]

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from leoweb_bot.access import has_access
-from leoweb_bot.access import who
 from leoweb_bot.bot.buttons import Press
 from leoweb_bot.bot.buttons import act
 from leoweb_bot.bot.buttons import typed_result
@@ -24,6 +23,7 @@ from leoweb_bot.bot.closing import forget_result
 from leoweb_bot.bot.codec import Outdated
 from leoweb_bot.bot.codec import decode
 from leoweb_bot.bot.context import App
+from leoweb_bot.bot.members import person_of
 from leoweb_bot.bot.replies import Reply
 from leoweb_bot.bot.replies import guard
 from leoweb_bot.bot.replies import no_access_text
@@ -65,7 +65,7 @@ def on_message(app: App, message: Message) -> None:
     if command is None and typed_result(app, message):
         return
     if meant_for_us(app, message):
-        person = who(app.settings.access, sender.id)
+        person = person_of(app, sender.id)
         reply = Reply(app.telegram, message.chat_id)
         if has_access(person):
             reply.show(t(app.lang, "short_help"))
@@ -90,8 +90,8 @@ def meant_for_us(app: App, message: Message) -> bool:
 def run_command(app: App, command: Command, message: Message, sender: Sender, args: str) -> None:
     """Check access again for this command, then run it with every failure turned into text."""
     reply = Reply(app.telegram, message.chat_id)
-    person = who(app.settings.access, sender.id)
-    if not has_access(person):
+    person = person_of(app, sender.id)
+    if not command.allows(person.role) and not has_access(person):
         log.info("refused /%s: user %s has no access", command.name, person.telegram_id)
         reply.show(no_access_text(app.lang, person.telegram_id))
         return
@@ -100,7 +100,7 @@ def run_command(app: App, command: Command, message: Message, sender: Sender, ar
         return
     forget_result(app.state, message.chat_id, person.telegram_id)  # a command ends that wait
     log.info("/%s from user %s in chat %s", command.name, person.telegram_id, message.chat_id)
-    req = Request(app, person, sender.first_name, args, reply, command, COMMANDS)
+    req = Request(app, person, sender, args, reply, command, COMMANDS)
     with guard(app.lang, reply.show, f"/{command.name}", message.chat_id), app.client.operation():
         if command.needs_args and not args:
             reply.show(usage(app.lang, command))
@@ -116,7 +116,7 @@ def on_press(app: App, callback: Callback) -> None:
     if callback.chat_id is None:  # a button on an inline-mode message: not one of ours
         app.telegram.answer_callback(callback.id, t(app.lang, "cb_stale"))
         return
-    person = who(app.settings.access, callback.sender.id)
+    person = person_of(app, callback.sender.id)
     reply = Reply(app.telegram, callback.chat_id, callback.message_id)
     press = Press(app, person, callback.id, reply)
     try:
@@ -146,6 +146,6 @@ def apologize(app: App, item: InboxItem) -> None:
     sender = sender_id_of(item.update)
     if item.chat_id is None or sender is None:
         return
-    if not has_access(who(app.settings.access, sender)):
+    if not has_access(person_of(app, sender)):
         return  # a stranger hears nothing but the no-access line, and only from a handler
     Reply(app.telegram, item.chat_id).send(t(app.lang, "err_internal"))

@@ -12,13 +12,17 @@ from __future__ import annotations
 from leoweb_bot.access import Person
 from leoweb_bot.access import Role
 from leoweb_bot.bot import commands
+from leoweb_bot.bot import invites
+from leoweb_bot.bot import people
 from leoweb_bot.bot import pictures
 from leoweb_bot.bot import team
 from leoweb_bot.bot.request import Command
 from leoweb_bot.bot.request import Menu
+from leoweb_bot.bot.request import role_menu
 from leoweb_bot.bot.texts import t
 
 ANYONE = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})  # everyone with access
+EVERYONE = ANYONE | {Role.NONE}  # strangers too: /start is how they get in
 LEADERS = frozenset({Role.ADMIN, Role.DIRECTOR})
 ADMINS = frozenset({Role.ADMIN})
 BASICS = (Menu.DEFAULT,)  # a stranger's menu: enough to greet and to learn their id
@@ -26,7 +30,7 @@ GROUPS = (Menu.GROUPS,)
 
 # In the order /help lists them.
 COMMANDS: tuple[Command, ...] = (
-    Command("start", commands.start, ANYONE, "cmd_start", menus=BASICS),
+    Command("start", commands.start, EVERYONE, "cmd_start", menus=BASICS),
     Command("help", commands.help_command, ANYONE, "cmd_help", menus=(*BASICS, *GROUPS)),
     Command("whoami", commands.whoami, ANYONE, "cmd_whoami", menus=BASICS),
     Command("report", commands.report, ANYONE, "cmd_report", "args_report",
@@ -47,6 +51,11 @@ COMMANDS: tuple[Command, ...] = (
             menus=GROUPS),
     Command("unsubscribe", commands.unsubscribe, ANYONE, "cmd_unsubscribe", menus=GROUPS),
     Command("subscriptions", commands.subscriptions, ANYONE, "cmd_subscriptions", menus=GROUPS),
+    # People: invite links, who has access, removing someone (bot/invites.py, bot/people.py).
+    Command("invite", invites.invite, LEADERS, "cmd_invite", "args_invite"),
+    Command("people", people.people, LEADERS, "cmd_people"),
+    Command("remove", people.remove_command, LEADERS, "cmd_remove", "args_remove",
+            needs_args=True),
 )  # fmt: skip
 BY_NAME = {command.name: command for command in COMMANDS}
 
@@ -59,7 +68,7 @@ def may_use(person: Person, name: str) -> bool:
 
 def menu(lang: str, role: Role) -> list[tuple[str, str]]:
     """``(command, description)`` of every command this role may use: its private menu."""
-    return [(c.name, t(lang, c.help_for(role))) for c in COMMANDS if c.allows(role)]
+    return role_menu(COMMANDS, lang, role)
 
 
 def shared_menu(lang: str, scope: Menu) -> list[tuple[str, str]]:

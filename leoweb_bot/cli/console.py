@@ -1,5 +1,5 @@
-"""The demo console's own words (not the bot's), in Russian and English: its banner, the roles,
-how it marks edits, presses and the pictures it saves."""
+"""The demo console's own words (not the bot's, which are in bot/locales): the banner, the
+prompts and the notes the terminal chat prints around the conversation, in each language."""
 
 CONSOLE: dict[str, dict[str, str]] = {
     "ru": {
@@ -7,7 +7,8 @@ CONSOLE: dict[str, dict[str, str]] = {
             "LeoWeb_bot: демо на встроенной песочнице amoCRM (данные вымышленные).\n"
             "Пишите команды как в Telegram: /help, /report, /chart, /team, /mytasks, /lead Алихан.\n"
             "Кнопки нажимаются вводом их номера. «role manager» или «role director» — сменить"
-            " роль, /quit — выход."
+            " роль, «as Айдана» — стать новым человеком (вставьте ему ссылку из /invite —"
+            " он войдёт по ней; /start без ссылки — попросит доступ), /quit — выход."
         ),
         "ask_role": (
             "Роль: [1] руководитель  [2] менеджер ({manager})  [3] администратор."
@@ -21,11 +22,14 @@ CONSOLE: dict[str, dict[str, str]] = {
         "admin_name": "Администратор",
         "bot": "бот",
         "edited": "изменено",
+        "to": "в чат id {id}",
         "no_buttons": "(здесь нет кнопок с таким номером)",
         "pressed": "нажата кнопка «{label}»",
         "bad_role": (
             "(роль: руководитель, менеджер или администратор — или director, manager, admin)"
         ),
+        "guest": "Вы — {name}, новый человек. Telegram id {id}.",
+        "bad_guest": "(«as» и имя: например, as Айдана)",
         "log": "(журнал демо: {path})",
         "picture": "🖼 картинка: {path}",
     },
@@ -34,7 +38,8 @@ CONSOLE: dict[str, dict[str, str]] = {
             "LeoWeb_bot demo on the built-in amoCRM sandbox (made-up data).\n"
             "Type commands as in Telegram: /help, /report, /chart, /team, /mytasks, /lead Алихан.\n"
             "Press a button by typing its number. 'role manager' or 'role director' switches"
-            " the role, /quit exits."
+            " the role, 'as Aidana' makes you someone new (paste them a link from /invite to"
+            " join with it; /start without one asks for access), /quit exits."
         ),
         "ask_role": "Role: [1] director  [2] manager ({manager})  [3] admin. Enter = director: ",
         "role": "You are the {role}. Telegram id {id}.",
@@ -45,11 +50,14 @@ CONSOLE: dict[str, dict[str, str]] = {
         "admin_name": "Admin",
         "bot": "bot",
         "edited": "edited",
+        "to": "to the chat of id {id}",
         "no_buttons": "(no button with that number here)",
         "pressed": "pressed «{label}»",
         "bad_role": (
             "(role: director, manager or admin — or руководитель, менеджер, администратор)"
         ),
+        "guest": "You are {name}, someone new. Telegram id {id}.",
+        "bad_guest": "('as' and a name: e.g. as Aidana)",
         "log": "(demo log: {path})",
         "picture": "🖼 picture: {path}",
     },

@@ -236,6 +236,7 @@ def run_in_telegram(token: str, lang: str, api_url: str = "https://api.telegram.
         )
     print(f"Demo bot @{me.username} is running with the sandbox as its amoCRM.", flush=True)
     print("Open it in Telegram and send /start: the FIRST person to do so becomes the director.")
+    print("Anyone else who sends /start asks you for access; /invite makes a link to let them in.")
     print("Ctrl+C stops the demo.", flush=True)
     with demo_crm() as crm:
         try:

@@ -100,9 +100,11 @@ language = "ru"  # ru | en
 state_path = "leoweb-bot.sqlite3"  # SQLite state; env LEOWEB_BOT_STATE_PATH (Docker and systemd set it)
 audit_days = 365  # audit log rows older than this are deleted; 0 keeps them forever
 
-[access]
+[access]  # the bootstrap: everyone else is invited in chat (/invite, /people)
 admins = []  # Telegram user ids; send /whoami to the bot to learn yours
 directors = []
+invite_days = 7  # invite links expire after this many days
+max_open_requests = 20  # join requests waiting for a decision, at most
 [access.managers]  # Telegram user id = amoCRM user id
 # 123456789 = 1387123
 
@@ -320,5 +322,5 @@ def print_next_steps(path: Path, missing: list[str]) -> None:
     print(f"     the systemd unit in deploy/, or `{cli} serve` behind an HTTPS proxy")
     print(f"  3. {cli} set-webhook")
     print("     once per deploy, when https://<public_url>/healthz answers")
-    print("  4. send /whoami to the bot in Telegram, put your id in [access] directors")
-    print("     (and each manager's id in [access.managers]), then restart the server")
+    print("  4. send /whoami to the bot in Telegram, put your id in [access] directors and")
+    print("     restart the server; then let everyone else in with /invite in the chat")

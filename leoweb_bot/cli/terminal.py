@@ -5,7 +5,8 @@ bot uses and prints instead of calling the Bot API: HTML as readable text (bold 
 terminal, links as ``text (url)``), inline buttons as numbered choices, edits re-printed and
 marked, and a photo saved as a PNG file whose path is printed with its caption. :class:`TerminalChat` turns typed lines into Bot API Update dicts for the bot's router
 (the same one as in production): text becomes a message, a number a press of that button on the
-chat's last keyboard.
+chat's last keyboard. ``as <name>`` plays someone new (with a made-up id of their own), and a
+pasted invite link is opened as Telegram opens it: ``/start <token>``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import html.parser
 import itertools
 import logging
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -47,9 +49,14 @@ ROLE_NAMES = {
     "администратор": "admin",
 }
 ROLE_WORDS = ("role", "роль")
+AS_WORDS = ("as", "как")  # `as Айдана`: play someone the bot does not know yet
+FIRST_GUEST_ID = 5001  # the made-up ids of the people played with `as`, in order of appearance
+# An invite link, as Telegram opens it: the bot gets /start with the link's parameter.
+INVITE_LINK_RE = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
 QUIT = ("/quit", "/exit")
 BOLD_ON, BOLD_OFF = "\x1b[1m", "\x1b[22m"
 ITALIC_ON, ITALIC_OFF = "\x1b[3m", "\x1b[23m"
+
 
 # -- HTML to terminal text --------------------------------------------------------------------
 
@@ -164,6 +171,7 @@ class TerminalTelegram:
         self.words = CONSOLE.get(lang, CONSOLE["ru"])
         self.messages: dict[int, Shown] = {}
         self.keyboards: dict[int, int] = {}  # chat id → id of its last message with buttons
+        self.here: int | None = None  # the chat of whoever is typing now
         self._ids = itertools.count(1)
 
     def send(
@@ -205,6 +213,12 @@ class TerminalTelegram:
     def typing(self, chat_id: int) -> None:
         """Nothing to show: the answer follows at once."""
 
+    def set_commands(self, commands_by_scope: Mapping[str | int, Any]) -> None:
+        """A terminal has no command menu."""
+
+    def delete_commands(self, chat_id: int) -> None:
+        """A terminal has no command menu."""
+
     def get_me(self) -> types.User:
         return types.User.de_json(dict(BOT_USER))
 
@@ -229,6 +243,8 @@ class TerminalTelegram:
         elif self.keyboards.get(chat_id) == message_id:
             del self.keyboards[chat_id]  # an edit removed the buttons
         mark = f" · {self.words['edited']}" if edited else ""
+        if self.here not in (None, chat_id):  # someone else's chat: a card to the director, say
+            mark += f" · {self.words['to'].format(id=chat_id)}"
         self.note(f"── {self.words['bot']} #{message_id}{mark} ──")
         if picture is not None:
             self.note(self.words["picture"].format(path=picture))
@@ -269,6 +285,8 @@ class TerminalChat:
         self.manager_name = manager_name
         self.clock = clock
         self.role = "director"
+        self.guest: str | None = None  # the name of the new person played with `as`, if any
+        self.guests: dict[str, int] = {}  # name → made-up Telegram id
         self.failures = 0
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100_000)
@@ -279,11 +297,11 @@ class TerminalChat:
 
     @property
     def user_id(self) -> int:
-        return ROLE_IDS[self.role]
+        return self.guests[self.guest] if self.guest else ROLE_IDS[self.role]
 
     @property
     def prompt(self) -> str:
-        return f"{self.words[self.role].format(manager=self.manager_name)}> "
+        return f"{self.guest or self.words[self.role].format(manager=self.manager_name)}> "
 
     def set_role(self, name: str) -> None:
         """Become the person with role ``name`` (English or Russian, any case)."""
@@ -291,7 +309,7 @@ class TerminalChat:
         if role is None:
             self.telegram.note(self.words["bad_role"])
             return
-        self.role = role
+        self.role, self.guest = role, None
         shown = self.words[role].format(manager=self.manager_name)
         self.telegram.note(self.words["role"].format(role=shown, id=self.user_id))
 
@@ -307,11 +325,27 @@ class TerminalChat:
         first, _, rest = text.partition(" ")
         if first.casefold() in ROLE_WORDS:
             self.set_role(rest)
+        elif first.casefold() in AS_WORDS:
+            self.play(rest)
         elif (number := parse_id(text)) is not None:
             self.press(number)
         else:
-            self.process(self.message_update(text))
+            link = INVITE_LINK_RE.fullmatch(text)
+            self.process(self.message_update(f"/start {link.group(1)}" if link else text))
         return True
+
+    def play(self, rest: str) -> None:
+        """``as Айдана [text]``: become someone new to the bot (the same one for the same
+        name), and send ``text`` as them, if given."""
+        name, _, text = rest.strip().partition(" ")
+        if not name:
+            self.telegram.note(self.words["bad_guest"])
+            return
+        self.guest = name
+        self.guests.setdefault(name, FIRST_GUEST_ID + len(self.guests))
+        self.telegram.note(self.words["guest"].format(name=name, id=self.user_id))
+        if text.strip():
+            self.handle(text)
 
     def press(self, number: int) -> None:
         shown = self.telegram.last_choices(self.user_id)
@@ -323,6 +357,7 @@ class TerminalChat:
         self.process(self.callback_update(shown, data))
 
     def process(self, update: dict[str, Any]) -> None:
+        self.telegram.here = self.user_id
         try:
             self.route(update)
         except Exception:
@@ -333,6 +368,7 @@ class TerminalChat:
 
     def sender(self) -> dict[str, Any]:
         name = self.manager_name if self.role == "manager" else self.words[f"{self.role}_name"]
+        name = self.guest or name
         lang = self.telegram.lang
         return {"id": self.user_id, "is_bot": False, "first_name": name, "language_code": lang}
 

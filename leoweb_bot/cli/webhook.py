@@ -6,16 +6,23 @@ with 429 (docs/telegram.md#webhooks), so it is an explicit admin step, not a boo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
+from pathlib import Path
 
+from leoweb_bot.access import Member
 from leoweb_bot.access import who
+from leoweb_bot.access import with_members
+from leoweb_bot.bot.members import as_member
 from leoweb_bot.bot.request import Menu
 from leoweb_bot.bot.table import menu
 from leoweb_bot.bot.table import shared_menu
 from leoweb_bot.cli.failures import CliError
 from leoweb_bot.config import ConfigError
 from leoweb_bot.config import Settings
+from leoweb_bot.state import State
+from leoweb_bot.state.people import members
 from leoweb_bot.telegram.client import Telegram
 from leoweb_bot.telegram.client import TelegramError
 from leoweb_bot.telegram.client import build_telegram
@@ -24,10 +31,13 @@ from leoweb_bot.values import check_public_url
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 
 
-def menus(settings: Settings) -> dict[str | int, Sequence[tuple[str, str]]]:
+def menus(
+    settings: Settings, let_in: Iterable[Member] = ()
+) -> dict[str | int, Sequence[tuple[str, str]]]:
     """Command menus by scope, from the command table: the shared ones (the basics for
-    everyone, the group commands), and the role's own menu in each configured person's chat."""
-    lang, access = settings.bot.language, settings.access
+    everyone, the group commands), and the role's own menu in the chat of each person of the
+    config and each one ``let_in`` through the bot."""
+    lang, access = settings.bot.language, with_members(settings.access, let_in)
     scoped: dict[str | int, Sequence[tuple[str, str]]] = {
         m.value: shared_menu(lang, m) for m in Menu
     }
@@ -49,7 +59,7 @@ def set_webhook(settings: Settings) -> int:
         settings.telegram.webhook_url, settings.telegram.webhook_secret, ALLOWED_UPDATES
     )
     print(f"webhook set: {settings.telegram.webhook_url}")
-    scoped = menus(settings)
+    scoped = menus(settings, let_in(settings))
     refused = set_menus(telegram, scoped)
     print(f"command menus set: {len(scoped) - len(refused)} of {len(scoped)}")
     if refused:
@@ -59,6 +69,18 @@ def set_webhook(settings: Settings) -> int:
             "set-webhook again)"
         )
     return 0
+
+
+def let_in(settings: Settings) -> list[Member]:
+    """The people let in through the bot, from the server's state db (none before it exists)."""
+    path = Path(settings.bot.state_path)
+    if not path.exists():
+        return []
+    state = State(path)
+    try:
+        return [as_member(row) for row in members(state)]
+    finally:
+        state.close()
 
 
 def set_menus(

@@ -8,8 +8,8 @@ deadline, stopping at the first one not yet due, so a cycle costs a page or two;
 ``alerts_sent`` is keyed by (task id, deadline). A task alerts once per deadline: moving the
 deadline and missing it again alerts again, a second cycle or a restart does not. Choices:
 
-* First look at a manager (the first run after install, or a manager newly added to
-  ``[access.managers]``): their tasks that are already overdue are recorded as ``known`` and
+* First look at a manager (the first run after install, or a manager newly let in, through the
+  config or the bot): their tasks that are already overdue are recorded as ``known`` and
   not sent; the daily digest and /mytasks cover the backlog. Only what goes overdue later alerts.
 * Quiet hours (company time, may wrap midnight): new alerts wait as ``pending`` and go out in one
   message per manager on the first cycle after the quiet hours; tasks closed meanwhile are dropped.
@@ -33,6 +33,7 @@ from telebot.types import InlineKeyboardMarkup
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.bot.codec import AskClose
 from leoweb_bot.bot.context import App
+from leoweb_bot.bot.members import access_now
 from leoweb_bot.bot.screens import button
 from leoweb_bot.bot.texts import Html
 from leoweb_bot.bot.texts import join
@@ -103,7 +104,7 @@ def key_of(task: Task) -> Key:
 
 
 def chats_by_manager(managers: Mapping[int, int]) -> dict[int, list[int]]:
-    """``[access.managers]`` (Telegram id → amoCRM id) turned around; one person may have two."""
+    """The managers (Telegram id → amoCRM id) turned around; one person may have two."""
     chats: dict[int, list[int]] = defaultdict(list)
     for telegram_id, amocrm_user_id in sorted(managers.items()):
         chats[amocrm_user_id].append(telegram_id)
@@ -112,7 +113,7 @@ def chats_by_manager(managers: Mapping[int, int]) -> dict[int, list[int]]:
 
 def run_alerts(app: App, now: int) -> None:
     """One cycle: scan, record what went overdue, and send unless it is quiet."""
-    chats = chats_by_manager(app.settings.access.managers)
+    chats = chats_by_manager(access_now(app).managers)
     if not chats:
         return
     scanned = app.client.open_tasks_due_before(now)

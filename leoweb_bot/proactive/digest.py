@@ -26,9 +26,9 @@ import pytz
 from leoweb_bot.access import Person
 from leoweb_bot.access import can_see_all
 from leoweb_bot.access import has_access
-from leoweb_bot.access import who
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.bot.context import App
+from leoweb_bot.bot.members import person_of
 from leoweb_bot.bot.pictures import Picture
 from leoweb_bot.bot.pictures import overdue_picture
 from leoweb_bot.bot.screens import Screen
@@ -119,7 +119,7 @@ def subscriber_name(app: App, asking: int, subscriber: int) -> Html:
     amoCRM name, else the role and Telegram id (the bot knows nothing more about a director)."""
     if asking == subscriber:
         return t(app.lang, "subscriber_you")
-    person = who(app.settings.access, subscriber)
+    person = person_of(app, subscriber)
     if person.amocrm_user_id is not None:
         try:
             user = app.client.users().get(person.amocrm_user_id)
@@ -165,8 +165,8 @@ def send_digest(
     built: Built,
 ) -> None:
     day, due_moment = due
-    person = who(app.settings.access, sub.telegram_user_id)
-    if not has_access(person):  # the subscriber is no longer in [access]
+    person = person_of(app, sub.telegram_user_id)
+    if not has_access(person):  # the subscriber was removed
         log.info(
             "digest for chat %s skipped: user %s has no access", sub.chat_id, person.telegram_id
         )

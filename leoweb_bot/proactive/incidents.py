@@ -16,6 +16,7 @@ from leoweb_bot.amocrm.errors import PaymentRequired
 from leoweb_bot.bot.context import App
 from leoweb_bot.bot.formats import format_when
 from leoweb_bot.bot.formats import shorten
+from leoweb_bot.bot.members import access_now
 from leoweb_bot.bot.texts import Html
 from leoweb_bot.bot.texts import join
 from leoweb_bot.bot.texts import t
@@ -140,7 +141,7 @@ def report_outage(app: App, now: int) -> None:
 
 def tell_admins(app: App, html: Html) -> None:
     """Send to every admin's private chat; a failure is logged (the incident stays recorded)."""
-    for admin in app.settings.access.admins:
+    for admin in access_now(app).admins:
         try:
             app.telegram.send(admin, html)
         except TelegramError as exc:

@@ -7,7 +7,8 @@ tick works through them here. Bodies are form-encoded with PHP-style keys such a
 body is a hint and never the truth: each lead is read back from the API, and its responsible
 user is the API's, not the body's.
 
-What is told to whom (the responsible manager, if mapped in ``[access.managers]``):
+What is told to whom (the responsible manager, if linked to a Telegram user: in the config or
+through the bot):
 
 * ``leads[add]`` — a new lead; ``leads[responsible]`` — a lead handed to them;
 * ``leads[status]`` — only when the lead was closed (won / lost): mid-funnel moves happen many
@@ -42,6 +43,7 @@ from leoweb_bot.amocrm.models import WON_STATUS
 from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import card_url
 from leoweb_bot.bot.context import App
+from leoweb_bot.bot.members import access_now
 from leoweb_bot.bot.screens import lead_cards
 from leoweb_bot.bot.texts import Html
 from leoweb_bot.bot.texts import join
@@ -195,7 +197,7 @@ def notices_by_chat(app: App, events: Sequence[LeadEvent]) -> dict[int, list[Not
     missing = sorted({e.lead_id for e in events} - leads.keys())
     if missing:
         log.info("amoCRM webhook: leads %s not found (deleted, or not ours)", missing)
-    chats = chats_by_manager(app.settings.access.managers)
+    chats = chats_by_manager(access_now(app).managers)
     by_chat: dict[int, list[Notice]] = {}
     for event in events:
         lead = leads.get(event.lead_id)

@@ -1,4 +1,5 @@
-"""The audit log: who did what through the bot (a task closed, a close refused).
+"""The audit log: who did what through the bot (a task closed, a close refused, someone let in
+or removed).
 
 Owns the ``audit`` table; rows older than ``bot.audit_days`` are pruned (proactive/retention.py).
 """
@@ -26,11 +27,15 @@ def record_audit(db: Database, telegram_user_id: int | None, action: str, detail
     )
 
 
-def audit_rows(db: Database, limit: int = 100) -> list[AuditRow]:
-    """The newest audit rows first."""
+def audit_rows(
+    db: Database, limit: int = 100, actions: tuple[str, ...] | None = None
+) -> list[AuditRow]:
+    """The newest audit rows first; only those of ``actions``, if given."""
+    where = f"WHERE action IN ({', '.join('?' * len(actions))})" if actions else ""
     rows = db.query(
-        "SELECT id, at, telegram_user_id, action, details FROM audit ORDER BY id DESC LIMIT ?",
-        (limit,),
+        f"SELECT id, at, telegram_user_id, action, details FROM audit {where}"
+        " ORDER BY id DESC LIMIT ?",
+        (*(actions or ()), limit),
     )
     return [AuditRow(*row) for row in rows]
 

@@ -106,6 +106,55 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (day, amocrm_user_id)
         )""",
     ),
+    (
+        # people.py: who was let in through the bot; [access] in the config is not here.
+        """CREATE TABLE members (
+            telegram_id INTEGER PRIMARY KEY,
+            role TEXT NOT NULL,
+            amocrm_user_id INTEGER,
+            name TEXT NOT NULL,
+            username TEXT NOT NULL DEFAULT '',
+            since REAL NOT NULL,
+            added_by INTEGER
+        )""",
+        # An invite's token is kept only as its SHA-256: the db alone lets nobody in.
+        """CREATE TABLE invites (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            token_hash TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            amocrm_user_id INTEGER,
+            created_by INTEGER NOT NULL,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open',
+            used_by INTEGER,
+            closed_at REAL
+        )""",
+        "CREATE INDEX invites_status ON invites (status, expires_at)",
+        """CREATE TABLE join_requests (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            telegram_id INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            username TEXT NOT NULL DEFAULT '',
+            asked_at REAL NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open',
+            decided_by INTEGER,
+            decided_at REAL,
+            role TEXT,
+            amocrm_user_id INTEGER
+        )""",
+        # The promise "one open request per person".
+        "CREATE UNIQUE INDEX join_requests_open ON join_requests (telegram_id)"
+        " WHERE status = 'open'",
+        "CREATE INDEX join_requests_status ON join_requests (status, asked_at)",
+        # Where each director's card of a request is, to say there who decided.
+        """CREATE TABLE join_cards (
+            request_id INTEGER NOT NULL,
+            chat_id INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            PRIMARY KEY (request_id, chat_id, message_id)
+        )""",
+    ),
 )
 
 

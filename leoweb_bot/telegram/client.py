@@ -279,6 +279,11 @@ class Telegram:
             menu = [types.BotCommand(command, description) for command, description in commands]
             self._call("setMyCommands", lambda s=scope, m=menu: self._bot.set_my_commands(m, s))
 
+    def delete_commands(self, chat_id: int) -> None:
+        """Drop the menu of one chat: the shared menus apply there again."""
+        scope = types.BotCommandScopeChat(chat_id)
+        self._call("deleteMyCommands", lambda: self._bot.delete_my_commands(scope))
+
     def get_updates(self, offset: int | None, timeout: int) -> list[dict[str, Any]]:
         """Raw Update dicts from getUpdates (long polling for ``timeout`` seconds)."""
         result = self._call(

@@ -43,6 +43,13 @@ class Sender:
 
     id: int
     first_name: str = ""
+    last_name: str = ""
+    username: str = ""  # without the @; many people have none
+
+    @property
+    def name(self) -> str:
+        """The name as Telegram shows it: first and last name."""
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,10 @@ def _callback(query: Mapping[str, Any]) -> Callback | None:
 
 def _sender(obj: Mapping[str, Any]) -> Sender | None:
     user_id = _get(obj, "from", "id")
-    return None if user_id is None else Sender(user_id, _text(obj, "from", "first_name"))
+    if user_id is None:
+        return None
+    names = (_text(obj, "from", key) for key in ("first_name", "last_name", "username"))
+    return Sender(user_id, *names)
 
 
 def chat_id_of(update: Mapping[str, Any]) -> int | None:

@@ -18,6 +18,8 @@ from leoweb_bot.cli.demo import DeferredFile
 from leoweb_bot.cli.demo import ask_role
 from leoweb_bot.cli.demo import demo_crm
 from leoweb_bot.cli.demo import demo_manager_id
+from leoweb_bot.cli.demo import demo_route
+from leoweb_bot.cli.demo import demo_settings
 from leoweb_bot.cli.demo import poll_demo
 from leoweb_bot.cli.demo import run_in_telegram
 from leoweb_bot.cli.demo import run_in_terminal
@@ -28,6 +30,8 @@ from leoweb_bot.cli.terminal import ADMIN_ID
 from leoweb_bot.cli.terminal import CONSOLE
 from leoweb_bot.cli.terminal import DIRECTOR_ID
 from leoweb_bot.cli.terminal import MANAGER_ID
+from leoweb_bot.cli.terminal import TerminalChat
+from leoweb_bot.cli.terminal import TerminalTelegram
 from leoweb_bot.telegram.client import Telegram
 from leoweb_bot.telegram.client import TelegramError
 from tests.conftest import leoweb_env
@@ -203,6 +207,38 @@ def test_the_demo_admin_is_an_admin() -> None:
     assert "Роль: администратор" in out.getvalue()  # what the bot itself says: [access] agrees
 
 
+def test_a_second_person_opens_an_invite_link_and_is_in() -> None:
+    out = io.StringIO()
+    chat_lines = ["/invite manager Милана"]
+    with demo_crm() as crm:
+        telegram = TerminalTelegram(out, lang="ru")
+        settings = demo_settings(crm, "ru", directors=(DIRECTOR_ID,))
+        chat = TerminalChat(demo_route(crm, settings, telegram), telegram, "Зелимхан")
+        for line in chat_lines:
+            chat.handle(line)
+        link = re.search(r"https://t\.me/leoweb_demo_bot\?start=\S+", out.getvalue())
+        assert link, out.getvalue()
+        for line in ["as Айдана", link.group(0), "/mytasks", "role director", "/people"]:
+            assert chat.handle(line)
+    text = out.getvalue()
+    assert "Вы — Айдана, новый человек. Telegram id 5001." in text
+    assert "Здравствуйте, Айдана!" in text and "Ваша роль: менеджер." in text
+    assert f"· в чат id {DIRECTOR_ID} ──\n✅ Айдана, id 5001 вошёл в бот" in text
+    assert "Ваши задачи" in text  # Милана's own tasks
+    assert "• Айдана, id 5001 → Милана — с " in text  # /people, as the director
+    assert chat.failures == 0
+
+
+def test_a_second_person_asks_and_the_director_lets_them_in() -> None:
+    out = io.StringIO()
+    script = ["as Бекзат /start", "role director", "2", "as Бекзат", "/whoami"]
+    assert run_in_terminal(script, "ru", out=out, echo=True) == 0
+    text = out.getvalue()
+    assert "Я спросил руководителя — ответ придёт сюда." in text
+    assert "✅ Впущен: руководитель. Решение: id 1001" in text
+    assert "Роль: руководитель" in text.split("> /whoami")[-1]
+
+
 def test_the_first_question_takes_a_number_or_a_role_name(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -251,13 +287,16 @@ def test_the_first_to_send_start_becomes_director(
             fake.push_update(private_message(777, "/start"))
             assert fake.wait_for(lambda: any("Всего просрочено" in m for m in fake.messages(555)))
             assert fake.wait_for(lambda: fake.photos(555), timeout=20)  # the real photo
-            assert fake.wait_for(lambda: fake.messages(777))
+            assert fake.wait_for(
+                lambda: any("id <code>777</code>" in m for m in fake.messages(555))
+            )
         finally:
             stop.set()
             fake.close()  # ends the long poll in flight
             poller.join(10)
     assert not poller.is_alive()
-    assert "777" in fake.messages(777)[0]  # no access: the stranger is told their id
+    # anyone else asks the director, who gets a card to let them in
+    assert fake.messages(777) == ["Я спросил руководителя — ответ придёт сюда."]
     assert "Telegram user 555 sent /start and is now the director." in capsys.readouterr().out
 
 

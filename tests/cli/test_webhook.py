@@ -10,6 +10,9 @@ import pytest
 from leoweb_bot.cli import check
 from leoweb_bot.cli.main import main
 from leoweb_bot.sandbox import Sandbox
+from leoweb_bot.state import State
+from leoweb_bot.state.people import Member
+from leoweb_bot.state.people import put_member
 from tests.kit.fakebot import FakeBotAPI
 
 TOKEN = "123456789:AAWebhookAdminTestTokenValue_abcdefg"
@@ -57,6 +60,21 @@ def test_set_webhook_registers_url_secret_updates_and_menus(env, fake, capsys) -
     assert set(menus["default"]) == {"start", "help", "whoami"}
     assert "report" in menus["all_group_chats"]
     assert TOKEN not in capsys.readouterr().out
+
+
+def test_set_webhook_also_sets_the_menus_of_people_let_in_through_the_bot(
+    env, fake, tmp_path, capsys
+) -> None:
+    state = State(tmp_path / "state.sqlite3")
+    with state.transaction() as conn:
+        put_member(conn, Member(8, "director", None, "Айдана", "", 0, 2))
+    state.close()
+    assert main(["set-webhook"]) == 0
+    scopes = {
+        json.loads(p["scope"]).get("chat_id"): p["commands"] for _, p in fake.calls("setMyCommands")
+    }
+    assert '"funnel"' in scopes[8] and '"version"' not in scopes[8]
+    assert "command menus set: 6 of 6" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

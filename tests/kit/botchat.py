@@ -104,16 +104,21 @@ class BotChat:
         chat: int | None = None,
         chat_type: str = "private",
         reply_to: int | None = None,
+        first_name: str = "Тест",
+        username: str | None = None,
     ) -> list[Sent]:
-        """Process a text message (a reply to the bot's message ``reply_to``); return the
-        messages sent or edited in response."""
+        """Process a text message (a reply to the bot's message ``reply_to``) from a person of
+        that name; return the messages sent or edited in response."""
         n = next(self._ids)
         where = {"id": chat or user, "type": chat_type}
+        sender = {"id": user, "is_bot": False, "first_name": first_name, "language_code": "ru"}
+        if username:
+            sender["username"] = username
         message: dict[str, Any] = {
             "message_id": 10_000 + n,
             "date": NOW,
             "chat": where,
-            "from": {"id": user, "is_bot": False, "first_name": "Тест", "language_code": "ru"},
+            "from": sender,
             "text": text,
         }
         if reply_to is not None:

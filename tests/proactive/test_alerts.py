@@ -19,6 +19,9 @@ from leoweb_bot.proactive.scheduler import Job
 from leoweb_bot.proactive.scheduler import Scheduler
 from leoweb_bot.reports import is_all_day
 from leoweb_bot.reports import is_overdue
+from leoweb_bot.state.people import Member
+from leoweb_bot.state.people import put_member
+from leoweb_bot.state.people import remove_member
 from tests.kit.fakebot import BOT_USER
 from tests.kit.proactive import MANAGER
 from tests.kit.proactive import MILANA
@@ -226,3 +229,21 @@ def test_the_done_button_on_an_alert_asks_below_it_then_closes_the_task(day: Rig
     closed = day.fake.sent(MANAGER)[-1]  # the question turns into what became of the task
     assert (closed.method, closed.message_id) == ("editMessageText", question.message_id)
     assert closed.text.startswith(f"✅ Задача «{stored['text']}» (#{task.id}) закрыта")
+
+
+def test_a_manager_let_in_through_the_bot_is_alerted_until_removed(day: Rig) -> None:
+    newcomer = 555
+    state = day.app().state
+    with state.transaction() as conn:  # as an accepted invite leaves it (state/people.py)
+        put_member(conn, Member(newcomer, "manager", SARBINAZ, "Сарбиназ", "", WEDNESDAY_10, 201))
+    scheduler = alerts_only(day)
+    scheduler.tick(WEDNESDAY_10)
+    task = future_task(day, SARBINAZ, WEDNESDAY_10)
+    set_task(day, task.id, complete_till=WEDNESDAY_10 + 5 * 60)
+    scheduler.tick(WEDNESDAY_10 + 10 * 60)
+    assert len(alert_messages(day, newcomer)) == 1
+    assert remove_member(state, newcomer, config_admins=1) is not None
+    later = future_task(day, SARBINAZ, WEDNESDAY_10 + 20 * 60)
+    set_task(day, later.id, complete_till=WEDNESDAY_10 + 25 * 60)
+    scheduler.tick(WEDNESDAY_10 + 30 * 60)
+    assert len(alert_messages(day, newcomer)) == 1  # nothing more once removed

@@ -420,7 +420,7 @@ def test_bad_requests_are_4xx_and_never_500(stack: Stack) -> None:
 def test_a_stranger_gets_their_id_and_nothing_else(stack: Stack) -> None:
     chat = stack.chat(STRANGER)
     no_access = "⛔ Нет доступа. Ваш Telegram id: <code>999</code>"
-    for text in ("/start", "/report", "/mytasks", "привет"):
+    for text in ("/report", "/mytasks", "привет"):  # /start asks to join: test_e2e_people.py
         chat.say(text)
         assert chat.expect(no_access).method == "sendMessage"
     # a forged button on a fabricated message: refused in the callback answer, nothing shown

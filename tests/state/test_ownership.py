@@ -25,6 +25,10 @@ OWNERS = {
     "incidents": "state/incidents.py",
     "snapshot_days": "state/snapshots.py",
     "snapshots": "state/snapshots.py",
+    "members": "state/people.py",
+    "invites": "state/people.py",
+    "join_requests": "state/people.py",
+    "join_cards": "state/people.py",
 }
 TABLE_RE = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN|TABLE)\s+([a-z_]+)\b")
 

@@ -16,7 +16,10 @@ from tests.kit import updates as real
 
 def test_a_docs_update_without_is_bot_or_chat_type_is_read() -> None:
     assert read_update(real.DOCS_START_WITHOUT_CHAT_TYPE) == Message(
-        chat_id=1111111, chat_type="", sender=Sender(1111111, "Test"), text="/start"
+        chat_id=1111111,
+        chat_type="",
+        sender=Sender(1111111, "Test", "Test Lastname", "Test"),
+        text="/start",
     )
     message = read_update(real.DOCS_START)
     assert isinstance(message, Message) and message.private
@@ -26,7 +29,10 @@ def test_a_docs_update_without_is_bot_or_chat_type_is_read() -> None:
 def test_a_forwarded_message_is_read_as_its_forwarders(update: dict[str, Any]) -> None:
     message = read_update(update)
     assert isinstance(message, Message)
-    assert (message.sender, message.text) == (Sender(1111111, "Test Firstname"), "/start")
+    assert (message.sender, message.text) == (
+        Sender(1111111, "Test Firstname", "Test Lastname", "Testusername"),
+        "/start",
+    )
 
 
 def test_a_reply_names_the_message_it_replies_to() -> None:
@@ -45,7 +51,7 @@ def test_a_group_command_in_a_thread_replying_to_a_story() -> None:
     assert message == Message(
         chat_id=-1001293752024,
         chat_type="supergroup",
-        sender=Sender(5964236329, "the Cable Guy"),
+        sender=Sender(5964236329, "the Cable Guy", "", "spacewhaleblues"),
         text="/report",
         reply_to=134545,
     )
@@ -54,14 +60,16 @@ def test_a_group_command_in_a_thread_replying_to_a_story() -> None:
 
 def test_newer_fields_are_ignored() -> None:
     message = read_update(real.TELOXIDE_PRIVATE_TEXT)
-    assert message == Message(218485655, "private", Sender(218485655, "Waffle"), "hello there")
+    assert message == Message(
+        218485655, "private", Sender(218485655, "Waffle", "", "WaffleLapkin"), "hello there"
+    )
 
 
 def test_a_press_on_an_inline_message_has_no_chat() -> None:
     press = read_update(real.DOCS_CALLBACK_QUERY)
     assert press == Callback(
         id="4382bfdwdsb323b2d9",
-        sender=Sender(1111111, "Test Firstname"),
+        sender=Sender(1111111, "Test Firstname", "Test Lastname", "Testusername"),
         data="Data from button callback",
         chat_id=None,
         message_id=None,
