@@ -33,8 +33,10 @@ from leoweb_bot.amocrm.funnel import Funnel
 from leoweb_bot.amocrm.limiter import shared_limiter
 from leoweb_bot.amocrm.models import Account
 from leoweb_bot.amocrm.models import Contact
+from leoweb_bot.amocrm.models import Deletion
 from leoweb_bot.amocrm.models import Entity
 from leoweb_bot.amocrm.models import Lead
+from leoweb_bot.amocrm.models import Listed
 from leoweb_bot.amocrm.models import Pipeline
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import TaskQuery
@@ -69,7 +71,9 @@ class Api(Protocol):
 
     def tasks(self, query: TaskQuery) -> Iterator[Task]: ...
 
-    def complete_task(self, task_id: int, result_text: str) -> None: ...
+    def complete_task(self, task_id: int, result_text: str) -> int | None: ...
+
+    def scan_page(self, model: type[Listed], entity: str, number: int) -> list[Listed]: ...
 
     def one(self, model: type[Entity], entity: str, entity_id: int) -> Entity: ...
 
@@ -214,9 +218,10 @@ class AmoClient:
         """One task; NotFound if it does not exist."""
         return self._api.one(Task, "tasks", int(task_id))
 
-    def complete_task(self, task_id: int, result_text: str) -> None:
-        """Mark the task done with ``result_text`` as its result."""
-        self._api.complete_task(int(task_id), result_text)
+    def complete_task(self, task_id: int, result_text: str) -> int | None:
+        """Mark the task done with ``result_text`` as its result; returns the task's new
+        ``updated_at`` when amoCRM tells it (v4's answer carries only that and the id)."""
+        return self._api.complete_task(int(task_id), result_text)
 
     def lead(self, lead_id: int) -> Lead:
         """One lead with its contact ids; NotFound if it does not exist."""
@@ -255,6 +260,42 @@ class AmoClient:
     def pipelines(self) -> list[Pipeline]:
         """Lead pipelines with their stages in board order."""
         return self._api.pipelines()
+
+    # -- what the mirror reads (leoweb_bot/sync; docs/amocrm.md#incremental-sync) ----------------
+
+    @property
+    def incremental(self) -> bool:
+        """Whether amoCRM can list what changed since a moment (v4); v2 only full scans."""
+        return isinstance(self._api, V4)
+
+    def tasks(self, ids: Iterable[int]) -> list[Task]:
+        """The tasks with these ids, open or completed; deleted ones are simply missing."""
+        return self._by_ids(Task, "tasks", ids)
+
+    def changed_tasks(self, since: int) -> Iterator[Task]:
+        """Tasks changed at or after ``since`` (amoCRM's ``updated_at``), completed ones too."""
+        return self._v4().changed(Task, "tasks", since)
+
+    def changed_leads(self, since: int) -> Iterator[Lead]:
+        """Leads changed at or after ``since``."""
+        return self._v4().changed(Lead, "leads", since)
+
+    def deletions(self, since: int) -> Iterator[Deletion]:
+        """Tasks and leads deleted at or after ``since``, from the events list."""
+        return self._v4().deletions(since)
+
+    def task_page(self, number: int) -> list[Task]:
+        """Page ``number`` (from 1) of all open tasks in a stable order; [] past the end."""
+        return self._api.scan_page(Task, "tasks", number)
+
+    def lead_page(self, number: int) -> list[Lead]:
+        """Page ``number`` (from 1) of all leads in a stable order; [] past the end."""
+        return self._api.scan_page(Lead, "leads", number)
+
+    def _v4(self) -> V4:
+        if not isinstance(self._api, V4):
+            raise TypeError("API v2 cannot list changes; scan it in full instead")
+        return self._api
 
     def refresh_tokens(self) -> None:
         """Rotate the OAuth pair now (keeps the 3-month refresh token alive); no-op otherwise."""

@@ -158,7 +158,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from leoweb_bot.service import server
 
-    settings = load(args, "telegram", "amocrm", "bot", "access", "digest", "alerts", "server")
+    settings = load(
+        args, "telegram", "amocrm", "bot", "access", "digest", "alerts", "sync", "server"
+    )
     # amocrm.rate_limit is the account's budget; each gunicorn worker gets its share, because
     # the limiter is shared by the threads of one process only.
     share = settings.amocrm.rate_limit / settings.server.workers
@@ -168,7 +170,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_poll(args: argparse.Namespace) -> int:
     from leoweb_bot.service import server
 
-    settings = load(args, "amocrm", "bot", "access", "digest", "alerts")
+    settings = load(args, "amocrm", "bot", "access", "digest", "alerts", "sync")
     if not settings.telegram.token:
         raise ConfigError("telegram.token: missing (LEOWEB_TELEGRAM_TOKEN)")
     return server.poll(settings, force=args.force)

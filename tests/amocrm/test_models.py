@@ -65,6 +65,7 @@ def test_v4_task_parses_the_documented_example():
         entity_id=180765,
         task_type_id=1,
         result="",
+        updated_at=1576767989,
     )
 
 
