@@ -35,6 +35,7 @@ from leoweb_bot.bot.closing import awaited_result
 from leoweb_bot.bot.closing import confirm_screen
 from leoweb_bot.bot.closing import forget_result
 from leoweb_bot.bot.closing import toast
+from leoweb_bot.bot.freshness import refresh_if_asked
 from leoweb_bot.bot.replies import Reply
 from leoweb_bot.bot.replies import guard
 from leoweb_bot.bot.replies import no_access_text
@@ -142,6 +143,7 @@ def run_button(
             return
         with guard(app.lang, press.notify, f"button {prefix}", chat_id), app.client.operation():
             try:
+                refresh_if_asked(app, press.args)
                 handler(press)
             except Malformed:
                 log.info("malformed button data %r from user %s", call.data, person.telegram_id)

@@ -34,6 +34,8 @@ from leoweb_bot.amocrm.models import Contact
 from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
+from leoweb_bot.bot.freshness import refresh_button
+from leoweb_bot.bot.freshness import with_freshness
 from leoweb_bot.bot.search import count_label
 from leoweb_bot.bot.texts import DEFAULT_RESULT
 from leoweb_bot.bot.texts import Html
@@ -146,7 +148,7 @@ def report_screen(app: App, person: Person) -> Screen:
     if len(report.managers) > REPORT_BUTTONS_LIMIT:
         more = t(app.lang, "report_buttons_more", shown=REPORT_BUTTONS_LIMIT)
         html = join([html, Html(""), more])
-    return Screen(html, report_keyboard(app.lang, report))
+    return Screen(with_freshness(app, html), report_keyboard(app.lang, report))
 
 
 def clean_managers(report: OverdueReport, users: Mapping[int, User]) -> list[str]:
@@ -166,7 +168,7 @@ def report_keyboard(lang: str, report: OverdueReport) -> InlineKeyboardMarkup:
         button(f"{m.name} ({m.overdue})", f"rm:{m.amocrm_user_id}:0")
         for m in report.managers[:REPORT_BUTTONS_LIMIT]
     ))  # fmt: skip
-    markup.row(button(t(lang, "btn_refresh"), "rr"))
+    markup.row(refresh_button(lang, "rr"))
     return markup
 
 
@@ -192,11 +194,11 @@ def manager_screen(
     add_done_buttons(markup, shown, first + 1, f"{listed_as}:{page}")
     if paging := paging_row(app.lang, listed_as, page, pages):
         markup.row(*paging)
-    tools = [button(t(app.lang, "btn_refresh"), f"{listed_as}:{page}")]
+    tools = [refresh_button(app.lang, f"{listed_as}:{page}")]
     if back:
         tools.append(button(t(app.lang, "btn_back"), "rr"))
     markup.row(*tools)
-    return Screen(html, markup)
+    return Screen(with_freshness(app, html), markup)
 
 
 # -- my tasks and closing them ----------------------------------------------------------------
@@ -217,8 +219,8 @@ def mytasks_screen(app: App, person: Person, amocrm_user_id: int, page: int) -> 
     add_done_buttons(markup, shown, page * PAGE_SIZE + 1, f"{listed_as}:{page}")
     if paging := paging_row(app.lang, listed_as, page, pages):
         markup.row(*paging)
-    markup.row(button(t(app.lang, "btn_refresh"), f"{listed_as}:{page}"))
-    return Screen(html, markup)
+    markup.row(refresh_button(app.lang, f"{listed_as}:{page}"))
+    return Screen(with_freshness(app, html), markup)
 
 
 @dataclass(frozen=True)
@@ -278,8 +280,8 @@ def lead_screen(app: App, person: Person, lead: Lead) -> Screen:
     )  # fmt: skip
     markup = InlineKeyboardMarkup(row_width=5)
     add_done_buttons(markup, tasks[:PAGE_SIZE], 1, f"lr:{lead.id}")
-    markup.row(button(t(app.lang, "btn_refresh"), f"lr:{lead.id}"))
-    return Screen(html, markup)
+    markup.row(refresh_button(app.lang, f"lr:{lead.id}"))
+    return Screen(with_freshness(app, html), markup)
 
 
 def lead_cards(app: App, leads: Sequence[Lead]) -> dict[int, Html]:
@@ -326,7 +328,7 @@ def contacts_screen(app: App, contacts: list[Contact]) -> Screen:
 def funnel_screen(app: App) -> Screen:
     """Open leads per stage, won and lost this month."""
     result = this_month_funnel(app)
-    return Screen(render_funnel(result, lang=app.lang, tz=app.tz))
+    return Screen(with_freshness(app, render_funnel(result, lang=app.lang, tz=app.tz)))
 
 
 def this_month_funnel(app: App) -> Funnel:

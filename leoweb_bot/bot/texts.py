@@ -56,6 +56,8 @@ RU: dict[str, str] = {
     # feedback
     "working": "⏳ Читаю amoCRM…",
     "as_of": "на {when} ({tz})",
+    "data_as_of": "🕓 данные на {time}",
+    "data_stale": "⚠️ amoCRM не отвечает с {since}, данные на {time}",
     # report
     "report_title": "<b>Просроченные задачи</b> {as_of}",
     "report_line": "{n}. {name} — <b>{count}</b>, самая старая с {oldest} ({days})",
@@ -252,6 +254,8 @@ EN: dict[str, str] = {
     "usage": "Usage: {usage}",
     "working": "⏳ Reading amoCRM…",
     "as_of": "as of {when} ({tz})",
+    "data_as_of": "🕓 data as of {time}",
+    "data_stale": "⚠️ amoCRM has not answered since {since}; data as of {time}",
     "report_title": "<b>Overdue tasks</b> {as_of}",
     "report_line": "{n}. {name} — <b>{count}</b>, oldest since {oldest} ({days})",
     "report_total": "Total overdue: <b>{total}</b>",

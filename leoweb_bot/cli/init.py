@@ -115,6 +115,11 @@ enabled = true  # tell a manager when a task of theirs becomes overdue
 interval_minutes = 10
 quiet_hours = "21:00-09:00"  # company time; alerts wait and arrive as one message at the end
 
+[sync]  # the local mirror of amoCRM that every screen reads
+interval_seconds = 60  # ask amoCRM what changed (3 small requests) this often
+max_age_seconds = 180  # older than this, screens say amoCRM is not answering
+reconcile_at = "03:30"  # company time: the daily full resync
+
 [server]
 host = "127.0.0.1"  # behind a TLS reverse proxy; 0.0.0.0 inside Docker (LEOWEB_SERVER_HOST)
 port = 8080

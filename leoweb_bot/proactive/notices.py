@@ -51,6 +51,7 @@ from leoweb_bot.forms import php_form
 from leoweb_bot.ids import parse_id
 from leoweb_bot.proactive.alerts import chats_by_manager
 from leoweb_bot.state.db import State
+from leoweb_bot.state.progress import Progress
 from leoweb_bot.telegram.client import TelegramError
 
 log = logging.getLogger(__name__)
@@ -137,11 +138,32 @@ def process_events(app: App, now: int) -> Iterator[None]:
 
 
 def handle_body(app: App, payload: str) -> str:
-    events, ignored = lead_events(php_form(payload))
+    form = php_form(payload)
+    mirrored = refresh_mirror(app, form)
+    events, ignored = lead_events(form)
+    ignored = [name for name in ignored if name != "task" or not mirrored]
     if ignored:
         log.info("amoCRM webhook: ignored %s", ", ".join(sorted(set(ignored))))
     notify(app, within_cap(events))
-    return DONE if events else IGNORED
+    return DONE if events or mirrored else IGNORED
+
+
+def refresh_mirror(app: App, form: Mapping[str, Any]) -> int:
+    """Ask the sync to re-read every task and lead the body names, whatever happened to it
+    (``task[…]``, ``leads[…]``: docs/amocrm.md#webhooks), so the mirror has it within seconds
+    instead of at the next poll; returns how many ids."""
+    ids: dict[str, set[int]] = {"tasks": set(), "leads": set()}
+    for key, entity in (("task", "tasks"), ("leads", "leads")):
+        sections = form.get(key)
+        for items in sections.values() if isinstance(sections, dict) else ():
+            for item in items.values() if isinstance(items, dict) else ():
+                raw = item.get("id") if isinstance(item, dict) else None
+                if isinstance(raw, str) and (found := parse_id(raw)) is not None:
+                    ids[entity].add(found)
+    progress, now = Progress(app.state), app.now()
+    for entity, wanted in ids.items():
+        progress.want(entity, sorted(wanted), now)
+    return sum(map(len, ids.values()))
 
 
 def within_cap(events: list[LeadEvent]) -> list[LeadEvent]:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from types import FrameType
+from typing import TYPE_CHECKING
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -36,6 +37,9 @@ from leoweb_bot.telegram.client import Telegram
 from leoweb_bot.telegram.client import TelegramError
 from leoweb_bot.telegram.client import build_telegram
 
+if TYPE_CHECKING:  # amoCRM and the sync are imported in the workers only (see build_runtime)
+    from leoweb_bot.sync.wiring import Syncing
+
 log = logging.getLogger(__name__)
 
 DISPATCHER_THREADS = 4
@@ -52,17 +56,21 @@ class Runtime:
     settings: Settings
     state: State
     telegram: Telegram
-    client: Any  # leoweb_bot.amocrm.AmoClient (imported lazily)
+    client: Any  # leoweb_bot.sync.reader.MirroredClient (imported lazily)
     bot: Any  # telebot.TeleBot with the handlers of leoweb_bot.bot.commands
     dispatcher: Dispatcher
     scheduler: Scheduler
+    sync: Syncing
 
     def start(self) -> None:
         self.dispatcher.start()
         self.scheduler.start()
+        self.sync.start()
 
     def close(self) -> None:
-        # The scheduler first: a job in flight may still be using the client and the database.
+        # The sync and the scheduler first: a step or a job in flight may still be using the
+        # client and the database.
+        self.sync.close(STOP_TIMEOUT)
         self.scheduler.stop(STOP_TIMEOUT)
         self.dispatcher.stop(STOP_TIMEOUT)
         self.client.close()
@@ -77,11 +85,14 @@ def build_runtime(settings: Settings, *, watch_webhook: bool = False) -> Runtime
     from leoweb_bot.amocrm import build_client
     from leoweb_bot.bot import commands
     from leoweb_bot.bot.screens import App
+    from leoweb_bot.sync.wiring import build_sync
 
     state = State(settings.bot.state_path)
     # In serve mode every gunicorn worker sends for the same bot, so each takes its share.
     telegram = build_telegram(settings, processes=settings.server.workers if watch_webhook else 1)
-    client = build_client(settings.amocrm, token_store=state)
+    live = build_client(settings.amocrm, token_store=state)
+    sync = build_sync(settings, state, live, build_client(settings.amocrm, token_store=state))
+    client = sync.client  # the screens read the mirror once it is complete
     bot = commands.build_bot(
         settings=settings, client=client, telegram=telegram, state=state, clock=time.time
     )
@@ -93,7 +104,7 @@ def build_runtime(settings: Settings, *, watch_webhook: bool = False) -> Runtime
         on_give_up=partial(commands.apologize, app),
     )
     scheduler = build_scheduler(app, watch_webhook=watch_webhook)
-    return Runtime(settings, state, telegram, client, bot, dispatcher, scheduler)
+    return Runtime(settings, state, telegram, client, bot, dispatcher, scheduler, sync)
 
 
 def _processor(bot: Any) -> Callable[[dict[str, Any]], None]:

@@ -14,6 +14,12 @@ from dataclasses import dataclass
 from leoweb_bot.state.db import State
 
 LEASE = "sync"
+# Status rows beside the entities' own ("tasks", "leads", "deletions"):
+FULL = "full"  # full scans; synced_at set = the bootstrap is complete
+CYCLE = "cycle"  # whole incremental cycles: the time the screens say their data is from
+REFRESH = "refresh"  # its cursor: when a 🔄 last asked for a cycle (our clock)
+CATALOG = "catalog"  # users and pipelines
+SCANNED = ("tasks", "leads")
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,29 @@ class Progress:
                 " ON CONFLICT (entity) DO UPDATE SET cursor = excluded.cursor",
                 (entity, cursor),
             )
+
+    def bootstrapped(self) -> bool:
+        return self.status(FULL).synced_at is not None
+
+    def health(self, now: float) -> dict[str, object]:
+        """For /healthz: the bootstrap's progress, or how old the data is and since when
+        amoCRM fails (no names, ids or errors: /healthz is public)."""
+        if not self.bootstrapped():
+            scans = {}
+            for entity in SCANNED:
+                scan = self.scan(entity)
+                if scan is not None:
+                    page = (scan.last_page or 0) - (scan.next_page or 0)
+                    scans[entity] = {"pages": scan.last_page, "read": page, "rows": scan.rows_read}
+            return {"state": "bootstrap", "scans": scans}
+        full, cycle = self.status(FULL), self.status(CYCLE)
+        as_of = max(full.synced_at or 0, cycle.synced_at or 0)
+        failing = cycle.failed_at or full.failed_at
+        return {
+            "state": "ready",
+            "data_age_seconds": int(now - as_of),
+            "failing_for_seconds": None if failing is None else int(now - failing),
+        }
 
     # -- full scans ----------------------------------------------------------------------------
 

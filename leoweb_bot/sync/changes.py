@@ -24,6 +24,7 @@ from leoweb_bot.amocrm.errors import BadRequest
 from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.state.mirror import Mirror
+from leoweb_bot.state.progress import CYCLE
 from leoweb_bot.state.progress import Progress
 from leoweb_bot.sync.rows import lead_row
 from leoweb_bot.sync.rows import task_row
@@ -31,7 +32,6 @@ from leoweb_bot.sync.rows import task_row
 log = logging.getLogger(__name__)
 
 OVERLAP = 120  # seconds each window reaches back before its cursor
-CYCLE = "cycle"  # the status row of whole cycles: the freshness the screens show
 
 
 @dataclass

@@ -29,8 +29,11 @@ from leoweb_bot.reports import local
 from leoweb_bot.reports import local_midnight
 from leoweb_bot.reports import month_start
 from leoweb_bot.state.mirror import Mirror
+from leoweb_bot.state.progress import CATALOG
+from leoweb_bot.state.progress import CYCLE
+from leoweb_bot.state.progress import FULL
+from leoweb_bot.state.progress import REFRESH
 from leoweb_bot.state.progress import Progress
-from leoweb_bot.sync.changes import CYCLE
 from leoweb_bot.sync.changes import Changes
 from leoweb_bot.sync.rows import pipeline_rows
 from leoweb_bot.sync.rows import user_row
@@ -38,9 +41,6 @@ from leoweb_bot.sync.scan import Scanner
 
 log = logging.getLogger(__name__)
 
-FULL = "full"  # the status row of full scans: synced_at set = the bootstrap is complete
-REFRESH = "refresh"  # its cursor: when a 🔄 last asked for a cycle (our clock)
-CATALOG = "catalog"  # users and pipelines
 CATALOG_SECONDS = 600
 FIRST_WINDOW = 600  # the first incremental window reaches this far before the bootstrap began
 RECONCILE_WINDOW = 2 * 3600  # a reconcile missed by more than this waits for the next day
@@ -68,7 +68,7 @@ class Sync:
         return float(self.settings.sync.interval_seconds)
 
     def bootstrapped(self) -> bool:
-        return self.progress.status(FULL).synced_at is not None
+        return self.progress.bootstrapped()
 
     def step(self) -> float:
         """Do the most urgent thing; returns how many seconds nothing else is due."""

@@ -22,10 +22,10 @@ from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
 from leoweb_bot.config import SyncSettings
 from leoweb_bot.state.mirror import Mirror
+from leoweb_bot.state.progress import CYCLE
+from leoweb_bot.state.progress import FULL
+from leoweb_bot.state.progress import REFRESH
 from leoweb_bot.state.progress import Progress
-from leoweb_bot.sync.changes import CYCLE
-from leoweb_bot.sync.engine import FULL
-from leoweb_bot.sync.engine import REFRESH
 from leoweb_bot.sync.rows import lead_of
 from leoweb_bot.sync.rows import pipeline_of
 from leoweb_bot.sync.rows import task_of
@@ -60,7 +60,7 @@ class MirrorReader:
     def ready(self) -> bool:
         """Whether the bootstrap is complete (once it is, it stays so)."""
         if not self._ready:
-            self._ready = self.progress.status(FULL).synced_at is not None
+            self._ready = self.progress.bootstrapped()
         return self._ready
 
     def freshness(self) -> Freshness:

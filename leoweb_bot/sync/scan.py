@@ -27,6 +27,7 @@ from leoweb_bot.amocrm.client import AmoClient
 from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.state.mirror import Mirror
+from leoweb_bot.state.progress import SCANNED
 from leoweb_bot.state.progress import Progress
 from leoweb_bot.state.progress import Scan
 from leoweb_bot.sync.rows import lead_row
@@ -34,7 +35,6 @@ from leoweb_bot.sync.rows import task_row
 
 log = logging.getLogger(__name__)
 
-ENTITIES = ("tasks", "leads")
 LOG_EVERY = 20  # pages between progress lines
 
 
@@ -49,12 +49,12 @@ class Scanner:
 
     def start(self, now: float) -> None:
         """Begin a full scan of both entities (any unfinished one starts over)."""
-        for entity in ENTITIES:
+        for entity in SCANNED:
             self.progress.start_scan(entity, now)
 
     def pending(self) -> str | None:
         """The entity whose scan is under way, or None when every scan is done."""
-        for entity in ENTITIES:
+        for entity in SCANNED:
             scan = self.progress.scan(entity)
             if scan is not None and not scan.done:
                 return entity

@@ -63,7 +63,7 @@ def test_director_drills_down_pages_and_goes_back(chat: BotChat) -> None:
     assert len(re.findall(r"^\d+\. ", first.text, re.M)) == 10
     assert "/leads/detail/" in first.text or "/contacts/detail/" in first.text
     assert [d for d in data_of(first) if not d.startswith("td:")] == [
-        f"rm:{manager}:1", f"rm:{manager}:0", "rr"
+        f"rm:{manager}:1", f"rm:{manager}:0:r", "rr"
     ]  # fmt: skip
     assert [d.split(":", 2)[2] for d in data_of(first, "td:")] == [f"rm:{manager}:0"] * 10
 

@@ -72,7 +72,7 @@ def test_lead_card_lists_its_open_tasks_from_one_filtered_request(chat: BotChat)
     assert re.findall(r"^\d+\. (.+)$", text, re.M) == [t.text for t in expected][:PAGE_SIZE]
     assert [d for _, d in card.buttons] == [
         *(f"td:{t.id}:lr:{lead_id}" for t in expected[:PAGE_SIZE]),
-        f"lr:{lead_id}",
+        f"lr:{lead_id}:r",
     ]
     reads = [urlsplit(path) for _, path in chat.sandbox.requests_log[start:]]
     task_reads = [parse_qs(r.query) for r in reads if r.path == "/api/v4/tasks"]

@@ -53,7 +53,7 @@ def test_director_report_edits_the_working_message_into_the_summary(chat: BotCha
     assert f"Всего просрочено: <b>{total}</b>" in text
     buttons = dict((data, label) for label, data in sent[1].buttons)
     assert buttons[f"rm:{ZELIMKHAN}:0"] == f"Зелимхан ({len(zelimkhan)})"
-    assert buttons["rr"] == "🔄 Обновить"
+    assert buttons["rr:r"] == "🔄 Обновить"
     assert all(len(data.encode()) <= 64 for data in buttons)
 
 
@@ -73,7 +73,8 @@ def test_manager_report_shows_only_their_own_line_and_list(chat: BotChat) -> Non
     for other in ("Милана", "Сарбиназ", "Всего"):
         assert other not in sent.text
     listed_as = rf"rm:{ZELIMKHAN}:0"
-    assert all(re.fullmatch(rf"(td:\d+:)?{listed_as}|rm:{ZELIMKHAN}:1", d) for _, d in sent.buttons)
+    pattern = rf"(td:\d+:)?{listed_as}|{listed_as}:r|rm:{ZELIMKHAN}:1"  # ✅ n, 🔄, ▶
+    assert all(re.fullmatch(pattern, d) for _, d in sent.buttons)
 
 
 def test_manager_cannot_ask_for_another_managers_report(chat: BotChat) -> None:
@@ -123,7 +124,7 @@ def test_long_report_is_split_with_buttons_on_the_last_part(tmp_path: Path) -> N
     # 120 managers, 60 buttons: the summary says so instead of leaving 60 names without one
     assert sent[-1].text.endswith("Кнопки — у первых 60; остальные: /report &lt;имя&gt;")
     assert len([d for _, d in sent[-1].buttons if d.startswith("rm:")]) == 60
-    assert ("🔄 Обновить", "rr") in sent[-1].buttons
+    assert ("🔄 Обновить", "rr:r") in sent[-1].buttons
 
 
 # -- /mytasks and /done -----------------------------------------------------------------------
@@ -137,7 +138,7 @@ def test_mytasks_lists_overdue_and_today_with_done_buttons(chat: BotChat) -> Non
     assert done_buttons and all(re.fullmatch(rf"td:\d+:mt:{ZELIMKHAN}:0", d) for d in done_buttons)
     owners = {chat.task(int(data.split(":")[1]))["responsible_user_id"] for data in done_buttons}
     assert owners == {ZELIMKHAN}
-    assert sent.buttons[-1] == ("🔄 Обновить", f"mt:{ZELIMKHAN}:0")
+    assert sent.buttons[-1] == ("🔄 Обновить", f"mt:{ZELIMKHAN}:0:r")
 
 
 def due_today_of(chat: BotChat, owner: int, more: int) -> set[int]:
