@@ -65,6 +65,8 @@ RATE_HEADROOM = 0.95
 class Api(Protocol):
     """What an API version (v4.py, v2.py) answers; the client adds what both share."""
 
+    page_size: int  # rows in a full page of a list
+
     def account(self) -> Account: ...
 
     def users(self) -> dict[int, User]: ...
@@ -283,6 +285,11 @@ class AmoClient:
     def deletions(self, since: int) -> Iterator[Deletion]:
         """Tasks and leads deleted at or after ``since``, from the events list."""
         return self._v4().deletions(since)
+
+    @property
+    def page_size(self) -> int:
+        """Rows in a full page of ``task_page`` and ``lead_page``."""
+        return self._api.page_size
 
     def task_page(self, number: int) -> list[Task]:
         """Page ``number`` (from 1) of all open tasks in a stable order; [] past the end."""

@@ -38,6 +38,8 @@ SCAN: dict[str, Params] = {"tasks": {"filter[status]": 0}, "leads": {}}  # as v4
 class V2:
     """What the client asks of amoCRM, in API v2's words."""
 
+    page_size = PAGE_LIMIT
+
     def __init__(self, funnel: Funnel, clock: Callable[[], float]) -> None:
         self._funnel = funnel
         self._clock = clock

@@ -38,6 +38,8 @@ WITH: dict[str, Params] = {"leads": {"with": "contacts"}}
 class V4:
     """What the client asks of amoCRM, in API v4's words."""
 
+    page_size = PAGE_LIMIT
+
     def __init__(self, funnel: Funnel) -> None:
         self._funnel = funnel
         self._users_fallback_logged = False

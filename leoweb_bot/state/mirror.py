@@ -76,10 +76,14 @@ def _upsert_sql(table: str, fields: tuple[str, ...]) -> str:
     columns = ", ".join((*fields, "is_deleted", "synced_at"))
     marks = ", ".join("?" * (len(fields) + 2))
     updates = ", ".join(f"{f} = excluded.{f}" for f in (*fields[1:], "is_deleted", "synced_at"))
+    # Two changes in one second share an updated_at: then a tie never undoes a deletion or a
+    # completion (a reopening in the same second is the rarer case, and reconcile repairs it).
+    tie = f"excluded.updated_at = {table}.updated_at AND {table}.is_deleted = 0"
+    if "is_completed" in fields:
+        tie += f" AND excluded.is_completed >= {table}.is_completed"
     return (
         f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {updates}"
-        f" WHERE excluded.updated_at > {table}.updated_at"
-        f" OR (excluded.updated_at = {table}.updated_at AND {table}.is_deleted = 0)"
+        f" WHERE excluded.updated_at > {table}.updated_at OR ({tie})"
     )
 
 

@@ -108,13 +108,10 @@ class Scanner:
 
     def _last_page(self, entity: str, hint: int) -> int:
         """The number of the last non-empty page (0 when there is none)."""
-        size = 0
 
         def probe(page: int) -> str:
-            nonlocal size
             rows = len(self._page(entity, page))
-            size = max(size, rows)
-            return "empty" if not rows else "full" if rows == size else "short"
+            return "empty" if not rows else "full" if rows >= self.client.page_size else "short"
 
         known, page = 0, hint  # the highest page known full, the next one to try
         while (kind := probe(page)) == "full":

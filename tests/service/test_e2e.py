@@ -439,7 +439,7 @@ def test_admin_report_drill_down_and_refresh(stack: Stack) -> None:
     assert total is not None
     # what amoCRM holds, at some moment while the bot was reading it
     assert stack.overdue(before) <= int(total.group(1)) <= stack.overdue(after)
-    assert summary.data("rr") == ["rr"]
+    assert summary.data("rr") == ["rr:r"]  # 🔄: sync first
     counts = {data: label for label, data in summary.buttons}
     zelimkhan = re.fullmatch(r"Зелимхан \((\d+)\)", counts[f"rm:{ZELIMKHAN}:0"])
     assert zelimkhan is not None
@@ -454,6 +454,11 @@ def test_admin_report_drill_down_and_refresh(stack: Stack) -> None:
     again = chat.expect("<b>Просроченные задачи</b>")
     chat.answer(query)
     assert again.message_id == summary.message_id
+
+    query = chat.press(again, "rr:r")
+    refreshed = chat.expect("<b>Просроченные задачи</b>")
+    chat.answer(query)
+    assert refreshed.message_id == summary.message_id
 
 
 def test_admin_account_commands_and_unknown_input(stack: Stack) -> None:
@@ -526,7 +531,7 @@ def test_a_manager_sees_and_closes_only_their_own_tasks(stack: Stack) -> None:
     chat.say("/mytasks")
     tasks = chat.expect("<b>Ваши задачи</b>")
     done_buttons = tasks.data("td:")
-    assert done_buttons and tasks.data("mt:")[-1] == f"mt:{ZELIMKHAN}:0"  # 🔄 (◀ ▶ before it)
+    assert done_buttons and tasks.data("mt:")[-1] == f"mt:{ZELIMKHAN}:0:r"  # 🔄 (◀ ▶ before it)
     task_id = int(done_buttons[0].split(":")[1])
     text = next(t["text"] for t in stack.data.tasks if t["id"] == task_id)
     stack.closed.add(task_id)
