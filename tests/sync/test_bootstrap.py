@@ -51,7 +51,8 @@ def test_the_scan_reads_pages_downwards_after_finding_the_last(tmp_path: Path) -
     with rig(tmp_path, tasks=2100) as r:  # 9 pages of 250, the last one short
         r.bootstrap()
         pages = task_pages(r.sandbox.requests_log)
-        assert pages == [1, 2, 4, 8, 16, 12, 10, 9] + [9, 8, 7, 6, 5, 4, 3, 2, 1]
+        search, scan = [1, 2, 4, 8, 16, 12, 10, 9], [9, 8, 7, 6, 5, 4, 3, 2, 1]
+        assert pages == [*search, *scan]  # doubling then halving, then downwards
         # the next full scan starts its search from the last one's end
         r.sandbox.requests_log.clear()
         r.sync._start_full(r.clock())
