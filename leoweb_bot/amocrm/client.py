@@ -30,6 +30,7 @@ from leoweb_bot.amocrm.deadline import Deadline
 from leoweb_bot.amocrm.deadline import RetryPolicy
 from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.amocrm.funnel import Funnel
+from leoweb_bot.amocrm.limiter import RATE_HEADROOM
 from leoweb_bot.amocrm.limiter import shared_limiter
 from leoweb_bot.amocrm.models import Account
 from leoweb_bot.amocrm.models import Contact
@@ -47,7 +48,7 @@ from leoweb_bot.amocrm.v4 import PAGE_LIMIT
 from leoweb_bot.amocrm.v4 import V4
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.ids import parse_id
-from leoweb_bot.pacing import RateLimiter
+from leoweb_bot.pacing import Pacer
 
 USER_AGENT = f"leoweb-bot/{__version__}"
 CONNECT_TIMEOUT = 3.05  # "slightly larger than a multiple of 3" (requests docs, Timeouts)
@@ -56,10 +57,6 @@ USERS_TTL = 600  # /users is slow on big accounts; the docs advise caching it (d
 # request is not documented; 50 is the batch it recommends for writes
 # (https://www.amocrm.ru/developers/content/api/recommendations).
 IDS_BATCH = 50
-# Send at 95% of the configured rate: network jitter can bunch evenly spaced requests so that
-# eight land inside one second of the server's window; at 95% eight span 1.05 s, which leaves
-# 50 ms of jitter (bench/overdue_report.py shows no 429 at 7 req/s and 100 ms latency).
-RATE_HEADROOM = 0.95
 
 
 class Api(Protocol):
@@ -95,11 +92,12 @@ def build_client(
     session: requests.Session | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
-    limiter: RateLimiter | None = None,
+    limiter: Pacer | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     policy: RetryPolicy = SERVER,
 ) -> AmoClient:
-    """The client for ``settings.auth``; by default it shares the process-wide rate limiter.
+    """The client for ``settings.auth``; by default it shares the process-wide rate limiter
+    (a server passes its ``server_budget``).
 
     ``policy``: the server's by default; one-shot commands pass ``deadline.ONE_SHOT``.
     """
@@ -127,7 +125,7 @@ class AmoClient:
         *,
         session: requests.Session | None = None,
         timeout: float = 10.0,
-        limiter: RateLimiter | None = None,
+        limiter: Pacer | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,

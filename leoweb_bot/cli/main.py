@@ -161,10 +161,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load(
         args, "telegram", "amocrm", "bot", "access", "digest", "alerts", "sync", "server"
     )
-    # amocrm.rate_limit is the account's budget; each gunicorn worker gets its share, because
-    # the limiter is shared by the threads of one process only.
-    share = settings.amocrm.rate_limit / settings.server.workers
-    return server.serve(replace(settings, amocrm=replace(settings.amocrm, rate_limit=share)))
+    # amocrm.rate_limit is the account's budget: every worker takes its slots from one
+    # budget beside the state db (amocrm/limiter.py, server_budget).
+    return server.serve(settings)
 
 
 def cmd_poll(args: argparse.Namespace) -> int:

@@ -83,6 +83,7 @@ def build_runtime(settings: Settings, *, watch_webhook: bool = False) -> Runtime
     ``watch_webhook``: let the scheduler check getWebhookInfo (`serve` only; `poll` has no webhook).
     """
     from leoweb_bot.amocrm import build_client
+    from leoweb_bot.amocrm.limiter import server_budget
     from leoweb_bot.bot import commands
     from leoweb_bot.bot.screens import App
     from leoweb_bot.sync.wiring import build_sync
@@ -90,8 +91,13 @@ def build_runtime(settings: Settings, *, watch_webhook: bool = False) -> Runtime
     state = State(settings.bot.state_path)
     # In serve mode every gunicorn worker sends for the same bot, so each takes its share.
     telegram = build_telegram(settings, processes=settings.server.workers if watch_webhook else 1)
-    live = build_client(settings.amocrm, token_store=state)
-    sync = build_sync(settings, state, live, build_client(settings.amocrm, token_store=state))
+    # One amoCRM budget for every worker; the sync's requests wait behind the screens'.
+    budget = server_budget(settings.bot.state_path, settings.amocrm.rate_limit)
+    live = build_client(settings.amocrm, token_store=state, limiter=budget)
+    background = budget.background if budget else None
+    sync = build_sync(
+        settings, state, live, build_client(settings.amocrm, token_store=state, limiter=background)
+    )
     client = sync.client  # the screens read the mirror once it is complete
     bot = commands.build_bot(
         settings=settings, client=client, telegram=telegram, state=state, clock=time.time
