@@ -8,10 +8,12 @@ followed by one that goes on from there (leoweb_bot/sync/scan.py).
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from leoweb_bot.state.db import State
+from leoweb_bot.state.db import _owner_alive
 
 LEASE = "sync"
 # Status rows beside the entities' own ("tasks", "leads", "deletions"):
@@ -204,7 +206,12 @@ class Progress:
         """Hold (or keep holding) the sync for ``seconds``; False while another owner holds it.
 
         An expiry further ahead than ``seconds`` means a clock stepped back; it does not count.
+        A holder that was a process of this host and is gone (killed, restarted) is not waited
+        for (``owner_id`` tags say host and pid, as the inbox's claims do).
         """
+        holder = self.lease_owner(now)
+        if holder not in (None, owner) and _gone_here(holder):
+            self.release_lease(holder)
         with self.state.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO sync_lease (name, owner, until) VALUES (?, ?, ?)"
@@ -224,3 +231,7 @@ class Progress:
             "SELECT owner FROM sync_lease WHERE name = ? AND until > ?", (LEASE, now)
         )
         return rows[0][0] if rows else None
+
+
+def _gone_here(owner: str) -> bool:
+    return owner.startswith(f"{socket.gethostname()}:") and not _owner_alive(owner)

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from leoweb_bot.state.db import State
+from leoweb_bot.state.db import owner_id
 from leoweb_bot.state.mirror import LeadRow
 from leoweb_bot.state.mirror import Mirror
 from leoweb_bot.state.mirror import PipelineRow
@@ -201,3 +205,15 @@ def test_a_scan_keeps_its_place_and_a_new_one_gets_a_new_generation(progress: Pr
     second = progress.start_scan("tasks", NOW + 3600)
     assert second.generation == first.generation + 1 and second.next_page is None
     assert progress.health(NOW)["state"] == "bootstrap"
+
+
+def test_a_lease_of_a_process_of_this_host_that_died_is_taken_at_once(progress: Progress) -> None:
+    child = subprocess.Popen(["true"])
+    dead = owner_id(socket.gethostname(), child.pid, "sync")  # tagged while it runs
+    child.wait()  # and reaped: that pid is gone
+    assert progress.take_lease(dead, NOW, 120)
+    assert progress.take_lease(owner_id(socket.gethostname(), os.getpid(), "sync"), NOW + 1, 120)
+    elsewhere = f"otherhost:{os.getpid()}:sync"  # not ours to judge: wait for the expiry
+    progress.release_lease(progress.lease_owner(NOW + 1) or "")
+    assert progress.take_lease(elsewhere, NOW, 120)
+    assert not progress.take_lease("me", NOW + 1, 120)
