@@ -90,7 +90,7 @@ client_id = $amocrm_client_id  # auth = "oauth": integration id
 client_secret = $amocrm_client_secret  # auth = "oauth": secret key
 redirect_uri = $amocrm_redirect_uri  # auth = "oauth": exactly as in the integration settings
 auth_code = $amocrm_auth_code  # auth = "oauth": one-time code (valid 20 min); rotated tokens live in the state db
-rate_limit = 7  # requests per second to amoCRM, shared by all threads of a process
+rate_limit = 7  # requests per second to amoCRM for the whole server: one budget shared by every worker
 timeout = 10  # seconds per request
 webhook_secret = $amocrm_webhook_secret  # generated; path part of POST /amocrm/webhook/<secret>
 
