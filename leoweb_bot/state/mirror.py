@@ -198,9 +198,14 @@ class Mirror:
         if lead_id is not None:
             where.append("entity_type = 'leads' AND entity_id = ?")
             params.append(lead_id)
+        # Without NULLs the order is the index's own (complete_till, then the rowid: the id).
+        order = (
+            "complete_till, id"
+            if due_before is not None
+            else "complete_till IS NULL, complete_till, id"
+        )
         rows = self.state.query(
-            f"SELECT {TASK_COLUMNS} FROM mirror_tasks WHERE {' AND '.join(where)}"
-            " ORDER BY complete_till IS NULL, complete_till, id",
+            f"SELECT {TASK_COLUMNS} FROM mirror_tasks WHERE {' AND '.join(where)} ORDER BY {order}",
             tuple(params),
         )
         return [TaskRow._make(row) for row in rows]
