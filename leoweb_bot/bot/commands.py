@@ -33,6 +33,7 @@ from leoweb_bot.amocrm.models import User
 from leoweb_bot.bot.buttons import register_callbacks
 from leoweb_bot.bot.buttons import typed_result
 from leoweb_bot.bot.closing import forget_result
+from leoweb_bot.bot.freshness import answers_at_once
 from leoweb_bot.bot.replies import Reply
 from leoweb_bot.bot.replies import error_text
 from leoweb_bot.bot.replies import guard
@@ -165,7 +166,7 @@ def register_command(
 
 def run_command(app: App, name: str, handler: Callable[[Request], None], message: Message) -> None:
     """Check access again for this command, then run it with every failure turned into text."""
-    reply = Reply(app.telegram, message.chat.id)
+    reply = Reply(app.telegram, message.chat.id, placeholder=not answers_at_once(app, name))
     person = who(app.settings.access, message.from_user.id)
     if not has_access(person):
         log.info("refused /%s: user %s has no access", name, person.telegram_id)

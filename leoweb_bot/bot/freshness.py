@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from leoweb_bot.bot.screens import App
 
 REFRESH = "r"
+MIRRORED = frozenset({"report", "mytasks", "funnel"})  # commands that read only the mirror
 
 
 def with_freshness(app: App, html: Html) -> Html:
@@ -48,6 +49,15 @@ def clock_time(ts: int, now: int, tz: datetime.tzinfo) -> str:
     moment = local(ts, tz)
     return (
         moment.strftime("%H:%M") if moment.date() == local(now, tz).date() else format_when(ts, tz)
+    )
+
+
+def answers_at_once(app: App, command: str) -> bool:
+    """Whether ``/command`` reads only the mirror now, so needs no "⏳" placeholder."""
+    return (
+        command in MIRRORED
+        and isinstance(app.client, MirroredClient)
+        and app.client.freshness() is not None
     )
 
 

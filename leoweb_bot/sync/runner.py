@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 120.0  # a holder that died is replaced after this long at most
 RENEW_SECONDS = 30.0
 LEASE_RETRY = 15.0  # how often a process without the lease looks whether it lapsed
-POLL_SECONDS = 2.0  # the holder looks for webhook ids and 🔄 requests this often when idle
+POLL_SECONDS = 0.5  # the holder looks for webhook ids and 🔄 requests this often when idle
 FAILURE_BACKOFF = 15.0
 
 

@@ -57,7 +57,9 @@ def mirrored(tmp_path: Path) -> Iterator[Mirrored]:
 def test_every_screen_says_when_its_data_was_amocrms(mirrored: Mirrored) -> None:
     chat, r = mirrored.chat, mirrored.r
     r.clock.now += 30
-    report = final(chat.say(DIRECTOR, "/report"))
+    sent = chat.say(DIRECTOR, "/report")
+    assert [m.method for m in sent] == ["sendMessage"]  # at once: no "⏳" to edit
+    report = final(sent)
     assert report.text.endswith(f"\n\n{FRESH}")
     page = final(chat.press(DIRECTOR, f"rm:{ZELIMKHAN}:0", report))
     assert page.text.endswith(FRESH)
