@@ -252,15 +252,17 @@ def mirror_run(sandbox: Sandbox, fake: FakeBotAPI, folder: Path, idle: float) ->
     run, server = Run(), Server(sandbox, fake, folder)
     before = sandbox.limiter.rejected  # type: ignore[attr-defined]
     try:
-        log_before, started = len(sandbox.requests_log), time.perf_counter()
+        log_before = len(sandbox.requests_log)
         server.start()
+        wait_until(lambda: len(sandbox.requests_log) > log_before, 60, "the first request")
+        started = time.perf_counter()
         wait_until(lambda: (server.health() or {}).get("sync", {}).get("state") == "ready",
                    TIMEOUT, "bootstrap")  # fmt: skip
         seconds = time.perf_counter() - started
         made = len(sandbox.requests_log) - log_before
         run.bootstrap = (
-            f"{made} requests in {seconds:.1f} s from the server's start = {made / seconds:.2f}"
-            f" req/s ({made / seconds / RATE:.0%} of the {RATE} req/s bound)"
+            f"{made} requests in {seconds:.1f} s = {made / seconds:.2f} req/s"
+            f" ({made / seconds / RATE:.0%} of the {RATE} req/s bound)"
         )
         state = State(server.state_path)
         wait_until(lambda: Progress(state).status(CYCLE).synced_at, 60, "the first cycle")

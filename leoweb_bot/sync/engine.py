@@ -118,7 +118,8 @@ class Sync:
         first = not self.bootstrapped()
         self.progress.succeeded(FULL, began)
         if not self.client.incremental:
-            self.progress.succeeded(CYCLE, began)  # v2: a full scan is its cycle
+            self.progress.succeeded(CYCLE, began)  # v2: a full scan is its cycle…
+            self._cycle_tried = max(self._cycle_tried, began)  # …and the next is an interval on
         pruned = self.mirror.prune(now - TOMBSTONE_SECONDS, self._leads_since(now))
         counts = self.mirror.counts()
         log.info(

@@ -75,6 +75,7 @@ def test_after_a_stop_longer_than_events_are_kept_it_scans_in_full(tmp_path: Pat
 def test_api_v2_is_mirrored_by_full_scans(tmp_path: Path) -> None:
     with rig(tmp_path, auth="session", tasks=700) as r:
         r.bootstrap()
+        assert r.sync.step() > 0  # the next full scan waits for the interval
         assert r.mirrored() == r.truth()
         (task_id,) = open_task_ids(r.sandbox, 1, overdue=True)
         r.sandbox.ui.complete_task(task_id)
