@@ -24,6 +24,13 @@ from typing import Protocol
 MAX_KEYS = 10_000  # per-key slots remembered; past it, keys with no pending slot are forgotten
 
 
+def interval_of(rate: float) -> float:
+    """Seconds between two slots at ``rate`` per second."""
+    if rate <= 0:
+        raise ValueError("rate must be above 0")
+    return 1.0 / rate
+
+
 class RateLimiter:
     """Hand out send slots ``1 / rate`` seconds apart and, for a key (a chat), ``spacing``
     seconds apart; thread-safe, clock and sleep injectable. Idle time earns no burst."""
@@ -35,10 +42,8 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be above 0")
         self.rate = rate
-        self._interval = 1.0 / rate
+        self._interval = interval_of(rate)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -93,13 +98,10 @@ class SharedRateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be above 0")
         self.path = Path(path)
         self.rate = rate
-        self._interval = 1.0 / rate
-        self._clock = clock
-        self._sleep = sleep
+        self._interval = interval_of(rate)
+        self._clock, self._sleep = clock, sleep
         self.background = _Background(self)
 
     def acquire(self) -> float:

@@ -33,12 +33,12 @@ class TaskRow(NamedTuple):
     updated_at: int
 
 
-class LeadRow(NamedTuple):
+class LeadRow(NamedTuple):  # the funnel's order: where a lead stands, then what it is worth
     id: int
+    pipeline_id: int
+    status_id: int
     name: str
     price: int
-    status_id: int
-    pipeline_id: int
     responsible_user_id: int
     created_at: int | None
     closed_at: int | None

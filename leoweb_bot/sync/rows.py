@@ -32,7 +32,7 @@ def task_of(row: TaskRow) -> Task:
 
 def lead_row(lead: Lead) -> LeadRow:
     return LeadRow(
-        lead.id, lead.name, lead.price, lead.status_id, lead.pipeline_id,
+        lead.id, lead.pipeline_id, lead.status_id, lead.name, lead.price,
         lead.responsible_user_id, lead.created_at, lead.closed_at, lead.updated_at or 0,
     )  # fmt: skip
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable
 
 from leoweb_bot.amocrm.errors import AmoError
+from leoweb_bot.loop import Loop
 from leoweb_bot.state.db import StateError
 from leoweb_bot.state.db import owner_id
 from leoweb_bot.state.progress import Progress
@@ -47,9 +47,7 @@ class SyncRunner:
         self._clock = clock
         self._owner = owner
         self._renewed = float("-inf")
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = Loop("sync", self.run_once)
 
     @property
     def owner(self) -> str:
@@ -57,25 +55,21 @@ class SyncRunner:
         return self._owner or owner_id(socket.gethostname(), os.getpid(), "sync")
 
     def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("sync already started")
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Finish the current step, give the lease back, stop; True if it ended in time."""
-        self._stopping.set()
-        self._wake.set()
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
+        stopped = self._loop.stop(timeout)
+        if stopped and self._renewed != float("-inf"):
+            try:
+                self.progress.release_lease(self.owner)
+            except StateError as exc:
+                log.error("sync: cannot release the lease (it will lapse): %s", exc)
+        return stopped
 
     def wake(self) -> None:
         """Step now (a 🔄 or a webhook in this process), not after the current wait."""
-        self._wake.set()
+        self._loop.wake()
 
     def holds(self) -> bool:
         """Take or keep the lease (renewed every ``RENEW_SECONDS``); False if another has it."""
@@ -101,15 +95,3 @@ class SyncRunner:
         except Exception:  # the thread must outlive any bug in a step
             log.exception("sync: step failed")
         return FAILURE_BACKOFF
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            wait = self.run_once()
-            if wait > 0:
-                self._wake.wait(wait)
-        if self._renewed != float("-inf"):
-            try:
-                self.progress.release_lease(self.owner)
-            except StateError as exc:
-                log.error("sync: cannot release the lease (it will lapse): %s", exc)

@@ -94,7 +94,7 @@ def test_our_completion_hides_the_task_and_no_older_copy_brings_it_back(mirror: 
 
 
 def test_a_deletion_is_final_unless_amocrm_shows_a_later_copy(mirror: Mirror) -> None:
-    lead = LeadRow(9, "Сделка", 100, 1, 2, 7, 10, None, 100)
+    lead = LeadRow(9, 2, 1, "Сделка", 100, 7, 10, None, 100)
     mirror.put("leads", [lead], NOW)
     mirror.put("tasks", [task(1, 100)], NOW)
     mirror.bury("tasks", [(1, 150)], NOW)
@@ -120,7 +120,7 @@ def test_prune_forgets_old_tombstones_and_leads_closed_before_the_funnel_months(
     mirror.put("tasks", [task(1), task(2), task(3)], NOW)
     mirror.complete_task(1, 200, NOW)
     mirror.complete_task(2, 200, NOW + 500)
-    old = LeadRow(8, "Старая", 0, 142, 2, 7, 10, 1000, 100)
+    old = LeadRow(8, 2, 142, "Старая", 0, 7, 10, 1000, 100)
     mirror.put("leads", [old, old._replace(id=9, closed_at=None, status_id=1)], NOW)
     assert mirror.prune(NOW + 100, leads_closed_before=2000) == 2
     assert [row[0] for row in mirror.state.query("SELECT id FROM mirror_tasks")] == [2, 3]
