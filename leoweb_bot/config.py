@@ -127,9 +127,7 @@ class AlertsSettings:
 
 
 @dataclass(frozen=True)
-class SyncSettings:
-    """The local mirror of amoCRM (docs/architecture.md#sync)."""
-
+class SyncSettings:  # the local mirror of amoCRM (docs/architecture.md#sync)
     interval_seconds: int = 60  # incremental poll: changed tasks and leads, deletions
     max_age_seconds: int = 180  # older than this, screens say the data is stale and since when
     reconcile_at: str = "03:30"  # company time: the daily full resync
@@ -361,9 +359,6 @@ def _check_schedule(s: Settings) -> None:
         raise ConfigError("alerts.quiet_hours: must be HH:MM-HH:MM or empty")
     if s.alerts.interval_minutes < 1:
         raise ConfigError("alerts.interval_minutes: must be at least 1")
-
-
-def _check_sync(s: Settings) -> None:
     if s.sync.interval_seconds < 1:
         raise ConfigError("sync.interval_seconds: must be at least 1")
     if s.sync.max_age_seconds <= s.sync.interval_seconds:
@@ -400,6 +395,6 @@ _CHECKS = {
     "access": _check_access,
     "digest": _check_schedule,
     "alerts": _check_schedule,
-    "sync": _check_sync,
+    "sync": _check_schedule,
     "server": _check_server,
 }
