@@ -130,6 +130,13 @@ class AlertsSettings:
 
 
 @dataclass(frozen=True)
+class SyncSettings:  # the local mirror of amoCRM (docs/architecture.md#sync)
+    interval_seconds: int = 60  # incremental poll: changed tasks and leads, deletions
+    max_age_seconds: int = 180  # older than this, screens say the data is stale and since when
+    reconcile_at: str = "03:30"  # company time: the daily full resync
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -166,6 +173,7 @@ class Settings:
     access: AccessSettings = field(default_factory=AccessSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
     alerts: AlertsSettings = field(default_factory=AlertsSettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     source: ConfigSource | None = field(default=None, compare=False)  # None: not from a file
 
@@ -201,6 +209,7 @@ SECTIONS: dict[str, type] = {
     "access": AccessSettings,
     "digest": DigestSettings,
     "alerts": AlertsSettings,
+    "sync": SyncSettings,
     "server": ServerSettings,
 }
 ENV_PREFIXES = tuple(f"LEOWEB_{section.upper()}_" for section in SECTIONS)
@@ -353,6 +362,12 @@ def _check_schedule(s: Settings) -> None:
         raise ConfigError("alerts.quiet_hours: must be HH:MM-HH:MM or empty")
     if s.alerts.interval_minutes < 1:
         raise ConfigError("alerts.interval_minutes: must be at least 1")
+    if s.sync.interval_seconds < 1:
+        raise ConfigError("sync.interval_seconds: must be at least 1")
+    if s.sync.max_age_seconds <= s.sync.interval_seconds:
+        raise ConfigError("sync.max_age_seconds: must be above sync.interval_seconds")
+    if parse_time(s.sync.reconcile_at) is None:
+        raise ConfigError(f"sync.reconcile_at: must be HH:MM, got {s.sync.reconcile_at!r}")
 
 
 def _check_server(s: Settings) -> None:
@@ -386,5 +401,6 @@ _CHECKS = {
     "access": _check_access,
     "digest": _check_schedule,
     "alerts": _check_schedule,
+    "sync": _check_schedule,
     "server": _check_server,
 }

@@ -43,6 +43,7 @@ FORBIDDEN = {
     "telegram": (*OUTER, f"{P}amocrm", f"{P}state", f"{P}bot", f"{P}proactive", "flask"),
     "state": (*OUTER, f"{P}amocrm", f"{P}telegram", f"{P}bot", f"{P}proactive", "telebot",
               "flask", "requests"),
+    "sync": (*OUTER, f"{P}bot", f"{P}telegram", f"{P}proactive", "telebot", "flask", "requests"),
     "bot": (*OUTER, "flask", "requests"),
     "charts": (*OUTER, f"{P}amocrm", f"{P}state", f"{P}bot", f"{P}telegram", f"{P}proactive",
                "telebot", "flask", "requests"),

@@ -171,6 +171,9 @@ def test_access_managers_table() -> None:
         ),
         ({"alerts": {"quiet_hours": "21-9"}}, ("alerts",), "alerts.quiet_hours"),
         ({"alerts": {"enabled": "maybe"}}, (), "alerts.enabled"),
+        ({"sync": {"interval_seconds": 0}}, ("sync",), "sync.interval_seconds"),
+        ({"sync": {"max_age_seconds": 60}}, ("sync",), "sync.max_age_seconds"),
+        ({"sync": {"reconcile_at": "3 30"}}, ("sync",), "sync.reconcile_at"),
         ({"server": {"port": 70000}}, ("server",), "server.port"),
         ({"access": {"admins": "abc"}}, (), "access.admins"),
         ({"nonsense": {}}, (), "nonsense"),
@@ -251,8 +254,10 @@ def test_values_from_the_environment_are_read_as_each_keys_type() -> None:
         "LEOWEB_ACCESS_ADMINS": "1, 2",
         "LEOWEB_ACCESS_MANAGERS": "5=7",
         "LEOWEB_BOT_LANGUAGE": " en ",
+        "LEOWEB_SYNC_INTERVAL_SECONDS": "30",
     }
     s = settings_from_mapping({}, env)
+    assert (s.sync.interval_seconds, s.sync.reconcile_at) == (30, "03:30")
 
     assert (s.server.port, s.alerts.enabled, s.amocrm.timeout) == (8081, False, 2.5)
     assert (s.access.admins, s.access.managers, s.bot.language) == ((1, 2), {5: 7}, "en")

@@ -33,11 +33,11 @@ def test_every_config_key_is_in_the_readme_table() -> None:
 
 
 def test_readme_and_example_config_say_the_same_about_rate_limit() -> None:
-    # `serve` splits amocrm.rate_limit between its gunicorn workers: it is the server's budget.
+    # amocrm.rate_limit is the server's budget: every worker takes its slots from one (pacing.py).
     example = (ROOT / "config.example.toml").read_text(encoding="utf-8").splitlines()
     line = next(text for text in example if text.startswith("rate_limit ="))
-    promise = "for the whole server (split between workers)"
+    promise = "for the whole server: one budget shared by every worker"
     assert promise in line
     assert (
-        f"| `amocrm.rate_limit` | `LEOWEB_AMOCRM_RATE_LIMIT` | `7` requests/s {promise} |" in README
+        f"| `amocrm.rate_limit` | `LEOWEB_AMOCRM_RATE_LIMIT` | `7` requests/s {promise}" in README
     )

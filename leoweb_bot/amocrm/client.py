@@ -30,11 +30,14 @@ from leoweb_bot.amocrm.deadline import Deadline
 from leoweb_bot.amocrm.deadline import RetryPolicy
 from leoweb_bot.amocrm.errors import NotFound
 from leoweb_bot.amocrm.funnel import Funnel
+from leoweb_bot.amocrm.limiter import RATE_HEADROOM
 from leoweb_bot.amocrm.limiter import shared_limiter
 from leoweb_bot.amocrm.models import Account
 from leoweb_bot.amocrm.models import Contact
+from leoweb_bot.amocrm.models import Deletion
 from leoweb_bot.amocrm.models import Entity
 from leoweb_bot.amocrm.models import Lead
+from leoweb_bot.amocrm.models import Listed
 from leoweb_bot.amocrm.models import Pipeline
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import TaskQuery
@@ -45,7 +48,7 @@ from leoweb_bot.amocrm.v4 import PAGE_LIMIT
 from leoweb_bot.amocrm.v4 import V4
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.ids import parse_id
-from leoweb_bot.pacing import RateLimiter
+from leoweb_bot.pacing import Pacer
 
 USER_AGENT = f"leoweb-bot/{__version__}"
 CONNECT_TIMEOUT = 3.05  # "slightly larger than a multiple of 3" (requests docs, Timeouts)
@@ -54,14 +57,12 @@ USERS_TTL = 600  # /users is slow on big accounts; the docs advise caching it (d
 # request is not documented; 50 is the batch it recommends for writes
 # (https://www.amocrm.ru/developers/content/api/recommendations).
 IDS_BATCH = 50
-# Send at 95% of the configured rate: network jitter can bunch evenly spaced requests so that
-# eight land inside one second of the server's window; at 95% eight span 1.05 s, which leaves
-# 50 ms of jitter (bench/overdue_report.py shows no 429 at 7 req/s and 100 ms latency).
-RATE_HEADROOM = 0.95
 
 
 class Api(Protocol):
     """What an API version (v4.py, v2.py) answers; the client adds what both share."""
+
+    page_size: int  # rows in a full page of a list
 
     def account(self) -> Account: ...
 
@@ -69,7 +70,9 @@ class Api(Protocol):
 
     def tasks(self, query: TaskQuery) -> Iterator[Task]: ...
 
-    def complete_task(self, task_id: int, result_text: str) -> None: ...
+    def complete_task(self, task_id: int, result_text: str) -> int | None: ...
+
+    def scan_page(self, model: type[Listed], entity: str, number: int) -> list[Listed]: ...
 
     def one(self, model: type[Entity], entity: str, entity_id: int) -> Entity: ...
 
@@ -89,11 +92,12 @@ def build_client(
     session: requests.Session | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
-    limiter: RateLimiter | None = None,
+    limiter: Pacer | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     policy: RetryPolicy = SERVER,
 ) -> AmoClient:
-    """The client for ``settings.auth``; by default it shares the process-wide rate limiter.
+    """The client for ``settings.auth``; by default it shares the process-wide rate limiter
+    (a server passes its ``server_budget``).
 
     ``policy``: the server's by default; one-shot commands pass ``deadline.ONE_SHOT``.
     """
@@ -121,7 +125,7 @@ class AmoClient:
         *,
         session: requests.Session | None = None,
         timeout: float = 10.0,
-        limiter: RateLimiter | None = None,
+        limiter: Pacer | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
@@ -227,9 +231,10 @@ class AmoClient:
         """One task; NotFound if it does not exist."""
         return self._api.one(Task, "tasks", int(task_id))
 
-    def complete_task(self, task_id: int, result_text: str) -> None:
-        """Mark the task done with ``result_text`` as its result."""
-        self._api.complete_task(int(task_id), result_text)
+    def complete_task(self, task_id: int, result_text: str) -> int | None:
+        """Mark the task done with ``result_text`` as its result; returns the task's new
+        ``updated_at`` when amoCRM tells it (v4's answer carries only that and the id)."""
+        return self._api.complete_task(int(task_id), result_text)
 
     def lead(self, lead_id: int) -> Lead:
         """One lead with its contact ids; NotFound if it does not exist."""
@@ -268,6 +273,47 @@ class AmoClient:
     def pipelines(self) -> list[Pipeline]:
         """Lead pipelines with their stages in board order."""
         return self._api.pipelines()
+
+    # -- what the mirror reads (leoweb_bot/sync; docs/amocrm.md#incremental-sync) ----------------
+
+    @property
+    def incremental(self) -> bool:
+        """Whether amoCRM can list what changed since a moment (v4); v2 only full scans."""
+        return isinstance(self._api, V4)
+
+    def tasks(self, ids: Iterable[int]) -> list[Task]:
+        """The tasks with these ids, open or completed; deleted ones are simply missing."""
+        return self._by_ids(Task, "tasks", ids)
+
+    def changed_tasks(self, since: int) -> Iterator[Task]:
+        """Tasks changed at or after ``since`` (amoCRM's ``updated_at``), completed ones too."""
+        return self._v4().changed(Task, "tasks", since)
+
+    def changed_leads(self, since: int) -> Iterator[Lead]:
+        """Leads changed at or after ``since``."""
+        return self._v4().changed(Lead, "leads", since)
+
+    def deletions(self, since: int) -> Iterator[Deletion]:
+        """Tasks and leads deleted at or after ``since``, from the events list."""
+        return self._v4().deletions(since)
+
+    @property
+    def page_size(self) -> int:
+        """Rows in a full page of ``task_page`` and ``lead_page``."""
+        return self._api.page_size
+
+    def task_page(self, number: int) -> list[Task]:
+        """Page ``number`` (from 1) of all open tasks in a stable order; [] past the end."""
+        return self._api.scan_page(Task, "tasks", number)
+
+    def lead_page(self, number: int) -> list[Lead]:
+        """Page ``number`` (from 1) of all leads in a stable order; [] past the end."""
+        return self._api.scan_page(Lead, "leads", number)
+
+    def _v4(self) -> V4:
+        if not isinstance(self._api, V4):
+            raise TypeError("API v2 cannot list changes; scan it in full instead")
+        return self._api
 
     def refresh_tokens(self) -> None:
         """Rotate the OAuth pair now (keeps the 3-month refresh token alive); no-op otherwise."""

@@ -144,6 +144,7 @@ class Lead:
     created_at: int | None = None
     closed_at: int | None = None
     contact_ids: tuple[int, ...] = ()
+    updated_at: int | None = None
 
     @classmethod
     def from_v4(cls, raw: Mapping[str, Any]) -> Lead:
@@ -158,6 +159,7 @@ class Lead:
             created_at=_int(raw.get("created_at")),
             closed_at=_int(raw.get("closed_at")),
             contact_ids=tuple(int(c["id"]) for c in contacts),
+            updated_at=_int(raw.get("updated_at")),
         )
 
     @classmethod
@@ -178,6 +180,7 @@ class Lead:
             created_at=_int(raw.get("created_at")),
             closed_at=_int(raw.get("closed_at")),
             contact_ids=tuple(int(i) for i in ids or ()),
+            updated_at=_int(raw.get("updated_at")),
         )
 
     @property
@@ -218,7 +221,27 @@ class Contact:
         return cls.from_v4({**raw, "custom_fields_values": raw.get("custom_fields")})
 
 
-Entity = TypeVar("Entity", Task, Lead, Contact)  # what the API reads one by one, by id or by query
+Entity = TypeVar("Entity", Task, Lead, Contact)
+Listed = TypeVar("Listed", Task, Lead)  # what the mirror keeps and reads in pages
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """A task or lead deleted in amoCRM, from the events list (docs/amocrm.md#events-api)."""
+
+    entity: str  # "tasks" or "leads"
+    entity_id: int
+    at: int  # the event's created_at
+
+    @classmethod
+    def from_v4(cls, raw: Mapping[str, Any]) -> Deletion | None:
+        """None for an event of another entity (only tasks and leads are asked for)."""
+        entity = {"task": "tasks", "lead": "leads"}.get(str(raw.get("entity_type") or ""))
+        if entity is None or raw.get("entity_id") is None:
+            return None
+        return cls(
+            entity, int(raw["entity_id"]), int(raw.get("created_at") or 0)
+        )  # what the API reads one by one, by id or by query
 
 
 @dataclass(frozen=True)

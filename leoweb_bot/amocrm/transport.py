@@ -41,7 +41,7 @@ from leoweb_bot.amocrm.errors import Unavailable
 from leoweb_bot.amocrm.network import Failure
 from leoweb_bot.amocrm.network import failure_for
 from leoweb_bot.amocrm.network import host_of
-from leoweb_bot.pacing import RateLimiter
+from leoweb_bot.pacing import Pacer
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class Transport:
         session: requests.Session,
         *,
         timeout: tuple[float, float],
-        limiter: RateLimiter,
+        limiter: Pacer,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,

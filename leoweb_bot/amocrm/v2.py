@@ -23,6 +23,7 @@ from leoweb_bot.amocrm.funnel import Params
 from leoweb_bot.amocrm.models import Account
 from leoweb_bot.amocrm.models import Entity
 from leoweb_bot.amocrm.models import Lead
+from leoweb_bot.amocrm.models import Listed
 from leoweb_bot.amocrm.models import Pipeline
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import TaskQuery
@@ -31,10 +32,13 @@ from leoweb_bot.amocrm.models import User
 logger = logging.getLogger(__name__)
 
 PAGE_LIMIT = 500  # the v2 maximum of limit_rows
+SCAN: dict[str, Params] = {"tasks": {"filter[status]": 0}, "leads": {}}  # as v4.SCAN
 
 
 class V2:
     """What the client asks of amoCRM, in API v2's words."""
+
+    page_size = PAGE_LIMIT
 
     def __init__(self, funnel: Funnel, clock: Callable[[], float]) -> None:
         self._funnel = funnel
@@ -61,7 +65,7 @@ class V2:
         # No sort parameter: sort here, tasks without a deadline last.
         return iter(sorted(tasks, key=lambda t: (t.complete_till is None, t.complete_till or 0)))
 
-    def complete_task(self, task_id: int, result_text: str) -> None:
+    def complete_task(self, task_id: int, result_text: str) -> int | None:
         # POST {"update": [...]} needs updated_at and text; send the task's own text so the
         # description is not overwritten.
         task = self.one(Task, "tasks", task_id)
@@ -78,6 +82,7 @@ class V2:
         errors = ((reply or {}).get("_embedded") or {}).get("errors")
         if errors:
             raise BadRequest("amoCRM did not complete the task", 200, str(errors)[:300])
+        return update["updated_at"]  # v2 takes ours; what it answers is unconfirmed
 
     def one(self, model: type[Entity], entity: str, entity_id: int) -> Entity:
         found = items(self._funnel.request("GET", entity, params={"id": entity_id}, api="v2"))
@@ -97,6 +102,11 @@ class V2:
         if not closed_since:
             return leads
         return (lead for lead in leads if (lead.closed_at or 0) >= closed_since)  # no filter
+
+    def scan_page(self, model: type[Listed], entity: str, number: int) -> list[Listed]:
+        """Page ``number`` (from 1) of a full scan, in v2's own order (it takes no sort)."""
+        page = {**SCAN[entity], "limit_rows": PAGE_LIMIT, "limit_offset": (number - 1) * PAGE_LIMIT}
+        return [model.from_v2(raw) for raw in items(self._request_list(entity, page))]
 
     def pipelines(self) -> list[Pipeline]:
         return [Pipeline.from_v2(p) for p in account_part(self._funnel, "pipelines")]

@@ -6,6 +6,7 @@ strings in ``texts.py``; ``context.py`` is what they all work in. Who has access
 ``joining.py`` and ``people.py``.
 
 May import: ``amocrm``, ``telegram``, ``state``, ``proactive`` (digest subscriptions),
-``charts`` (the pictures it sends), ``access``, ``reports``, ``config``, ``ids``. Never ``service``, ``cli`` or the sandbox, and no
-HTTP of its own (``requests``, Flask): it talks to the world through the two clients.
+``charts`` (the pictures it sends), ``sync`` (the mirror's freshness and 🔄), ``access``,
+``reports``, ``config``, ``ids``. Never ``service``, ``cli`` or the sandbox, and no HTTP of its
+own (``requests``, Flask): it talks to the world through the two clients.
 """

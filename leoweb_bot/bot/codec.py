@@ -37,6 +37,15 @@ class ReportSummary:
 
 
 @dataclass(frozen=True)
+class Refresh:
+    """🔄: ask the sync for fresh data first, then show ``screen`` again
+    (docs/architecture.md#sync)."""
+
+    code: ClassVar[str] = "rf"
+    screen: Button
+
+
+@dataclass(frozen=True)
 class ManagerPage:
     """A page of one manager's overdue tasks."""
 
@@ -277,13 +286,13 @@ _PEOPLE = (InviteManager, InviteUser, InviteDirector, InviteAdmin, RevokeInvite,
 Button = (
     ReportSummary | ManagerPage | MyTasksPage | LeadCard | LeadRefresh | AskClose | Close
     | CloseWithResult | CancelClose | OverdueChart | TrendChart | TeamCard | IdleLeads
-    | PeopleButton
+    | PeopleButton | Refresh
 )  # fmt: skip
 _BUTTONS: dict[str, type[Button]] = {
     kind.code: kind
     for kind in (ReportSummary, ManagerPage, MyTasksPage, LeadCard, LeadRefresh, AskClose, Close,
                  CloseWithResult, CancelClose, OverdueChart, TrendChart, TeamCard, IdleLeads,
-                 *_PEOPLE)
+                 Refresh, *_PEOPLE)
 }  # fmt: skip
 _LISTS: dict[str, type[TaskList]] = {k.code: k for k in (ManagerPage, MyTasksPage, LeadRefresh)}
 
@@ -311,7 +320,7 @@ def _parts(button: Button) -> list[str]:
     parts = [button.code]
     for item in fields(button):
         value = getattr(button, item.name)
-        if item.name == "back":
+        if item.name in ("back", "screen"):
             parts += _parts(value) if value is not None else []
         else:
             parts.append(str(value))
@@ -327,6 +336,8 @@ def _read(parts: list[str], kinds: Mapping[str, type[Button]]) -> tuple[Button, 
     for item in fields(kind):
         if item.name == "back":
             values["back"], parts = _read(parts, _LISTS) if parts else (None, parts)
+        elif item.name == "screen":
+            values["screen"], parts = _read(parts, _BUTTONS)
         elif parts and (number := parse_id(parts[0])) is not None:
             values[item.name], parts = number, parts[1:]
         else:

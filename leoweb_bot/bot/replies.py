@@ -57,15 +57,26 @@ def error_text(lang: str, exc: AmoError) -> Html:
 class Reply:
     """One chat's answer: a new message, or an edit of the "⏳" (or button's) message."""
 
-    def __init__(self, telegram: Telegram, chat_id: int, message_id: int | None = None) -> None:
+    def __init__(
+        self,
+        telegram: Telegram,
+        chat_id: int,
+        message_id: int | None = None,
+        *,
+        placeholder: bool = True,
+    ) -> None:
+        """``placeholder=False``: the answer is at hand (the mirror), so ``working`` sends no
+        "⏳" to edit; Telegram would hold the edit a second behind it (one message per second
+        per chat: docs/telegram.md#limits)."""
         self.telegram = telegram
         self.chat_id = chat_id
         self.message_id = message_id
+        self.placeholder = placeholder
 
     def working(self, text: Html) -> None:
         """Show that the bot is busy: "typing…", plus a placeholder to edit if there is none."""
         self.typing()
-        if self.message_id is None:
+        if self.message_id is None and self.placeholder:
             ids = self.telegram.send(self.chat_id, text)
             self.message_id = ids[0] if ids else None
 

@@ -23,6 +23,8 @@ from leoweb_bot.bot.closing import forget_result
 from leoweb_bot.bot.codec import Outdated
 from leoweb_bot.bot.codec import decode
 from leoweb_bot.bot.context import App
+from leoweb_bot.bot.freshness import answers_at_once
+from leoweb_bot.bot.freshness import refresh_if_asked
 from leoweb_bot.bot.members import person_of
 from leoweb_bot.bot.replies import Reply
 from leoweb_bot.bot.replies import guard
@@ -89,7 +91,7 @@ def meant_for_us(app: App, message: Message) -> bool:
 
 def run_command(app: App, command: Command, message: Message, sender: Sender, args: str) -> None:
     """Check access again for this command, then run it with every failure turned into text."""
-    reply = Reply(app.telegram, message.chat_id)
+    reply = Reply(app.telegram, message.chat_id, placeholder=not answers_at_once(app, command.name))
     person = person_of(app, sender.id)
     if not command.allows(person.role) and not has_access(person):
         log.info("refused /%s: user %s has no access", command.name, person.telegram_id)
@@ -132,7 +134,7 @@ def on_press(app: App, callback: Callback) -> None:
             return
         what = f"button {pressed.code}"
         with guard(app.lang, press.notify, what, callback.chat_id), app.client.operation():
-            act(press, pressed)
+            act(press, refresh_if_asked(app, pressed))
     finally:
         press.answer()
 

@@ -36,6 +36,8 @@ from leoweb_bot.bot.codec import ReportSummary
 from leoweb_bot.bot.codec import TaskList
 from leoweb_bot.bot.codec import encode
 from leoweb_bot.bot.context import App
+from leoweb_bot.bot.freshness import refresh_button
+from leoweb_bot.bot.freshness import with_freshness
 from leoweb_bot.bot.search import count_label
 from leoweb_bot.bot.texts import DEFAULT_RESULT
 from leoweb_bot.bot.texts import Html
@@ -113,7 +115,7 @@ def report_screen(app: App, person: Person) -> Screen:
     if len(report.managers) > REPORT_BUTTONS_LIMIT:
         more = t(app.lang, "report_buttons_more", shown=REPORT_BUTTONS_LIMIT)
         html = join([html, Html(""), more])
-    return Screen(html, report_keyboard(app.lang, report))
+    return Screen(with_freshness(app, html), report_keyboard(app.lang, report))
 
 
 def overdue_report(
@@ -138,7 +140,7 @@ def report_keyboard(lang: str, report: OverdueReport) -> InlineKeyboardMarkup:
         for m in report.managers[:REPORT_BUTTONS_LIMIT]
     ))  # fmt: skip
     markup.row(
-        button(t(lang, "btn_refresh"), ReportSummary()),
+        refresh_button(lang, ReportSummary()),
         button(t(lang, "btn_chart"), OverdueChart()),
     )
     return markup
@@ -166,11 +168,11 @@ def manager_screen(
     add_done_buttons(markup, shown, first + 1, at(page))
     if paging := paging_row(app.lang, at, page, pages):
         markup.row(*paging)
-    tools = [button(t(app.lang, "btn_refresh"), at(page))]
+    tools = [refresh_button(app.lang, at(page))]
     if back:
         tools.append(button(t(app.lang, "btn_back"), ReportSummary()))
     markup.row(*tools)
-    return Screen(html, markup)
+    return Screen(with_freshness(app, html), markup)
 
 
 # -- my tasks and closing them ----------------------------------------------------------------
@@ -191,8 +193,8 @@ def mytasks_screen(app: App, person: Person, amocrm_user_id: int, page: int) -> 
     add_done_buttons(markup, shown, page * PAGE_SIZE + 1, at(page))
     if paging := paging_row(app.lang, at, page, pages):
         markup.row(*paging)
-    markup.row(button(t(app.lang, "btn_refresh"), at(page)))
-    return Screen(html, markup)
+    markup.row(refresh_button(app.lang, at(page)))
+    return Screen(with_freshness(app, html), markup)
 
 
 @dataclass(frozen=True)
@@ -252,8 +254,8 @@ def lead_screen(app: App, person: Person, lead: Lead) -> Screen:
     )  # fmt: skip
     markup = InlineKeyboardMarkup(row_width=5)
     add_done_buttons(markup, tasks[:PAGE_SIZE], 1, LeadRefresh(lead.id))
-    markup.row(button(t(app.lang, "btn_refresh"), LeadRefresh(lead.id)))
-    return Screen(html, markup)
+    markup.row(refresh_button(app.lang, LeadRefresh(lead.id)))
+    return Screen(with_freshness(app, html), markup)
 
 
 def lead_cards(app: App, leads: Sequence[Lead]) -> dict[int, Html]:
@@ -300,7 +302,7 @@ def contacts_screen(app: App, contacts: list[Contact]) -> Screen:
 def funnel_screen(app: App) -> Screen:
     """Open leads per stage, won and lost this month."""
     result = this_month_funnel(app)
-    return Screen(render_funnel(result, lang=app.lang, tz=app.tz))
+    return Screen(with_freshness(app, render_funnel(result, lang=app.lang, tz=app.tz)))
 
 
 def this_month_funnel(app: App) -> Funnel:

@@ -54,7 +54,7 @@ def check_source(settings: Settings) -> list[Check]:
 def check_config(settings: Settings) -> list[Check]:
     return [
         _guard(f"config [{section}]", lambda s=section: _require(settings, s))
-        for section in ("amocrm", "telegram", "bot", "access", "digest", "server")
+        for section in ("amocrm", "telegram", "bot", "access", "digest", "sync", "server")
     ]
 
 

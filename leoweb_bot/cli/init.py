@@ -90,7 +90,7 @@ client_id = $amocrm_client_id  # auth = "oauth": integration id
 client_secret = $amocrm_client_secret  # auth = "oauth": secret key
 redirect_uri = $amocrm_redirect_uri  # auth = "oauth": exactly as in the integration settings
 auth_code = $amocrm_auth_code  # auth = "oauth": one-time code (valid 20 min); rotated tokens live in the state db
-rate_limit = 7  # requests per second to amoCRM, shared by all threads of a process
+rate_limit = 7  # requests per second to amoCRM for the whole server: one budget shared by every worker
 timeout = 10  # seconds per request
 webhook_secret = $amocrm_webhook_secret  # generated; path part of POST /amocrm/webhook/<secret>
 
@@ -117,6 +117,11 @@ chart = true  # a director's digest also brings the overdue chart (a picture)
 enabled = true  # tell a manager when a task of theirs becomes overdue
 interval_minutes = 10
 quiet_hours = "21:00-09:00"  # company time; alerts wait and arrive as one message at the end
+
+[sync]  # the local mirror of amoCRM that every screen reads
+interval_seconds = 60  # ask amoCRM what changed (3 small requests) this often
+max_age_seconds = 180  # older than this, screens say amoCRM is not answering
+reconcile_at = "03:30"  # company time: the daily full resync
 
 [server]
 host = "127.0.0.1"  # behind a TLS reverse proxy; 0.0.0.0 inside Docker (LEOWEB_SERVER_HOST)

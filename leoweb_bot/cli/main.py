@@ -6,22 +6,16 @@ Every failure ends in ``main``: one line on stderr and a non-zero exit, never a 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from collections.abc import Callable
 from collections.abc import Iterator
-from collections.abc import Mapping
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
 
 from leoweb_bot import __version__
-from leoweb_bot.amocrm.models import User
-from leoweb_bot.bot.formats import echo
 from leoweb_bot.cli import argtypes
-from leoweb_bot.cli.failures import CliError
 from leoweb_bot.cli.failures import failure
 from leoweb_bot.cli.failures import output_closed
 from leoweb_bot.config import AUTH_MODES
@@ -30,12 +24,6 @@ from leoweb_bot.config import Settings
 from leoweb_bot.config import load_settings
 from leoweb_bot.logs import log_level
 from leoweb_bot.logs import setup_logging
-from leoweb_bot.reports import OverdueReport
-from leoweb_bot.reports import by_name
-from leoweb_bot.reports import days_overdue
-from leoweb_bot.reports import local
-from leoweb_bot.reports import match_managers
-from leoweb_bot.reports import overdue_by_manager
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -68,61 +56,16 @@ def sandbox_settings(settings: Settings, tasks: int = 300) -> Iterator[Settings]
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Print the overdue report: a table in company time, or the JSON contract."""
+    from leoweb_bot.cli.report import print_mirror_report
+    from leoweb_bot.cli.report import print_report
+
+    if args.mirror:
+        return print_mirror_report(load(args, "bot", "sync"), args)
     settings = load(args, "bot") if args.sandbox else load(args, "amocrm", "bot")
     if args.sandbox:
         with sandbox_settings(settings) as sandboxed:
             return print_report(sandboxed, args)
     return print_report(settings, args)
-
-
-def print_report(settings: Settings, args: argparse.Namespace) -> int:
-    from leoweb_bot.cli.amo import one_shot_client
-
-    now = args.now or int(time.time())
-    tz = settings.bot.tz
-    client = one_shot_client(settings)
-    with client, client.operation():
-        users = client.users()
-        manager_id = None
-        if args.manager is not None:
-            found = match_managers(args.manager, users)
-            if len(found) != 1:
-                raise CliError(no_single_manager(args.manager, found, users), code=2)
-            manager_id = found[0].id
-        tasks = client.open_tasks_due_before(now, responsible_user_id=manager_id)
-    report = overdue_by_manager(tasks, users, now, tz)
-    if args.json:
-        print(json.dumps(report.to_json(), ensure_ascii=False))
-    else:
-        print(report_table(report, now))
-    return 0
-
-
-def no_single_manager(query: str, found: list[User], users: Mapping[int, User]) -> str:
-    """Why ``--manager`` picked nobody: no query, several candidates, or no match at all."""
-    if not query.strip():
-        return "--manager needs a manager's name or amoCRM user id"
-    if found:
-        return f"several managers match {echo(query)!r}: {', '.join(u.name for u in found)}"
-    known = ", ".join(u.name for u in by_name(users.values()))
-    return f"no manager matches {echo(query)!r}; known: {known}"
-
-
-def report_table(report: OverdueReport, now: int) -> str:
-    tz = report.generated_at.tzinfo
-    assert tz is not None
-    stamp = report.generated_at.strftime("%d.%m.%Y %H:%M")
-    lines = [f"Overdue tasks as of {stamp} ({report.timezone})", ""]
-    if not report.managers:
-        return "\n".join([*lines, "No overdue tasks. 🎉"])
-    width = max(12, *(len(m.name) for m in report.managers))
-    lines.append(f"{'Manager':<{width}}  {'Overdue':>7}  {'Oldest deadline':<16}  {'Days':>4}")
-    for m in report.managers:
-        oldest = local(m.oldest_due, tz).strftime("%d.%m.%Y %H:%M")
-        days = days_overdue(m.oldest_due, now, tz)
-        lines.append(f"{m.name:<{width}}  {m.overdue:>7}  {oldest:<16}  {days:>4}")
-    lines += ["", f"Total overdue: {report.total_overdue}"]
-    return "\n".join(lines)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -158,17 +101,18 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from leoweb_bot.service import server
 
-    settings = load(args, "telegram", "amocrm", "bot", "access", "digest", "alerts", "server")
-    # amocrm.rate_limit is the account's budget; each gunicorn worker gets its share, because
-    # the limiter is shared by the threads of one process only.
-    share = settings.amocrm.rate_limit / settings.server.workers
-    return server.serve(replace(settings, amocrm=replace(settings.amocrm, rate_limit=share)))
+    settings = load(
+        args, "telegram", "amocrm", "bot", "access", "digest", "alerts", "sync", "server"
+    )
+    # amocrm.rate_limit is the account's budget: every worker takes its slots from one
+    # budget beside the state db (amocrm/limiter.py, server_budget).
+    return server.serve(settings)
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
     from leoweb_bot.service import server
 
-    settings = load(args, "amocrm", "bot", "access", "digest", "alerts")
+    settings = load(args, "amocrm", "bot", "access", "digest", "alerts", "sync")
     if not settings.telegram.token:
         raise ConfigError("telegram.token: missing (LEOWEB_TELEGRAM_TOKEN)")
     return server.poll(settings, force=args.force)
@@ -233,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--json", action="store_true", help="print the JSON contract")
     report.add_argument("--sandbox", action="store_true", help="use a built-in demo amoCRM")
+    report.add_argument(
+        "--mirror",
+        metavar="STATE_DB",
+        help="as the server's mirror of amoCRM in this state db sees it (default: live)",
+    )
     report.add_argument("--now", type=int, help=argparse.SUPPRESS)  # epoch seconds, for tests
 
     sandbox = add("sandbox", cmd_sandbox, config=False)
@@ -306,7 +255,8 @@ INIT_VALUES = (  # option, metavar, help; each is asked for unless given (or --n
 ABOUT = {
     "report": (
         "print the overdue-tasks report",
-        "Print the overdue tasks per manager in company time, read live from amoCRM.",
+        "Print the overdue tasks per manager in company time, read live from amoCRM (with "
+        "--mirror: from a server's mirror of it, to compare).",
     ),
     "sandbox": (
         "run the amoCRM emulator",

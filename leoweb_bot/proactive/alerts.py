@@ -1,9 +1,10 @@
 """Overdue alerts: a manager hears about a task of theirs when it goes overdue, once.
 
 amoCRM has no "task became overdue" webhook (docs/amocrm.md#webhooks), so every
-``[alerts] interval_minutes`` one ``open_tasks_due_before(now)`` scan runs: open tasks sorted by
-deadline, stopping at the first one not yet due, so a cycle costs a page or two; the overdue rule
-(``reports.is_overdue``) then picks the late ones.
+``[alerts] interval_minutes`` one ``open_tasks_due_before(now)`` scan runs: from the mirror once
+it is complete (no amoCRM request; docs/architecture.md#sync), before that from amoCRM, sorted by
+deadline, stopping at the first one not yet due; the overdue rule (``reports.is_overdue``) then
+picks the late ones.
 
 ``alerts_sent`` is keyed by (task id, deadline). A task alerts once per deadline: moving the
 deadline and missing it again alerts again, a second cycle or a restart does not. Choices:

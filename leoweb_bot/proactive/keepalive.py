@@ -18,6 +18,8 @@ from leoweb_bot.bot.context import App
 from leoweb_bot.proactive import incidents
 from leoweb_bot.state.kv import get_value
 from leoweb_bot.state.kv import set_value
+from leoweb_bot.state.progress import CYCLE
+from leoweb_bot.state.progress import Progress
 from leoweb_bot.state.tokens import Tokens
 from leoweb_bot.telegram.client import TelegramError
 from leoweb_bot.telegram.client import WebhookInfo
@@ -28,6 +30,7 @@ REFRESH_AFTER = 7 * 86400  # weekly: far inside the 3-month life, rare enough to
 WEBHOOK_PENDING_KEY = "webhook.pending_update_count"
 WEBHOOK_ERROR_RECENT = 600  # seconds: a delivery error this fresh means it is still failing
 WEBHOOK_MIN_BACKLOG = 3  # one stray update waiting during a deploy is not an incident
+HEALTH_PROOF_SECONDS = 300  # a sync cycle this recent answers the amoCRM probe (its interval)
 
 
 def refresh_due(last_rotation: int | None, now: int) -> bool:
@@ -66,7 +69,16 @@ def keep_tokens_alive(app: App, now: int) -> None:
 
 
 def check_amocrm(app: App, now: int) -> None:
-    """Probe amoCRM: an auth / block / payment failure opens its incident, success closes them."""
+    """Probe amoCRM: an auth / block / payment failure opens its incident, success closes them.
+
+    A sync cycle that worked since the last probe is proof enough, and saves the request (an
+    idle bot's amoCRM cost is the sync's: docs/architecture.md#sync).
+    """
+    cycle = Progress(app.state).status(CYCLE)
+    if cycle.failed_at is None and now - (cycle.synced_at or 0) < HEALTH_PROOF_SECONDS:
+        for kind in incidents.AMOCRM_KINDS:
+            incidents.close_incident(app, kind)
+        return
     try:
         app.client.account()
     except AmoError as exc:

@@ -56,6 +56,7 @@ from leoweb_bot.state.events import AmoEventStatus
 from leoweb_bot.state.events import claim_notice
 from leoweb_bot.state.events import mark_amo_event
 from leoweb_bot.state.events import pending_amo_events
+from leoweb_bot.state.progress import Progress
 from leoweb_bot.telegram.client import TelegramError
 
 log = logging.getLogger(__name__)
@@ -138,11 +139,32 @@ def process_events(app: App, now: int) -> Iterator[None]:
 
 
 def handle_body(app: App, payload: str) -> AmoEventStatus:
-    events, ignored = lead_events(php_form(payload))
+    form = php_form(payload)
+    mirrored = refresh_mirror(app, form)
+    events, ignored = lead_events(form)
+    ignored = [name for name in ignored if name != "task" or not mirrored]
     if ignored:
         log.info("amoCRM webhook: ignored %s", ", ".join(sorted(set(ignored))))
     notify(app, within_cap(events))
-    return AmoEventStatus.DONE if events else AmoEventStatus.IGNORED
+    return AmoEventStatus.DONE if events or mirrored else AmoEventStatus.IGNORED
+
+
+def refresh_mirror(app: App, form: Mapping[str, Any]) -> int:
+    """Ask the sync to re-read every task and lead the body names, whatever happened to it
+    (``task[…]``, ``leads[…]``: docs/amocrm.md#webhooks), so the mirror has it within seconds
+    instead of at the next poll; returns how many ids."""
+    ids: dict[str, set[int]] = {"tasks": set(), "leads": set()}
+    for key, entity in (("task", "tasks"), ("leads", "leads")):
+        sections = form.get(key)
+        for items in sections.values() if isinstance(sections, dict) else ():
+            for item in items.values() if isinstance(items, dict) else ():
+                raw = item.get("id") if isinstance(item, dict) else None
+                if isinstance(raw, str) and (found := parse_id(raw)) is not None:
+                    ids[entity].add(found)
+    progress, now = Progress(app.state), app.now()
+    for entity, wanted in ids.items():
+        progress.want(entity, sorted(wanted), now)
+    return sum(map(len, ids.values()))
 
 
 def within_cap(events: list[LeadEvent]) -> list[LeadEvent]:

@@ -18,7 +18,6 @@ import dataclasses
 import logging
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 
 from leoweb_bot.amocrm.errors import AmoError
 from leoweb_bot.bot.context import App
+from leoweb_bot.loop import Loop
 from leoweb_bot.proactive import alerts
 from leoweb_bot.proactive import digest
 from leoweb_bot.proactive import incidents
@@ -80,9 +80,7 @@ class Scheduler:
         self._clock = clock
         self._interval = interval
         self._owner = owner
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = Loop("scheduler", self._turn)
 
     @property
     def state(self) -> State:
@@ -131,35 +129,23 @@ class Scheduler:
                 return
 
     def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("scheduler already started")
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
-        self._thread.start()
+        self._loop.start()
         log.info("scheduler started: %s", ", ".join(job.name for job in self.jobs))
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Finish the current job and stop; True if the thread ended in time."""
-        self._stopping.set()
-        self._wake.set()
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
+        return self._loop.stop(timeout)
 
     def wake(self) -> None:
         """Tick now instead of at the next interval (e.g. an amoCRM webhook just arrived)."""
-        self._wake.set()
+        self._loop.wake()
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()  # before the tick, so a wake() during it means one more tick
-            try:
-                self.tick()
-            except Exception:
-                log.exception("scheduler tick failed")
-            self._wake.wait(self._interval)
+    def _turn(self) -> float:
+        try:
+            self.tick()
+        except Exception:
+            log.exception("scheduler tick failed")
+        return self._interval
 
 
 def claim_job(state: State, job: Job, owner: str, now: float) -> bool:

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from functools import partial
 from types import FrameType
+from typing import TYPE_CHECKING
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -36,6 +37,9 @@ from leoweb_bot.telegram.client import Telegram
 from leoweb_bot.telegram.client import TelegramError
 from leoweb_bot.telegram.client import build_telegram
 
+if TYPE_CHECKING:  # amoCRM and the sync are imported in the workers only (see build_runtime)
+    from leoweb_bot.sync.wiring import Syncing
+
 log = logging.getLogger(__name__)
 
 DISPATCHER_THREADS = 4
@@ -52,13 +56,17 @@ class Runtime:
     app: App
     dispatcher: Dispatcher
     scheduler: Scheduler
+    sync: Syncing
 
     def start(self) -> None:
         self.dispatcher.start()
         self.scheduler.start()
+        self.sync.start()
 
     def close(self) -> None:
-        # The scheduler first: a job in flight may still be using the client and the database.
+        # The sync and the scheduler first: a step or a job in flight may still be using the
+        # client and the database.
+        self.sync.close(STOP_TIMEOUT)
         self.scheduler.stop(STOP_TIMEOUT)
         self.dispatcher.stop(STOP_TIMEOUT)
         self.app.client.close()
@@ -72,18 +80,28 @@ def build_runtime(settings: Settings, *, watch_webhook: bool = False) -> Runtime
     ``watch_webhook``: let the scheduler check getWebhookInfo (`serve` only; `poll` has no webhook).
     """
     from leoweb_bot.amocrm import build_client
+    from leoweb_bot.amocrm.limiter import server_budget
     from leoweb_bot.bot.router import apologize
     from leoweb_bot.bot.router import route
+    from leoweb_bot.sync.wiring import build_sync
 
     state = State(settings.bot.state_path)
     # In serve mode every gunicorn worker sends for the same bot, so each takes its share.
     telegram = build_telegram(settings, processes=settings.server.workers if watch_webhook else 1)
-    client = build_client(settings.amocrm, token_store=Tokens(state))
+    # One amoCRM budget for every worker; the sync's requests wait behind the screens'.
+    budget = server_budget(settings.bot.state_path, settings.amocrm.rate_limit)
+    tokens = Tokens(state)
+    live = build_client(settings.amocrm, token_store=tokens, limiter=budget)
+    background = budget.background if budget else None
+    sync = build_sync(
+        settings, state, live, build_client(settings.amocrm, token_store=tokens, limiter=background)
+    )
+    client = sync.client  # the screens read the mirror once it is complete
     app = App(settings=settings, client=client, telegram=telegram, state=state, clock=time.time)
     dispatcher = Dispatcher(
         state, partial(route, app), threads=DISPATCHER_THREADS, on_give_up=partial(apologize, app)
     )
-    return Runtime(app, dispatcher, build_scheduler(app, watch_webhook=watch_webhook))
+    return Runtime(app, dispatcher, build_scheduler(app, watch_webhook=watch_webhook), sync)
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]

@@ -34,6 +34,7 @@ from leoweb_bot.state import health
 from leoweb_bot.state.db import StateError
 from leoweb_bot.state.db import StateUnavailable
 from leoweb_bot.state.events import store_amo_event
+from leoweb_bot.state.progress import Progress
 from leoweb_bot.telegram.updates import chat_id_of
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def create_app(
     db = state if state is not None else State(settings.bot.state_path)
     app.extensions["leoweb_state"] = db
     writes = app.extensions["leoweb_writes"] = Writes()
+    sync = Progress(db)
 
     @app.post("/telegram/webhook")
     def telegram_webhook() -> tuple[Response, int]:
@@ -116,7 +118,9 @@ def create_app(
         if problem:
             log.warning("healthz: %s", problem)
             return jsonify(status="error", error=problem, inbox_depth=depth), 503
-        return jsonify(status="ok", inbox_depth=depth, version=__version__), 200
+        # The mirror's state is news, not health: amoCRM down is not this server down.
+        mirror = sync.health(clock())
+        return jsonify(status="ok", inbox_depth=depth, version=__version__, sync=mirror), 200
 
     @app.post("/amocrm/webhook/<secret>")
     def amocrm_webhook(secret: str) -> tuple[Response, int]:

@@ -14,6 +14,8 @@ One module per table family, and every statement on a table lives in its module:
 * ``overdue`` — ``alerts_sent`` and ``alert_managers``: the overdue-alert ledger;
 * ``incidents`` — ``incidents``: what the admins were told is broken;
 * ``snapshots`` — ``snapshot_days`` and ``snapshots``: each manager's numbers at each day's end;
+* ``mirror``, ``progress`` — the local mirror of amoCRM (tasks, leads, users, pipelines) and
+  the sync's place in it: cursors, full-scan pages, ids webhooks asked for, the sync lease;
 * ``people`` — ``members``, ``invites``, ``join_requests``, ``join_cards``: who was let in
   through the bot, and how;
 * ``owners``, ``outages``, ``health`` — who holds a claim, failed writes, and what is wrong, in

@@ -155,6 +155,98 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (request_id, chat_id, message_id)
         )""",
     ),
+    (
+        # mirror.py: what the screens read instead of asking amoCRM. A completed or deleted task
+        # stays a while as a tombstone, so an older copy read before the change cannot bring it
+        # back (updated_at decides); only open ones are indexed. ``scan`` marks the rows a full
+        # scan saw, ``synced_at`` when we last wrote a row (our clock).
+        """CREATE TABLE mirror_tasks (
+            id INTEGER PRIMARY KEY,
+            responsible_user_id INTEGER NOT NULL,
+            complete_till INTEGER,
+            is_completed INTEGER NOT NULL,
+            is_deleted INTEGER NOT NULL DEFAULT 0,
+            entity_type TEXT,
+            entity_id INTEGER,
+            task_type_id INTEGER,
+            text TEXT NOT NULL,
+            updated_at INTEGER NOT NULL,
+            synced_at REAL NOT NULL,
+            scan INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX mirror_tasks_due ON mirror_tasks (complete_till)"
+        " WHERE is_completed = 0 AND is_deleted = 0",
+        "CREATE INDEX mirror_tasks_user ON mirror_tasks (responsible_user_id, complete_till)"
+        " WHERE is_completed = 0 AND is_deleted = 0",
+        "CREATE INDEX mirror_tasks_entity ON mirror_tasks (entity_type, entity_id)"
+        " WHERE is_completed = 0 AND is_deleted = 0",
+        """CREATE TABLE mirror_leads (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            price INTEGER NOT NULL,
+            status_id INTEGER NOT NULL,
+            pipeline_id INTEGER NOT NULL,
+            responsible_user_id INTEGER NOT NULL,
+            created_at INTEGER,
+            closed_at INTEGER,
+            updated_at INTEGER NOT NULL,
+            is_deleted INTEGER NOT NULL DEFAULT 0,
+            synced_at REAL NOT NULL,
+            scan INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE mirror_users (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            is_admin INTEGER NOT NULL,
+            is_active INTEGER NOT NULL
+        )""",
+        """CREATE TABLE mirror_pipelines (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            is_main INTEGER NOT NULL,
+            is_archive INTEGER NOT NULL,
+            position INTEGER NOT NULL
+        )""",
+        """CREATE TABLE mirror_stages (
+            pipeline_id INTEGER NOT NULL,
+            id INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            sort INTEGER NOT NULL,
+            type INTEGER NOT NULL,
+            PRIMARY KEY (pipeline_id, id)
+        )""",
+        # progress.py: per entity, where the next incremental read starts (amoCRM's clock) and
+        # when it last worked or failed (ours); a full scan's place; ids webhooks asked for;
+        # the one sync of the server (a lease).
+        """CREATE TABLE sync_status (
+            entity TEXT PRIMARY KEY,
+            cursor INTEGER,
+            synced_at REAL,
+            failed_at REAL,
+            error TEXT
+        )""",
+        """CREATE TABLE sync_scans (
+            entity TEXT PRIMARY KEY,
+            generation INTEGER NOT NULL,
+            started_at REAL NOT NULL,
+            next_page INTEGER,
+            last_page INTEGER,
+            pages_read INTEGER NOT NULL DEFAULT 0,
+            rows_read INTEGER NOT NULL DEFAULT 0,
+            done_at REAL
+        )""",
+        """CREATE TABLE sync_wanted (
+            entity TEXT NOT NULL,
+            id INTEGER NOT NULL,
+            asked_at REAL NOT NULL,
+            PRIMARY KEY (entity, id)
+        )""",
+        """CREATE TABLE sync_lease (
+            name TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            until REAL NOT NULL
+        )""",
+    ),
 )
 
 

@@ -22,6 +22,7 @@ from leoweb_bot.bot.codec import CloseWithResult
 from leoweb_bot.bot.codec import LeadCard
 from leoweb_bot.bot.codec import ManagerPage
 from leoweb_bot.bot.codec import MyTasksPage
+from leoweb_bot.bot.codec import Refresh
 from leoweb_bot.bot.codec import ReportSummary
 from leoweb_bot.bot.codec import decode
 from leoweb_bot.bot.codec import encode
@@ -86,7 +87,7 @@ def test_director_drills_down_pages_and_goes_back(chat: BotChat) -> None:
     assert "/leads/detail/" in first.text or "/contacts/detail/" in first.text
     pressed = pressed_on(first)
     assert [b for b in pressed if not isinstance(b, AskClose)] == [
-        ManagerPage(manager, 1), ManagerPage(manager, 0), ReportSummary()
+        ManagerPage(manager, 1), Refresh(ManagerPage(manager, 0)), ReportSummary()
     ]  # fmt: skip
     assert [b.back for b in pressed if isinstance(b, AskClose)] == [ManagerPage(manager, 0)] * 10
 

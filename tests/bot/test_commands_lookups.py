@@ -16,6 +16,7 @@ from leoweb_bot.amocrm.models import Task
 from leoweb_bot.bot.codec import AskClose
 from leoweb_bot.bot.codec import LeadCard
 from leoweb_bot.bot.codec import LeadRefresh
+from leoweb_bot.bot.codec import Refresh
 from leoweb_bot.bot.codec import decode
 from leoweb_bot.bot.codec import encode
 from leoweb_bot.bot.search import phone_forms
@@ -78,7 +79,7 @@ def test_lead_card_lists_its_open_tasks_from_one_filtered_request(chat: BotChat)
     card_again = LeadRefresh(lead_id)
     assert [decode(d) for _, d in card.buttons] == [
         *(AskClose(t.id, card_again) for t in expected[:PAGE_SIZE]),
-        card_again,
+        Refresh(card_again),
     ]
     reads = [urlsplit(path) for _, path in chat.sandbox.requests_log[start:]]
     task_reads = [parse_qs(r.query) for r in reads if r.path == "/api/v4/tasks"]

@@ -14,6 +14,7 @@ from leoweb_bot.amocrm.models import Task
 from leoweb_bot.bot.codec import AskClose
 from leoweb_bot.bot.codec import ManagerPage
 from leoweb_bot.bot.codec import MyTasksPage
+from leoweb_bot.bot.codec import Refresh
 from leoweb_bot.bot.codec import ReportSummary
 from leoweb_bot.bot.codec import decode
 from leoweb_bot.bot.codec import encode
@@ -60,7 +61,7 @@ def test_director_report_edits_the_working_message_into_the_summary(chat: BotCha
     assert f"Всего просрочено: <b>{total}</b>" in text
     buttons = dict((decode(data), label) for label, data in sent[1].buttons)
     assert buttons[ManagerPage(ZELIMKHAN, 0)] == f"Зелимхан ({len(zelimkhan)})"
-    assert buttons[ReportSummary()] == "🔄 Обновить"
+    assert buttons[Refresh(ReportSummary())] == "🔄 Обновить"
 
 
 def test_managers_with_nothing_overdue_are_listed_as_clean(chat: BotChat) -> None:
@@ -80,7 +81,9 @@ def test_manager_report_shows_only_their_own_line_and_list(chat: BotChat) -> Non
         assert other not in sent.text
     own = ManagerPage(ZELIMKHAN, 0)
     for pressed in (decode(data) for _, data in sent.buttons):
-        assert pressed in (own, ManagerPage(ZELIMKHAN, 1)) or pressed == AskClose(pressed.task, own)
+        assert pressed in (own, Refresh(own), ManagerPage(ZELIMKHAN, 1)) or pressed == AskClose(
+            pressed.task, own
+        )
 
 
 def test_manager_cannot_ask_for_another_managers_report(chat: BotChat) -> None:
@@ -130,7 +133,7 @@ def test_long_report_is_split_with_buttons_on_the_last_part(tmp_path: Path) -> N
     # 120 managers, 60 buttons: the summary says so instead of leaving 60 names without one
     assert sent[-1].text.endswith("Кнопки — у первых 60; остальные: /report &lt;имя&gt;")
     assert len([d for _, d in sent[-1].buttons if isinstance(decode(d), ManagerPage)]) == 60
-    assert ("🔄 Обновить", encode(ReportSummary())) in sent[-1].buttons
+    assert ("🔄 Обновить", encode(Refresh(ReportSummary()))) in sent[-1].buttons
 
 
 # -- /mytasks and /done -----------------------------------------------------------------------
@@ -143,7 +146,7 @@ def test_mytasks_lists_overdue_and_today_with_done_buttons(chat: BotChat) -> Non
     done_buttons = [decode(data) for label, data in sent.buttons if label.startswith("✅")]
     assert done_buttons and {b.back for b in done_buttons} == {MyTasksPage(ZELIMKHAN, 0)}
     assert {chat.task(b.task)["responsible_user_id"] for b in done_buttons} == {ZELIMKHAN}
-    assert sent.buttons[-1] == ("🔄 Обновить", encode(MyTasksPage(ZELIMKHAN, 0)))
+    assert sent.buttons[-1] == ("🔄 Обновить", encode(Refresh(MyTasksPage(ZELIMKHAN, 0))))
 
 
 def due_today_of(chat: BotChat, owner: int, more: int) -> set[int]:

@@ -12,6 +12,7 @@ import pytest
 
 from leoweb_bot.access import who
 from leoweb_bot.bot.codec import OverdueChart
+from leoweb_bot.bot.codec import Refresh
 from leoweb_bot.bot.codec import ReportSummary
 from leoweb_bot.bot.codec import TrendChart
 from leoweb_bot.bot.codec import encode
@@ -91,7 +92,7 @@ def test_chart_draws_the_reports_numbers_as_bars_and_replaces_the_placeholder(
 def test_the_report_summary_has_a_chart_button_that_sends_it_below(chat: BotChat) -> None:
     report = chat.say(DIRECTOR, "/report")[-1]
     assert (("📊 График", encode(OverdueChart())) in report.buttons) and (
-        ("🔄 Обновить", encode(ReportSummary())) in report.buttons
+        ("🔄 Обновить", encode(Refresh(ReportSummary()))) in report.buttons
     )
     [photo] = chat.press(DIRECTOR, encode(OverdueChart()), report)  # the report stays as it was
     assert photo.method == "sendPhoto" and photo.text.startswith("Просрочено задач:")

@@ -10,6 +10,7 @@ import pytest
 import pytz
 
 from leoweb_bot.bot.codec import ManagerPage
+from leoweb_bot.bot.codec import Refresh
 from leoweb_bot.bot.codec import ReportSummary
 from leoweb_bot.bot.codec import decode
 from leoweb_bot.bot.codec import encode
@@ -123,7 +124,7 @@ def test_director_gets_the_summary_with_buttons_and_a_manager_their_own_list(alm
     digest_only(almaty, "a").tick(WEDNESDAY_8 + 3600)
     director = next(m for m in almaty.sent(DIRECTOR) if m.text.startswith(TITLE))
     assert "<b>Просроченные задачи</b> на 25.11.2026 09:00 (Asia/Almaty)" in director.text
-    assert ("🔄 Обновить", encode(ReportSummary())) in director.buttons
+    assert ("🔄 Обновить", encode(Refresh(ReportSummary()))) in director.buttons
     assert any(isinstance(decode(data), ManagerPage) for _, data in director.buttons)
     manager = next(m for m in almaty.sent(MANAGER) if m.text.startswith(TITLE))
     assert "<b>Зелимхан</b> — просрочено" in manager.text

@@ -10,6 +10,8 @@ from leoweb_bot.amocrm import build_client
 from leoweb_bot.proactive import keepalive
 from leoweb_bot.proactive.scheduler import Job
 from leoweb_bot.proactive.scheduler import Scheduler
+from leoweb_bot.state.progress import CYCLE
+from leoweb_bot.state.progress import Progress
 from leoweb_bot.state.tokens import Tokens
 from tests.kit.proactive import ADMIN
 from tests.kit.proactive import MANAGER
@@ -155,6 +157,20 @@ def test_transient_amocrm_trouble_is_no_incident(tmp_path: Path) -> None:
         r.sandbox.inject(503, count=20)
         tick(r, scheduler, START)
         assert admin_texts(r) == []
+
+
+def test_a_recent_sync_cycle_answers_the_probe_without_a_request(tmp_path: Path) -> None:
+    with rig(tmp_path, START) as r:
+        scheduler = only(r, "amocrm_health", 300, keepalive.check_amocrm)
+        progress = Progress(r.states[0])
+        progress.succeeded(CYCLE, START - 60)
+        before = r.sandbox.request_count
+        tick(r, scheduler, START)
+        assert r.sandbox.request_count == before
+        progress.failed(CYCLE, START + 100, "AuthError: 401")  # the sync fails: ask amoCRM
+        r.sandbox.inject(401, count=3)
+        tick(r, scheduler, START + 300)
+        assert admin_texts(r)[0].startswith(AUTH_FAILED)
 
 
 # -- Telegram webhook -----------------------------------------------------------------------------

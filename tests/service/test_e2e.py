@@ -41,6 +41,7 @@ from leoweb_bot.bot.codec import LeadCard
 from leoweb_bot.bot.codec import ManagerPage
 from leoweb_bot.bot.codec import MyTasksPage
 from leoweb_bot.bot.codec import OverdueChart
+from leoweb_bot.bot.codec import Refresh
 from leoweb_bot.bot.codec import ReportSummary
 from leoweb_bot.bot.codec import decode
 from leoweb_bot.bot.codec import encode
@@ -388,11 +389,17 @@ def stack(logs: Path, fake: FakeBotAPI) -> Iterator[Stack]:
     server = Server(server_env(fake, sandbox, logs / "state.sqlite3"), logs, logs / "serve.log")
     try:
         server.start()
+        # the screens read the mirror from here on (tests/service/test_e2e_sync.py: before it)
+        assert fake.wait_for(lambda: mirror_state(server) == "ready", START_TIMEOUT)
         data = generate(seed=SEED, tasks=TASKS, managers=MANAGERS, now=sandbox.info["now"])
         yield Stack(logs, fake, sandbox, server, data)
     finally:
         server.stop()
         stop_group(sandbox.proc)
+
+
+def mirror_state(server: Server) -> str | None:
+    return requests.get(f"{server.url}/healthz", timeout=5).json()["sync"]["state"]
 
 
 # -- the HTTP face ----------------------------------------------------------------------------
@@ -439,16 +446,17 @@ def test_admin_report_drill_down_and_refresh(stack: Stack) -> None:
 
     before = int(time.time())
     chat.say("/report")
-    placeholder = chat.expect(WORKING)
     summary = chat.expect("<b>Просроченные задачи</b> на ", "(Asia/Almaty)")
     after = int(time.time())
-    assert summary.method == "editMessageText"
-    assert summary.message_id == placeholder.message_id  # the "⏳" message became the report
+    # from the mirror: at once, no "⏳" to edit (read live, the "⏳" becomes the report:
+    # tests/bot/test_commands_tasks.py)
+    assert summary.method == "sendMessage" and "🕓 данные на " in summary.text
     total = re.search(r"Всего просрочено: <b>(\d+)</b>", summary.text)
     assert total is not None
     # what amoCRM holds, at some moment while the bot was reading it
     assert stack.overdue(before) <= int(total.group(1)) <= stack.overdue(after)
-    assert summary.data(SUMMARY) == [SUMMARY]
+    refresh = encode(Refresh(ReportSummary()))
+    assert summary.data(refresh) == [refresh]  # 🔄: sync first
     query = chat.press(summary, encode(OverdueChart()))  # drawn by a dispatcher thread
     photo = chat.expect("Просрочено задач: ")
     chat.answer(query)
@@ -467,6 +475,11 @@ def test_admin_report_drill_down_and_refresh(stack: Stack) -> None:
     again = chat.expect("<b>Просроченные задачи</b>")
     chat.answer(query)
     assert again.message_id == summary.message_id
+
+    query = chat.press(again, refresh)
+    refreshed = chat.expect("<b>Просроченные задачи</b>")
+    chat.answer(query)
+    assert refreshed.message_id == summary.message_id
 
 
 def test_admin_account_commands_and_unknown_input(stack: Stack) -> None:
@@ -539,7 +552,7 @@ def test_a_manager_sees_and_closes_only_their_own_tasks(stack: Stack) -> None:
     chat.say("/mytasks")
     tasks = chat.expect("<b>Ваши задачи</b>")
     done_buttons = [data for label, data in tasks.buttons if label.startswith("✅")]
-    assert done_buttons and tasks.buttons[-1][1] == encode(MyTasksPage(ZELIMKHAN, 0))  # 🔄
+    assert done_buttons and tasks.buttons[-1][1] == encode(Refresh(MyTasksPage(ZELIMKHAN, 0)))  # 🔄
     task_id = task_of(done_buttons[0])
     text = next(t["text"] for t in stack.data.tasks if t["id"] == task_id)
     stack.closed.add(task_id)

@@ -21,6 +21,7 @@ import pytest
 
 from leoweb_bot.bot.codec import AcceptDirector
 from leoweb_bot.bot.codec import MyTasksPage
+from leoweb_bot.bot.codec import Refresh
 from leoweb_bot.bot.codec import encode
 from tests.kit.fakebot import FakeBotAPI
 from tests.service.test_e2e import DIRECTOR
@@ -134,7 +135,9 @@ def test_a_change_in_one_worker_is_seen_by_the_other_at_once(
     with only(server, second, pids):  # ...a manager in the second, who has never seen them
         newcomer.say("/mytasks")
         mine = newcomer.expect("<b>Ваши задачи</b>")
-        assert encode(MyTasksPage(MILANA, 0)) in mine.data("v1:mt")
+        assert encode(Refresh(MyTasksPage(MILANA, 0))) in mine.data(
+            "v1:rf:mt"
+        )  # 🔄 of their own list
         director.say(f"/remove {NEWCOMER}")  # and removed there
         director.expect("Доступ закрыт: Айдана.")
         newcomer.expect("Вам закрыли доступ к боту.")

@@ -215,7 +215,12 @@ def test_healthz_reports_inbox_depth(client: FlaskClient) -> None:
     post(client, message_update(2))
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "inbox_depth": 2, "version": __version__}
+    assert response.get_json() == {
+        "status": "ok",
+        "inbox_depth": 2,
+        "version": __version__,
+        "sync": {"state": "bootstrap", "scans": {}},  # the mirror's progress (tests/sync)
+    }
 
 
 def test_healthz_is_503_when_the_database_is_unusable(tmp_path: Path) -> None:

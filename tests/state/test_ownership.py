@@ -29,6 +29,15 @@ OWNERS = {
     "invites": "state/people.py",
     "join_requests": "state/people.py",
     "join_cards": "state/people.py",
+    "mirror_tasks": "state/mirror.py",
+    "mirror_leads": "state/mirror.py",
+    "mirror_users": "state/mirror.py",
+    "mirror_pipelines": "state/mirror.py",
+    "mirror_stages": "state/mirror.py",
+    "sync_status": "state/progress.py",
+    "sync_scans": "state/progress.py",
+    "sync_wanted": "state/progress.py",
+    "sync_lease": "state/progress.py",
 }
 TABLE_RE = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN|TABLE)\s+([a-z_]+)\b")
 

@@ -305,4 +305,6 @@ EN: dict[str, str] = {
     "cb_changed": "Done",
     "cb_revoked": "Invite revoked",
     "cb_invite_gone": "The invite was used or revoked already",
+    "data_as_of": "🕓 data as of {time}",
+    "data_stale": "⚠️ amoCRM has not answered since {since}; data as of {time}",
 }

@@ -316,4 +316,6 @@ RU: dict[str, str] = {
     "cb_changed": "Готово",
     "cb_revoked": "Приглашение отозвано",
     "cb_invite_gone": "Приглашение уже использовано или отозвано",
+    "data_as_of": "🕓 данные на {time}",
+    "data_stale": "⚠️ amoCRM не отвечает с {since}, данные на {time}",
 }

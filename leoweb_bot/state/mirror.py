@@ -1,0 +1,250 @@
+"""The local mirror of amoCRM: open tasks, leads, users, pipelines and stages, as plain rows.
+
+One writer per server (the sync, leoweb_bot/sync) and any number of readers (every screen of
+every process). Rows are tuples in the order of their NamedTuple; turning them into amoCRM
+models is the sync package's job, so this module stays free of amoCRM.
+
+A write never goes back in time: a row is replaced only by a copy with a later ``updated_at``
+(amoCRM's clock, which moves on every change), or an equal one unless the row is a tombstone.
+So a page read before a change and written after it, or a webhook's refresh racing the poll,
+cannot bring back what was completed or deleted. Tombstones are forgotten after a while
+(``prune``): by then no copy older than them is still on its way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from leoweb_bot.state.db import Database as State
+
+OPEN = "is_completed = 0 AND is_deleted = 0"  # the condition of the partial indexes
+
+
+class TaskRow(NamedTuple):
+    id: int
+    responsible_user_id: int
+    complete_till: int | None
+    is_completed: bool
+    entity_type: str | None
+    entity_id: int | None
+    task_type_id: int | None
+    text: str
+    updated_at: int
+
+
+class LeadRow(NamedTuple):  # the funnel's order: where a lead stands, then what it is worth
+    id: int
+    pipeline_id: int
+    status_id: int
+    name: str
+    price: int
+    responsible_user_id: int
+    created_at: int | None
+    closed_at: int | None
+    updated_at: int
+
+
+class UserRow(NamedTuple):
+    id: int
+    name: str
+    is_admin: bool
+    is_active: bool
+
+
+class PipelineRow(NamedTuple):
+    id: int
+    name: str
+    is_main: bool
+    is_archive: bool
+
+
+class StageRow(NamedTuple):
+    pipeline_id: int
+    id: int
+    name: str
+    sort: int
+    type: int
+
+
+TASK_COLUMNS = ", ".join(TaskRow._fields)
+LEAD_COLUMNS = ", ".join(LeadRow._fields)
+TABLES = {"tasks": ("mirror_tasks", TaskRow), "leads": ("mirror_leads", LeadRow)}
+
+
+def _upsert_sql(table: str, fields: tuple[str, ...]) -> str:
+    columns = ", ".join((*fields, "is_deleted", "synced_at"))
+    marks = ", ".join("?" * (len(fields) + 2))
+    updates = ", ".join(f"{f} = excluded.{f}" for f in (*fields[1:], "is_deleted", "synced_at"))
+    # Two changes in one second share an updated_at: then a tie never undoes a deletion or a
+    # completion (a reopening in the same second is the rarer case, and reconcile repairs it).
+    tie = f"excluded.updated_at = {table}.updated_at AND {table}.is_deleted = 0"
+    if "is_completed" in fields:
+        tie += f" AND excluded.is_completed >= {table}.is_completed"
+    return (
+        f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {updates}"
+        f" WHERE excluded.updated_at > {table}.updated_at OR ({tie})"
+    )
+
+
+_UPSERT = {entity: _upsert_sql(table, row._fields) for entity, (table, row) in TABLES.items()}
+
+
+class Mirror:
+    """The mirror tables of one state database."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    # -- writes (the sync) ---------------------------------------------------------------------
+
+    def put(
+        self, entity: str, rows: Iterable[TaskRow | LeadRow], now: float, scan: int | None = None
+    ) -> int:
+        """Upsert ``tasks`` or ``leads`` rows (never over a newer copy); ``scan`` marks them seen
+        by that full scan. Returns how many rows were given."""
+        table = TABLES[entity][0]
+        batch = [(*row, 0, now) for row in rows]
+        with self.state.transaction() as conn:
+            conn.executemany(_UPSERT[entity], batch)
+            if scan is not None:
+                conn.executemany(
+                    f"UPDATE {table} SET scan = ? WHERE id = ?", [(scan, r[0]) for r in batch]
+                )
+        return len(batch)
+
+    def bury(self, entity: str, gone: Iterable[tuple[int, int]], now: float) -> None:
+        """Tombstones for deleted ``(id, deleted_at)``; a deletion is final unless amoCRM shows a
+        later copy (a lead restored from the trash)."""
+        table = TABLES[entity][0]
+        with self.state.transaction() as conn:
+            for entity_id, at in gone:
+                conn.execute(
+                    f"UPDATE {table} SET is_deleted = 1, synced_at = ?,"
+                    " updated_at = max(updated_at, ?) WHERE id = ?",
+                    (now, at, entity_id),
+                )
+
+    def complete_task(self, task_id: int, updated_at: int, now: float) -> None:
+        """Our own completion, from the PATCH answer: gone from every open list at once."""
+        with self.state.transaction() as conn:
+            conn.execute(
+                "UPDATE mirror_tasks SET is_completed = 1, synced_at = ?,"
+                " updated_at = max(updated_at, ?) WHERE id = ?",
+                (now, updated_at, task_id),
+            )
+
+    def sweep(self, entity: str, scan: int, started: float) -> int:
+        """After a full scan: what it did not see and nothing wrote since it began is no longer
+        there (completed, deleted, or closed long ago); returns how many rows went."""
+        table = TABLES[entity][0]
+        alive = OPEN if entity == "tasks" else "is_deleted = 0"
+        with self.state.transaction() as conn:
+            cursor = conn.execute(
+                f"UPDATE {table} SET is_deleted = 1 WHERE {alive} AND scan <> ? AND synced_at < ?",
+                (scan, started),
+            )
+        return cursor.rowcount
+
+    def prune(self, before: float, leads_closed_before: int) -> int:
+        """Forget tombstones written before ``before`` and leads closed before the funnel's
+        oldest month; returns how many rows went."""
+        with self.state.transaction() as conn:
+            gone = conn.execute(
+                f"DELETE FROM mirror_tasks WHERE NOT ({OPEN}) AND synced_at < ?", (before,)
+            ).rowcount
+            gone += conn.execute(
+                "DELETE FROM mirror_leads WHERE (is_deleted = 1 AND synced_at < ?)"
+                " OR closed_at < ?",
+                (before, leads_closed_before),
+            ).rowcount
+        return gone
+
+    def put_users(self, users: Iterable[UserRow]) -> None:
+        """The account's users, replacing the previous list."""
+        with self.state.transaction() as conn:
+            conn.execute("DELETE FROM mirror_users")
+            conn.executemany("INSERT INTO mirror_users VALUES (?, ?, ?, ?)", list(users))
+
+    def put_pipelines(self, pipelines: Iterable[PipelineRow], stages: Iterable[StageRow]) -> None:
+        """The pipelines in board order and their stages, replacing the previous ones."""
+        with self.state.transaction() as conn:
+            conn.execute("DELETE FROM mirror_pipelines")
+            conn.execute("DELETE FROM mirror_stages")
+            conn.executemany(
+                "INSERT INTO mirror_pipelines VALUES (?, ?, ?, ?, ?)",
+                [(*p, n) for n, p in enumerate(pipelines)],
+            )
+            conn.executemany("INSERT INTO mirror_stages VALUES (?, ?, ?, ?, ?)", list(stages))
+
+    # -- reads (every screen) ------------------------------------------------------------------
+
+    def open_tasks(
+        self,
+        *,
+        due_before: int | None = None,
+        responsible_user_id: int | None = None,
+        lead_id: int | None = None,
+    ) -> list[TaskRow]:
+        """Open tasks, soonest deadline first (then by id); those without one last, unless
+        ``due_before`` leaves them out."""
+        where, params = [OPEN], []
+        if due_before is not None:
+            where.append("complete_till < ?")
+            params.append(due_before)
+        if responsible_user_id is not None:
+            where.append("responsible_user_id = ?")
+            params.append(responsible_user_id)
+        if lead_id is not None:
+            where.append("entity_type = 'leads' AND entity_id = ?")
+            params.append(lead_id)
+        # Without NULLs the order is the index's own (complete_till, then the rowid: the id).
+        order = (
+            "complete_till, id"
+            if due_before is not None
+            else "complete_till IS NULL, complete_till, id"
+        )
+        rows = self.state.query(
+            f"SELECT {TASK_COLUMNS} FROM mirror_tasks WHERE {' AND '.join(where)} ORDER BY {order}",
+            tuple(params),
+        )
+        return [TaskRow._make(row) for row in rows]
+
+    def leads(self) -> list[LeadRow]:
+        """Every lead kept: the open ones and those closed since the previous month began."""
+        rows = self.state.query(
+            f"SELECT {LEAD_COLUMNS} FROM mirror_leads WHERE is_deleted = 0 ORDER BY id"
+        )
+        return [LeadRow._make(row) for row in rows]
+
+    def task_ids(self, ids: Iterable[int]) -> set[int]:
+        """Which of these task ids the mirror holds open."""
+        wanted = list(ids)
+        marks = ", ".join("?" * len(wanted))
+        rows = self.state.query(
+            f"SELECT id FROM mirror_tasks WHERE {OPEN} AND id IN ({marks})", tuple(wanted)
+        )
+        return {row[0] for row in rows}
+
+    def users(self) -> list[UserRow]:
+        rows = self.state.query("SELECT id, name, is_admin, is_active FROM mirror_users")
+        return [UserRow(i, name, bool(admin), bool(active)) for i, name, admin, active in rows]
+
+    def pipelines(self) -> list[tuple[PipelineRow, list[StageRow]]]:
+        """Pipelines in board order, each with its stages by ``sort``."""
+        stages: dict[int, list[StageRow]] = {}
+        for row in self.state.query("SELECT * FROM mirror_stages ORDER BY sort, id"):
+            stages.setdefault(row[0], []).append(StageRow._make(row))
+        rows = self.state.query(
+            "SELECT id, name, is_main, is_archive FROM mirror_pipelines ORDER BY position"
+        )
+        return [
+            (PipelineRow(i, name, bool(main), bool(archive)), stages.get(i, []))
+            for i, name, main, archive in rows
+        ]
+
+    def counts(self) -> dict[str, int]:
+        """Open tasks and kept leads, for /healthz and the log."""
+        tasks = self.state.query(f"SELECT count(*) FROM mirror_tasks WHERE {OPEN}")[0][0]
+        leads = self.state.query("SELECT count(*) FROM mirror_leads WHERE is_deleted = 0")[0][0]
+        return {"tasks": tasks, "leads": leads}
