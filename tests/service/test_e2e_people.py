@@ -24,16 +24,16 @@ from leoweb_bot.bot.codec import MyTasksPage
 from leoweb_bot.bot.codec import Refresh
 from leoweb_bot.bot.codec import encode
 from tests.kit.fakebot import FakeBotAPI
-from tests.service.test_e2e import DIRECTOR
-from tests.service.test_e2e import MILANA
-from tests.service.test_e2e import START_TIMEOUT
-from tests.service.test_e2e import Chat
-from tests.service.test_e2e import Sandbox
-from tests.service.test_e2e import Server
-from tests.service.test_e2e import server_env
-from tests.service.test_e2e import start_sandbox
-from tests.service.test_e2e import stop_group
-from tests.service.test_e2e import user
+from tests.kit.stack import DIRECTOR
+from tests.kit.stack import MILANA
+from tests.kit.stack import START_TIMEOUT
+from tests.kit.stack import Chat
+from tests.kit.stack import Sandbox
+from tests.kit.stack import Server
+from tests.kit.stack import server_env
+from tests.kit.stack import start_sandbox
+from tests.kit.stack import stop_group
+from tests.kit.stack import user
 
 pytestmark = pytest.mark.e2e
 

@@ -27,17 +27,17 @@ from leoweb_bot.amocrm.client import AmoClient
 from leoweb_bot.config import AmoSettings
 from leoweb_bot.reports import overdue_by_manager
 from tests.kit.fakebot import FakeBotAPI
-from tests.service.test_e2e import AMO_WEBHOOK_SECRET
-from tests.service.test_e2e import DIRECTOR
-from tests.service.test_e2e import TZ
-from tests.service.test_e2e import ZELIMKHAN
-from tests.service.test_e2e import Chat
-from tests.service.test_e2e import Sandbox
-from tests.service.test_e2e import Server
-from tests.service.test_e2e import server_env
-from tests.service.test_e2e import start_sandbox
-from tests.service.test_e2e import stop_group
-from tests.service.test_e2e import user
+from tests.kit.stack import AMO_WEBHOOK_SECRET
+from tests.kit.stack import DIRECTOR
+from tests.kit.stack import TZ
+from tests.kit.stack import ZELIMKHAN
+from tests.kit.stack import Chat
+from tests.kit.stack import Sandbox
+from tests.kit.stack import Server
+from tests.kit.stack import server_env
+from tests.kit.stack import start_sandbox
+from tests.kit.stack import stop_group
+from tests.kit.stack import user
 
 pytestmark = pytest.mark.e2e
 

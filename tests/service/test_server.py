@@ -18,14 +18,14 @@ from leoweb_bot.config import settings_from_mapping
 from leoweb_bot.service import server
 from leoweb_bot.service.worker import request_complete
 from tests.kit.fakebot import FakeBotAPI
-from tests.service.test_e2e import ADMIN
-from tests.service.test_e2e import Sandbox
-from tests.service.test_e2e import server_env
-from tests.service.test_e2e import spawn
-from tests.service.test_e2e import start_sandbox
-from tests.service.test_e2e import stop_group
-from tests.service.test_e2e import user
-from tests.service.test_e2e import wait_for_line
+from tests.kit.stack import ADMIN
+from tests.kit.stack import Sandbox
+from tests.kit.stack import server_env
+from tests.kit.stack import spawn
+from tests.kit.stack import start_sandbox
+from tests.kit.stack import stop_group
+from tests.kit.stack import user
+from tests.kit.stack import wait_for_line
 
 pytestmark = pytest.mark.e2e
 
