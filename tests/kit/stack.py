@@ -371,3 +371,18 @@ def task_of(data: str) -> int:
     pressed = decode(data)
     assert isinstance(pressed, AskClose)
     return pressed.task
+
+
+def assert_no_secret_logged(stack: Stack) -> None:
+    """One more round trip through amoCRM and the Bot API, then no line of any log the stack's
+    processes wrote carries a token, key or secret."""
+    chat = stack.chat(ADMIN, -100333)
+    chat.say("/amocrm")  # one more round trip through amoCRM and the Bot API
+    chat.expect("✅ amoCRM на связи")
+    secrets = {BOT_TOKEN, WEBHOOK_SECRET, AMO_WEBHOOK_SECRET, *stack.sandbox.secrets}
+    lines = list(log_lines(stack.logs))
+    text = "\n".join(line for _, line in lines)
+    # the logs are the verbose ones (DEBUG, HTTP client lines), so the search means something
+    assert " DEBUG urllib3.connectionpool: " in text and "/bot***/sendMessage" in text
+    leaks = [(name, line) for name, line in lines if any(s in line for s in secrets)]
+    assert leaks == []
