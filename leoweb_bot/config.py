@@ -25,8 +25,10 @@ import pytz
 from leoweb_bot.values import ConfigError
 from leoweb_bot.values import check_url
 from leoweb_bot.values import coerce
+from leoweb_bot.values import masked_repr
 from leoweb_bot.values import parse_time
 from leoweb_bot.values import quiet_hours
+from leoweb_bot.values import secret_field
 
 WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 AUTH_MODES = ("token", "oauth", "session")
@@ -41,35 +43,14 @@ SERVICE_ACCOUNTS: Mapping[int, str] = {
 }
 
 
-SECRET = {"secret": True}  # field metadata: the one list of which keys hold secrets
-
-
-def _secret() -> Any:
-    """A key whose value is never shown: masked in repr, never echoed, scrubbed from logs."""
-    return field(default="", metadata=SECRET)
-
-
-def _mask(value: str) -> str:
-    return "***" if value else "''"
-
-
-def _secret_repr(self: object) -> str:
-    parts = []
-    for f in dataclasses.fields(self):  # type: ignore[arg-type]
-        value = getattr(self, f.name)
-        shown = _mask(value) if f.metadata.get("secret") else repr(value)
-        parts.append(f"{f.name}={shown}")
-    return f"{type(self).__name__}({', '.join(parts)})"
-
-
 @dataclass(frozen=True, repr=False)
 class TelegramSettings:
-    token: str = _secret()
-    webhook_secret: str = _secret()
+    token: str = secret_field()
+    webhook_secret: str = secret_field()
     public_url: str = ""
     api_url: str = "https://api.telegram.org"
 
-    __repr__ = _secret_repr
+    __repr__ = masked_repr
 
     @property
     def webhook_url(self) -> str:
@@ -80,18 +61,18 @@ class TelegramSettings:
 class AmoSettings:
     base_url: str = ""
     auth: str = "token"
-    token: str = _secret()
+    token: str = secret_field()
     login: str = ""
-    api_key: str = _secret()
+    api_key: str = secret_field()
     client_id: str = ""
-    client_secret: str = _secret()
+    client_secret: str = secret_field()
     redirect_uri: str = ""
-    auth_code: str = _secret()
+    auth_code: str = secret_field()
     rate_limit: float = 7
     timeout: float = 10
-    webhook_secret: str = _secret()
+    webhook_secret: str = secret_field()
 
-    __repr__ = _secret_repr
+    __repr__ = masked_repr
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,13 @@ a whole number is never truncated.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
+from dataclasses import field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +24,28 @@ WEBHOOK_PORTS = (443, 80, 88, 8443)
 
 class ConfigError(Exception):
     """A setting is missing or invalid; the message names the key in one line."""
+
+
+SECRET = {"secret": True}  # field metadata: the one list of which keys hold secrets
+
+
+def secret_field() -> Any:
+    """A key whose value is never shown: masked in repr, never echoed, scrubbed from logs."""
+    return field(default="", metadata=SECRET)
+
+
+def _mask(value: str) -> str:
+    return "***" if value else "''"
+
+
+def masked_repr(self: object) -> str:
+    """A settings section's repr, with every secret key masked."""
+    parts = []
+    for f in dataclasses.fields(self):  # type: ignore[arg-type]
+        value = getattr(self, f.name)
+        shown = _mask(value) if f.metadata.get("secret") else repr(value)
+        parts.append(f"{f.name}={shown}")
+    return f"{type(self).__name__}({', '.join(parts)})"
 
 
 def parse_time(text: str) -> str | None:

@@ -62,3 +62,18 @@ CONSOLE: dict[str, dict[str, str]] = {
         "picture": "🖼 picture: {path}",
     },
 }
+
+# What people type after `role`, in either language, including the words the chat itself uses.
+ROLE_NAMES = {
+    "director": "director",
+    "директор": "director",
+    "руководитель": "director",
+    "manager": "manager",
+    "менеджер": "manager",
+    "admin": "admin",
+    "админ": "admin",
+    "администратор": "admin",
+}
+ROLE_WORDS = ("role", "роль")
+AS_WORDS = ("as", "как")  # `as Айдана`: play someone the bot does not know yet
+QUIT = ("/quit", "/exit")

@@ -27,12 +27,12 @@ from typing import Any
 from typing import TextIO
 from typing import cast
 
+from leoweb_bot.cli.console import ROLE_NAMES
 from leoweb_bot.cli.failures import CliError
 from leoweb_bot.cli.terminal import ADMIN_ID
 from leoweb_bot.cli.terminal import CONSOLE
 from leoweb_bot.cli.terminal import DIRECTOR_ID
 from leoweb_bot.cli.terminal import MANAGER_ID
-from leoweb_bot.cli.terminal import ROLE_NAMES
 from leoweb_bot.cli.terminal import TerminalChat
 from leoweb_bot.cli.terminal import TerminalTelegram
 from leoweb_bot.config import AmoSettings

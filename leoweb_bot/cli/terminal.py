@@ -26,7 +26,11 @@ from typing import TextIO
 
 from telebot import types
 
+from leoweb_bot.cli.console import AS_WORDS
 from leoweb_bot.cli.console import CONSOLE
+from leoweb_bot.cli.console import QUIT
+from leoweb_bot.cli.console import ROLE_NAMES
+from leoweb_bot.cli.console import ROLE_WORDS
 from leoweb_bot.ids import parse_id
 
 log = logging.getLogger(__name__)
@@ -37,23 +41,9 @@ MANAGER_ID = 2001
 ADMIN_ID = 3001
 BOT_USER = {"id": 7000000000, "is_bot": True, "first_name": "LeoWeb", "username": "leoweb_demo_bot"}
 ROLE_IDS = {"director": DIRECTOR_ID, "manager": MANAGER_ID, "admin": ADMIN_ID}
-# What people type after `role`, in either language, including the words the chat itself uses.
-ROLE_NAMES = {
-    "director": "director",
-    "директор": "director",
-    "руководитель": "director",
-    "manager": "manager",
-    "менеджер": "manager",
-    "admin": "admin",
-    "админ": "admin",
-    "администратор": "admin",
-}
-ROLE_WORDS = ("role", "роль")
-AS_WORDS = ("as", "как")  # `as Айдана`: play someone the bot does not know yet
 FIRST_GUEST_ID = 5001  # the made-up ids of the people played with `as`, in order of appearance
 # An invite link, as Telegram opens it: the bot gets /start with the link's parameter.
 INVITE_LINK_RE = re.compile(r"https://t\.me/\w+\?start=([A-Za-z0-9_-]+)")
-QUIT = ("/quit", "/exit")
 BOLD_ON, BOLD_OFF = "\x1b[1m", "\x1b[22m"
 ITALIC_ON, ITALIC_OFF = "\x1b[3m", "\x1b[23m"
 
