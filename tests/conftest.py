@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -61,3 +62,23 @@ def rsps() -> Iterator[responses.RequestsMock]:
     """HTTP faked with `responses`; a registered call that never happens fails the test."""
     with responses.RequestsMock() as mock:
         yield mock
+
+
+@pytest.fixture(autouse=True)
+def root_logging() -> Iterator[None]:
+    """Give back the root logger as each test found it.
+
+    ``cli.main`` calls ``setup_logging``, which replaces the root handlers with one on the
+    test's captured stderr; left there, it would write to a closed stream in later tests and
+    take pytest's ``caplog`` handler away from them.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)

@@ -100,7 +100,14 @@ def test_a_failing_chat_does_not_stop_the_others(
     put(state, update(4, chat_id=300))
     start(running, Dispatcher(state, recorder, threads=3, poll_interval=0.02))
 
-    assert wait_until(lambda: len(recorder.handled) == 3 and state.inbox.depth() == 0)
+    # the item is marked failed before "given up" is logged: wait for both
+    assert wait_until(
+        lambda: (
+            len(recorder.handled) == 3
+            and state.inbox.depth() == 0
+            and "given up after 3 attempts" in caplog.text
+        )
+    )
     assert sorted(recorder.ids()) == [2, 3, 4]
     assert recorder.attempts[1] == 3
     assert state.inbox.status(1) == "failed"
@@ -125,7 +132,8 @@ def test_the_sender_hears_once_when_an_update_is_given_up(
     put(state, update(1, chat_id=100))
     put(state, update(2, chat_id=100))
     start(running, Dispatcher(state, recorder, threads=2, poll_interval=0.02, on_give_up=tell))
-    assert wait_until(lambda: recorder.ids() == [2])
+    # the sender is told after the item is marked failed, so update 2 may run first
+    assert wait_until(lambda: recorder.ids() == [2] and "could not tell the sender" in caplog.text)
     assert [(i.update_id, i.chat_id, i.attempts) for i in given_up] == [(1, 100, 3)]
     assert "update 1: could not tell the sender it failed" in caplog.text
     put(state, update(3, chat_id=100))
