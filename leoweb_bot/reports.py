@@ -24,10 +24,11 @@ from leoweb_bot.amocrm.models import User
 from leoweb_bot.ids import typed_id
 
 Tz = datetime.tzinfo
-# A deadline older than this is late whatever its time of day: an all-day one (23:59) is due
-# at the next local midnight, a minute later (an hour more across a DST change at midnight).
-# Checking it in company time costs a timezone conversion per task, 0.1 s for 25 000 tasks.
-SURELY_LATE = 2 * 86400
+# A deadline older than this is late whatever its time of day: an all-day one (23:59) is due at
+# the next local midnight, a minute later, or up to three hours more when the clocks change at
+# midnight (Antarctica/Casey moved 3 h in 2019; tests/test_reports.py checks every zone). Only
+# younger deadlines need the all-day check, a timezone conversion each.
+SURELY_LATE = 6 * 3600
 
 
 def local(ts: int, tz: Tz) -> datetime.datetime:
@@ -65,7 +66,7 @@ def is_overdue(task: Task, now: int, tz: Tz) -> bool:
     if task.is_completed or task.complete_till is None:
         return False
     if task.complete_till < now - SURELY_LATE:
-        return True  # an all-day deadline moves to the next midnight, minutes later: no need to ask
+        return True  # an all-day deadline moves to the next midnight, hours later at most
     return effective_due(task.complete_till, tz) < now
 
 
@@ -113,7 +114,6 @@ class ManagerOverdue:
     name: str
     overdue: int
     oldest_due: int
-    tasks: tuple[Task, ...]  # oldest deadline first
 
 
 @dataclass(frozen=True)
@@ -149,28 +149,45 @@ class OverdueReport:
         }
 
 
+Count = tuple[int, int]  # one manager's overdue tasks: how many, and the oldest deadline
+
+
+def late_before(now: int) -> int:
+    """Tasks due before this moment are late whatever their time of day (``SURELY_LATE``), so
+    they can be counted in bulk (say in SQL); only later ones need :func:`is_overdue` one by one."""
+    return now - SURELY_LATE
+
+
+def count_overdue(
+    tasks: Iterable[Task], now: int, tz: Tz, counts: Mapping[int, Count] | None = None
+) -> dict[int, Count]:
+    """Per responsible manager, how many of ``tasks`` are overdue and the oldest deadline, added
+    to ``counts`` (those of other tasks, counted elsewhere)."""
+    found = dict(counts or {})
+    for task in tasks:
+        if is_overdue(task, now, tz):
+            due = task.complete_till or 0
+            n, oldest = found.get(task.responsible_user_id, (0, due))
+            found[task.responsible_user_id] = (n + 1, min(oldest, due))
+    return found
+
+
+def overdue_summary(
+    counts: Mapping[int, Count], users: Mapping[int, User], now: int, tz: Tz
+) -> OverdueReport:
+    """The report from per-manager counts: most overdue first, then by user id."""
+    managers = [
+        ManagerOverdue(uid, user_name(users, uid), n, oldest) for uid, (n, oldest) in counts.items()
+    ]
+    managers.sort(key=lambda m: (-m.overdue, m.amocrm_user_id))
+    return OverdueReport(generated_at=local(now, tz), timezone=str(tz), managers=tuple(managers))
+
+
 def overdue_by_manager(
     tasks: Iterable[Task], users: Mapping[int, User], now: int, tz: Tz
 ) -> OverdueReport:
     """Count each responsible manager's overdue tasks; most overdue first, then by user id."""
-    late: dict[int, list[Task]] = defaultdict(list)
-    for task in tasks:
-        if is_overdue(task, now, tz):
-            late[task.responsible_user_id].append(task)
-    managers = []
-    for user_id, own in late.items():
-        own.sort(key=by_due)
-        managers.append(
-            ManagerOverdue(
-                amocrm_user_id=user_id,
-                name=user_name(users, user_id),
-                overdue=len(own),
-                oldest_due=own[0].complete_till or 0,
-                tasks=tuple(own),
-            )
-        )
-    managers.sort(key=lambda m: (-m.overdue, m.amocrm_user_id))
-    return OverdueReport(generated_at=local(now, tz), timezone=str(tz), managers=tuple(managers))
+    return overdue_summary(count_overdue(tasks, now, tz), users, now, tz)
 
 
 def by_due(task: Task) -> tuple[int, int]:

@@ -36,6 +36,8 @@ OUTER = (f"{P}service", f"{P}cli", f"{P}sandbox")  # the wiring and the entry po
 FORBIDDEN = {
     "reports": (*OUTER, f"{P}amocrm.client", f"{P}amocrm.auth", f"{P}state", f"{P}bot",
                 f"{P}telegram", "telebot", "flask", "requests"),
+    "tasklists": (*OUTER, f"{P}amocrm.client", f"{P}state", f"{P}sync", f"{P}bot",
+                  f"{P}telegram", "telebot", "flask", "requests"),
     "access": (*OUTER, f"{P}amocrm.client", f"{P}state", f"{P}bot", f"{P}telegram", "requests"),
     "config": (*OUTER, f"{P}amocrm", f"{P}state", f"{P}bot", f"{P}telegram", "requests"),
     "amocrm": (*OUTER, f"{P}state", f"{P}telegram", f"{P}bot", f"{P}proactive", "telebot",

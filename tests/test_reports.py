@@ -14,7 +14,9 @@ from leoweb_bot.amocrm.models import Pipeline
 from leoweb_bot.amocrm.models import Stage
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
+from leoweb_bot.reports import SURELY_LATE
 from leoweb_bot.reports import days_overdue
+from leoweb_bot.reports import effective_due
 from leoweb_bot.reports import funnel
 from leoweb_bot.reports import is_overdue
 from leoweb_bot.reports import match_managers
@@ -49,7 +51,7 @@ def test_completed_and_undated_tasks_never_count() -> None:
     tasks = [task(1, NOW - 3600, done=True), task(2, None), task(3, NOW - 60)]
     report = overdue_by_manager(tasks, USERS, NOW, ALMATY)
     assert report.total_overdue == 1
-    assert report.managers[0].tasks[0].id == 3
+    assert (report.managers[0].amocrm_user_id, report.managers[0].oldest_due) == (1, NOW - 60)
 
 
 def test_unknown_user_is_shown_by_id() -> None:
@@ -171,7 +173,11 @@ def test_total_matches_a_direct_count_in_any_timezone(dues: list[int | None], zo
     tasks = [task(i, due, user=i % 3) for i, due in enumerate(dues)]
     report = overdue_by_manager(tasks, USERS, NOW, tz)
     assert report.total_overdue == sum(is_overdue(t, NOW, tz) for t in tasks)
-    assert all(m.overdue == len(m.tasks) for m in report.managers)
+    for m in report.managers:
+        late = [
+            t for t in tasks if t.responsible_user_id == m.amocrm_user_id and is_overdue(t, NOW, tz)
+        ]
+        assert (m.overdue, m.oldest_due) == (len(late), min(t.complete_till or 0 for t in late))
 
 
 # -- which manager a query means ----------------------------------------------------------------
@@ -202,3 +208,23 @@ def test_an_exact_name_wins_over_names_that_contain_it() -> None:
 
 def test_an_ambiguous_query_lists_the_candidates_by_name() -> None:
     assert named("мил") == ["Камила", "Милана", "Милана Ким"]
+
+
+def test_an_all_day_deadline_is_late_within_surely_late_in_every_zone() -> None:
+    """``SURELY_LATE`` bounds how long after its 23:59 an all-day task turns late, even when the
+    clocks change around midnight: checked at every zone's offset changes since 1990."""
+    worst = 0
+    for name in pytz.all_timezones:
+        tz = pytz.timezone(name)
+        changes = getattr(tz, "_utc_transition_times", [])  # pytz's own table of offset changes
+        for change in changes:
+            if change.year < 1990:
+                continue
+            day = change.replace(tzinfo=datetime.UTC).astimezone(tz).date()
+            for shift in (-1, 0, 1):
+                at = datetime.datetime.combine(
+                    day + datetime.timedelta(days=shift), datetime.time(23, 59)
+                )
+                due = int(tz.localize(at).timestamp())
+                worst = max(worst, effective_due(due, tz) - due)
+    assert 60 <= worst < SURELY_LATE

@@ -17,9 +17,11 @@ from functools import partial
 from telebot.types import InlineKeyboardButton
 from telebot.types import InlineKeyboardMarkup
 
+from leoweb_bot import tasklists
 from leoweb_bot.access import Person
 from leoweb_bot.access import can_close_task
 from leoweb_bot.access import can_see_all
+from leoweb_bot.access import can_see_manager
 from leoweb_bot.access import can_see_task
 from leoweb_bot.amocrm.models import Contact
 from leoweb_bot.amocrm.models import Lead
@@ -45,7 +47,6 @@ from leoweb_bot.bot.texts import join
 from leoweb_bot.bot.texts import t
 from leoweb_bot.bot.views import PAGE_SIZE
 from leoweb_bot.bot.views import lead_button_label
-from leoweb_bot.bot.views import page_count
 from leoweb_bot.bot.views import render_account
 from leoweb_bot.bot.views import render_contacts
 from leoweb_bot.bot.views import render_funnel
@@ -57,11 +58,14 @@ from leoweb_bot.bot.views import task_text
 from leoweb_bot.reports import Funnel
 from leoweb_bot.reports import OverdueReport
 from leoweb_bot.reports import funnel
-from leoweb_bot.reports import my_tasks
-from leoweb_bot.reports import overdue_by_manager
 from leoweb_bot.reports import sellers
 from leoweb_bot.reports import user_name
 from leoweb_bot.state.audit import record_audit
+from leoweb_bot.sync.reader import MirroredClient
+from leoweb_bot.tasklists import ListSource
+from leoweb_bot.tasklists import TaskSource
+from leoweb_bot.tasklists import my_tasks_page
+from leoweb_bot.tasklists import overdue_page
 
 REPORT_BUTTONS_LIMIT = 60
 SEARCH_LIMIT = 10  # search results shown; the rest are counted
@@ -118,13 +122,32 @@ def report_screen(app: App, person: Person) -> Screen:
     return Screen(with_freshness(app, html), report_keyboard(app.lang, report))
 
 
+def task_source(app: App, fetch: Callable[[], list[Task]]) -> TaskSource:
+    """The mirror, counted and paged in SQL, once the screens read it; else what ``fetch``
+    reads from amoCRM for this screen."""
+    if isinstance(app.client, MirroredClient) and (mirror := app.client.task_source()):
+        return mirror
+    return ListSource(fetch())
+
+
+def own_tasks(
+    app: App, person: Person, amocrm_user_id: int, fetch: Callable[[], list[Task]]
+) -> TaskSource:
+    """One manager's tasks, if this person may see them (the buttons check it too): else none."""
+    if not can_see_manager(person, amocrm_user_id):
+        return ListSource([])
+    return task_source(app, fetch)
+
+
 def overdue_report(
     app: App, users: Mapping[int, User], amocrm_user_id: int | None = None
 ) -> OverdueReport:
     """Overdue tasks per manager now (of one manager with ``amocrm_user_id``)."""
     now = app.now()
-    tasks = app.client.open_tasks_due_before(now, responsible_user_id=amocrm_user_id)
-    return overdue_by_manager(tasks, users, now, app.tz)
+    source = task_source(
+        app, lambda: app.client.open_tasks_due_before(now, responsible_user_id=amocrm_user_id)
+    )
+    return tasklists.overdue_report(source, users, now, app.tz, amocrm_user_id)
 
 
 def clean_managers(report: OverdueReport, users: Mapping[int, User]) -> list[str]:
@@ -151,24 +174,22 @@ def manager_screen(
 ) -> Screen:
     """One manager's overdue tasks, a page at a time, with ✅, ◀ ▶, 🔄 and (for directors) ⬆."""
     now = app.now()
-    tasks, _ = visible(
-        person, app.client.open_tasks_due_before(now, responsible_user_id=amocrm_user_id)
-    )
+    source = own_tasks(
+        app, person, amocrm_user_id,
+        lambda: app.client.open_tasks_due_before(now, responsible_user_id=amocrm_user_id),
+    )  # fmt: skip
+    shown = overdue_page(source, amocrm_user_id, now, app.tz, page, PAGE_SIZE)
     users = app.client.users()
-    manager = overdue_by_manager(tasks, users, now, app.tz).manager(amocrm_user_id)
-    pages = page_count(manager.overdue if manager else 0)
-    page = min(max(page, 0), pages - 1)
     html = render_manager_page(
-        manager, user_name(users, amocrm_user_id), page, lang=app.lang, tz=app.tz, now=now,
+        shown, user_name(users, amocrm_user_id), lang=app.lang, tz=app.tz, now=now,
         base_url=app.base_url,
     )  # fmt: skip
-    at, first = partial(ManagerPage, amocrm_user_id), page * PAGE_SIZE
-    shown = manager.tasks[first : first + PAGE_SIZE] if manager else ()
+    at = partial(ManagerPage, amocrm_user_id)
     markup = InlineKeyboardMarkup(row_width=5)
-    add_done_buttons(markup, shown, first + 1, at(page))
-    if paging := paging_row(app.lang, at, page, pages):
+    add_done_buttons(markup, shown.tasks, shown.first + 1, at(shown.page))
+    if paging := paging_row(app.lang, at, shown.page, shown.pages):
         markup.row(*paging)
-    tools = [refresh_button(app.lang, at(page))]
+    tools = [refresh_button(app.lang, at(shown.page))]
     if back:
         tools.append(button(t(app.lang, "btn_back"), ReportSummary()))
     markup.row(*tools)
@@ -181,19 +202,15 @@ def manager_screen(
 def mytasks_screen(app: App, person: Person, amocrm_user_id: int, page: int) -> Screen:
     """Own overdue and due-today tasks, a page at a time, with ✅, ◀ ▶ and 🔄."""
     now = app.now()
-    tasks, _ = visible(person, app.client.open_tasks(amocrm_user_id))
-    mine = my_tasks(tasks, now, app.tz)
-    pages = page_count(len(mine.overdue) + len(mine.today))
-    page = min(max(page, 0), pages - 1)
-    html, shown = render_my_tasks(
-        mine, page, lang=app.lang, tz=app.tz, now=now, base_url=app.base_url
-    )
+    source = own_tasks(app, person, amocrm_user_id, lambda: app.client.open_tasks(amocrm_user_id))
+    mine = my_tasks_page(source, amocrm_user_id, now, app.tz, page, PAGE_SIZE)
+    html = render_my_tasks(mine, lang=app.lang, tz=app.tz, now=now, base_url=app.base_url)
     at = partial(MyTasksPage, amocrm_user_id)
     markup = InlineKeyboardMarkup(row_width=5)
-    add_done_buttons(markup, shown, page * PAGE_SIZE + 1, at(page))
-    if paging := paging_row(app.lang, at, page, pages):
+    add_done_buttons(markup, mine.shown.tasks, mine.shown.first + 1, at(mine.shown.page))
+    if paging := paging_row(app.lang, at, mine.shown.page, mine.shown.pages):
         markup.row(*paging)
-    markup.row(refresh_button(app.lang, at(page)))
+    markup.row(refresh_button(app.lang, at(mine.shown.page)))
     return Screen(with_freshness(app, html), markup)
 
 

@@ -8,7 +8,6 @@ so that one page of ten tasks always fits in a single 4096-character message.
 from __future__ import annotations
 
 import datetime
-import math
 from collections.abc import Mapping
 from collections.abc import Sequence
 
@@ -32,12 +31,12 @@ from leoweb_bot.bot.texts import join
 from leoweb_bot.bot.texts import link
 from leoweb_bot.bot.texts import t
 from leoweb_bot.reports import Funnel
-from leoweb_bot.reports import ManagerOverdue
-from leoweb_bot.reports import MyTasks
 from leoweb_bot.reports import OverdueReport
 from leoweb_bot.reports import days_overdue
 from leoweb_bot.reports import is_overdue
 from leoweb_bot.reports import user_name
+from leoweb_bot.tasklists import MyTaskCounts
+from leoweb_bot.tasklists import TaskPage
 
 Tz = datetime.tzinfo
 PAGE_SIZE = 10
@@ -91,25 +90,18 @@ def render_report(report: OverdueReport, lang: str, tz: Tz, clean_users: Sequenc
     return join(lines)
 
 
-def page_count(count: int) -> int:
-    return max(1, math.ceil(count / PAGE_SIZE))
-
-
 def render_manager_page(
-    manager: ManagerOverdue | None, name: str, page: int, *, lang: str, tz: Tz, now: int,
-    base_url: str,
-) -> Html:  # fmt: skip
-    """One manager's overdue tasks, ``PAGE_SIZE`` per page, oldest first, with card links."""
+    shown: TaskPage, name: str, *, lang: str, tz: Tz, now: int, base_url: str
+) -> Html:
+    """One manager's overdue tasks, a page of them, oldest first, with card links."""
     stamp = as_of(lang, now, tz)
-    if manager is None or not manager.tasks:
+    if not shown.total:
         return t(lang, "manager_clean", name=name, as_of=stamp)
-    pages = page_count(len(manager.tasks))
-    lines = [t(lang, "manager_title", name=name, count=manager.overdue, as_of=stamp)]
-    if pages > 1:
-        lines.append(t(lang, "page", page=page + 1, pages=pages))
+    lines = [t(lang, "manager_title", name=name, count=shown.total, as_of=stamp)]
+    if shown.pages > 1:
+        lines.append(t(lang, "page", page=shown.page + 1, pages=shown.pages))
     lines.append(Html(""))
-    first = page * PAGE_SIZE
-    for n, task in enumerate(manager.tasks[first : first + PAGE_SIZE], first + 1):
+    for n, task in enumerate(shown.tasks, shown.first + 1):
         lines.append(task_line(n, task, lang=lang, tz=tz, now=now, base_url=base_url))
     return join(lines)
 
@@ -139,28 +131,24 @@ def task_details(task: Task, *, lang: str, tz: Tz, now: int, base_url: str | Non
     return join(parts, " · ")
 
 
-def render_my_tasks(
-    mine: MyTasks, page: int, *, lang: str, tz: Tz, now: int, base_url: str
-) -> tuple[Html, tuple[Task, ...]]:
-    """One page of the overdue and due-today tasks, with both counts; the HTML and its tasks.
+def render_my_tasks(mine: MyTaskCounts, *, lang: str, tz: Tz, now: int, base_url: str) -> Html:
+    """One page of the overdue and due-today tasks, with both counts.
 
     Numbers continue across pages, and each page starts under the heading of its first task.
     """
-    tasks = mine.overdue + mine.today
+    shown = mine.shown
     lines = [t(lang, "mytasks_title", as_of=as_of(lang, now, tz))]
-    if not tasks:
-        return join([*lines, t(lang, "mytasks_empty")]), ()
-    lines.append(t(lang, "mytasks_counts", overdue=len(mine.overdue), today=len(mine.today)))
-    if page_count(len(tasks)) > 1:
-        lines.append(t(lang, "page", page=page + 1, pages=page_count(len(tasks))))
-    first = page * PAGE_SIZE
-    shown = tasks[first : first + PAGE_SIZE]
-    for n, task in enumerate(shown, first + 1):
-        if n in (first + 1, len(mine.overdue) + 1):
-            heading = "mytasks_overdue" if n <= len(mine.overdue) else "mytasks_today"
+    if not shown.total:
+        return join([*lines, t(lang, "mytasks_empty")])
+    lines.append(t(lang, "mytasks_counts", overdue=mine.overdue, today=mine.today))
+    if shown.pages > 1:
+        lines.append(t(lang, "page", page=shown.page + 1, pages=shown.pages))
+    for n, task in enumerate(shown.tasks, shown.first + 1):
+        if n in (shown.first + 1, mine.overdue + 1):
+            heading = "mytasks_overdue" if n <= mine.overdue else "mytasks_today"
             lines += [Html(""), t(lang, heading)]
         lines.append(task_line(n, task, lang=lang, tz=tz, now=now, base_url=base_url))
-    return join(lines), shown
+    return join(lines)
 
 
 def render_close_confirm(task: Task, *, lang: str, tz: Tz, now: int, base_url: str) -> Html:

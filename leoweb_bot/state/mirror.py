@@ -13,6 +13,7 @@ cannot bring back what was completed or deleted. Tombstones are forgotten after 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -182,33 +183,61 @@ class Mirror:
     def open_tasks(
         self,
         *,
+        due_from: int | None = None,
         due_before: int | None = None,
         responsible_user_id: int | None = None,
         lead_id: int | None = None,
+        skip: Collection[int] = (),
+        limit: int = -1,
+        offset: int = 0,
     ) -> list[TaskRow]:
-        """Open tasks, soonest deadline first (then by id); those without one last, unless
-        ``due_before`` leaves them out."""
-        where, params = [OPEN], []
-        if due_before is not None:
-            where.append("complete_till < ?")
-            params.append(due_before)
-        if responsible_user_id is not None:
-            where.append("responsible_user_id = ?")
-            params.append(responsible_user_id)
+        """Open tasks, soonest deadline first (then by id); those without one last, unless a
+        deadline bound leaves them out; ``skip`` leaves out these ids; ``limit`` and ``offset``
+        page through them."""
+        where, params = self._where(due_from, due_before, responsible_user_id)
         if lead_id is not None:
             where.append("entity_type = 'leads' AND entity_id = ?")
             params.append(lead_id)
+        if skip:
+            where.append(f"id NOT IN ({', '.join('?' * len(skip))})")
+            params.extend(skip)
         # Without NULLs the order is the index's own (complete_till, then the rowid: the id).
-        order = (
-            "complete_till, id"
-            if due_before is not None
-            else "complete_till IS NULL, complete_till, id"
-        )
+        bounded = due_from is not None or due_before is not None
+        order = "complete_till, id" if bounded else "complete_till IS NULL, complete_till, id"
         rows = self.state.query(
-            f"SELECT {TASK_COLUMNS} FROM mirror_tasks WHERE {' AND '.join(where)} ORDER BY {order}",
-            tuple(params),
+            f"SELECT {TASK_COLUMNS} FROM mirror_tasks WHERE {' AND '.join(where)}"
+            f" ORDER BY {order} LIMIT ? OFFSET ?",
+            (*params, limit, offset),
         )
         return [TaskRow._make(row) for row in rows]
+
+    def due_counts(
+        self, due_from: int | None, due_before: int, responsible_user_id: int | None = None
+    ) -> list[tuple[int, int, int]]:
+        """Per manager: how many open tasks are due in the range, and the oldest deadline (a pass
+        over the partial index ``mirror_tasks_user``; no row is read)."""
+        where, params = self._where(due_from, due_before, responsible_user_id)
+        rows = self.state.query(
+            "SELECT responsible_user_id, count(*), min(complete_till) FROM mirror_tasks"
+            f" WHERE {' AND '.join(where)} GROUP BY responsible_user_id",
+            tuple(params),
+        )
+        return [(uid, n, oldest) for uid, n, oldest in rows]
+
+    @staticmethod
+    def _where(
+        due_from: int | None, due_before: int | None, responsible_user_id: int | None
+    ) -> tuple[list[str], list[int]]:
+        where, params = [OPEN], []
+        for condition, value in (
+            ("complete_till >= ?", due_from),
+            ("complete_till < ?", due_before),
+            ("responsible_user_id = ?", responsible_user_id),
+        ):
+            if value is not None:
+                where.append(condition)
+                params.append(value)
+        return where, params
 
     def leads(self) -> list[LeadRow]:
         """Every lead kept: the open ones and those closed since the previous month began."""

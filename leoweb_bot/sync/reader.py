@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from collections.abc import Collection
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from leoweb_bot.amocrm.models import Pipeline
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
 from leoweb_bot.config import SyncSettings
+from leoweb_bot.reports import Count
 from leoweb_bot.state.mirror import Mirror
 from leoweb_bot.state.progress import CYCLE
 from leoweb_bot.state.progress import FULL
@@ -79,10 +81,34 @@ class MirrorReader:
         rows = self.mirror.open_tasks(due_before=moment, responsible_user_id=responsible_user_id)
         return [task_of(row) for row in rows]
 
-    def open_tasks(self, responsible_user_id: int) -> list[Task]:
+    def open_tasks(self, responsible_user_id: int | None = None) -> list[Task]:
         return [
             task_of(row) for row in self.mirror.open_tasks(responsible_user_id=responsible_user_id)
         ]
+
+    # -- tasklists.TaskSource: what the report and the task lists count and page, in SQL -----
+
+    def counts(
+        self, start: int | None, end: int, responsible_user_id: int | None = None
+    ) -> dict[int, Count]:
+        rows = self.mirror.due_counts(start, end, responsible_user_id)
+        return {uid: (n, oldest) for uid, n, oldest in rows}
+
+    def tasks(
+        self,
+        start: int | None,
+        end: int,
+        responsible_user_id: int | None = None,
+        *,
+        offset: int = 0,
+        limit: int = -1,
+        skip: Collection[int] = (),
+    ) -> list[Task]:
+        rows = self.mirror.open_tasks(
+            due_from=start, due_before=end, responsible_user_id=responsible_user_id,
+            skip=skip, limit=limit, offset=offset,
+        )  # fmt: skip
+        return [task_of(row) for row in rows]
 
     def lead_tasks(self, lead_id: int) -> list[Task]:
         return [task_of(row) for row in self.mirror.open_tasks(lead_id=lead_id)]
@@ -132,8 +158,12 @@ class MirroredClient:
     ) -> list[Task]:
         return self._reads().open_tasks_due_before(moment, responsible_user_id)
 
-    def open_tasks(self, responsible_user_id: int) -> list[Task]:
+    def open_tasks(self, responsible_user_id: int | None = None) -> list[Task]:
         return self._reads().open_tasks(responsible_user_id)
+
+    def task_source(self) -> MirrorReader | None:
+        """The mirror, for counting and paging in SQL (``tasklists``); None while reads are live."""
+        return self.reader if self.reader.ready() else None
 
     def lead_tasks(self, lead_id: int) -> list[Task]:
         return self._reads().lead_tasks(lead_id)

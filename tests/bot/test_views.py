@@ -18,8 +18,10 @@ from leoweb_bot.bot.views import render_manager_page
 from leoweb_bot.bot.views import render_my_tasks
 from leoweb_bot.bot.views import render_report
 from leoweb_bot.bot.views import task_line
-from leoweb_bot.reports import MyTasks
 from leoweb_bot.reports import overdue_by_manager
+from leoweb_bot.tasklists import ListSource
+from leoweb_bot.tasklists import my_tasks_page
+from leoweb_bot.tasklists import overdue_page
 
 TZ = pytz.timezone("Asia/Almaty")
 NOW = int(datetime.datetime(2026, 11, 25, 9, 5, tzinfo=datetime.UTC).timestamp())
@@ -59,9 +61,9 @@ def test_empty_report_says_so() -> None:
 @pytest.mark.parametrize(("page", "first", "last"), [(0, 1, 10), (1, 11, 20), (2, 21, 23)])
 def test_manager_page_numbers_continue_across_pages(page: int, first: int, last: int) -> None:
     tasks = [task(n, 1, 30 - n, text=f"Задача {n} <&>") for n in range(23)]
-    manager = overdue_by_manager(tasks, {}, NOW, TZ).manager(1)
+    shown = overdue_page(ListSource(tasks), 1, NOW, TZ, page, PAGE_SIZE)
     html = render_manager_page(
-        manager, "#1", page, lang="ru", tz=TZ, now=NOW, base_url="https://x.amocrm.ru"
+        shown, "#1", lang="ru", tz=TZ, now=NOW, base_url="https://x.amocrm.ru"
     )
     numbers = [int(n) for n in re.findall(r"^(\d+)\. ", html, re.M)]
     assert numbers == list(range(first, last + 1))
@@ -72,7 +74,8 @@ def test_manager_page_numbers_continue_across_pages(page: int, first: int, last:
 
 
 def test_manager_page_without_tasks() -> None:
-    html = render_manager_page(None, "Милана", 0, lang="ru", tz=TZ, now=NOW, base_url="")
+    shown = overdue_page(ListSource([]), 1, NOW, TZ, 0, PAGE_SIZE)
+    html = render_manager_page(shown, "Милана", lang="ru", tz=TZ, now=NOW, base_url="")
     assert html.startswith("<b>Милана</b> — просроченных задач нет")
 
 
@@ -87,8 +90,13 @@ def test_a_task_line_ends_with_the_id_that_done_takes() -> None:
 def test_my_tasks_page_by_page_under_the_heading_of_their_kind() -> None:
     overdue = tuple(task(n, 1, 3) for n in range(12))
     today = tuple(replace(task(n, 1, 0), complete_till=NOW + 3600) for n in range(12, 20))
-    mine = MyTasks(overdue=overdue, today=today)
-    pages = [render_my_tasks(mine, p, lang="ru", tz=TZ, now=NOW, base_url="")[0] for p in (0, 1)]
+    source = ListSource([*today, *overdue])
+    pages = [
+        render_my_tasks(
+            my_tasks_page(source, 1, NOW, TZ, p, PAGE_SIZE), lang="ru", tz=TZ, now=NOW, base_url=""
+        )
+        for p in (0, 1)
+    ]
     for html in pages:
         assert "Просрочено: <b>12</b>, на сегодня: <b>8</b>" in html
     assert "Стр. 1 из 2" in pages[0] and "Стр. 2 из 2" in pages[1]

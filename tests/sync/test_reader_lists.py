@@ -1,0 +1,60 @@
+"""The mirror as a task source (counted and paged in SQL) answers exactly as the same tasks in a
+list do: the report, every page of a manager's overdue tasks, and /mytasks."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from leoweb_bot.amocrm.models import Task
+from leoweb_bot.config import SyncSettings
+from leoweb_bot.state import State
+from leoweb_bot.state.mirror import Mirror
+from leoweb_bot.state.progress import Progress
+from leoweb_bot.sync.reader import MirrorReader
+from leoweb_bot.sync.rows import task_row
+from leoweb_bot.tasklists import ListSource
+from leoweb_bot.tasklists import my_tasks_page
+from leoweb_bot.tasklists import overdue_page
+from leoweb_bot.tasklists import overdue_report
+from tests.sync.kit import rig
+from tests.test_tasklists import Account
+from tests.test_tasklists import accounts
+
+
+def mirrored(tasks: list[Task], folder: str, now: int) -> MirrorReader:
+    state = State(Path(folder) / "state.sqlite3")
+    rows = [task_row(t) for t in tasks]
+    Mirror(state).put("tasks", rows, now)
+    return MirrorReader(Mirror(state), Progress(state), SyncSettings(), lambda: now)
+
+
+@settings(max_examples=40, deadline=None)
+@given(accounts(), st.integers(0, 4))
+def test_the_mirror_counts_and_pages_as_the_list_does(account: Account, page: int) -> None:
+    tasks, tz, now, user = account
+    with tempfile.TemporaryDirectory() as folder:
+        mirror, listed = mirrored(tasks, folder, now), ListSource(tasks)
+        assert overdue_report(mirror, {}, now, tz) == overdue_report(listed, {}, now, tz)
+        one = overdue_report(mirror, {}, now, tz, user)
+        assert one == overdue_report(listed, {}, now, tz, user)
+        assert overdue_page(mirror, user, now, tz, page, 3) == overdue_page(
+            listed, user, now, tz, page, 3
+        )
+        assert my_tasks_page(mirror, user, now, tz, page, 3) == my_tasks_page(
+            listed, user, now, tz, page, 3
+        )
+
+
+def test_every_open_task_of_everyone_reads_from_the_mirror(tmp_path: Path) -> None:
+    """/team asks for every open task (no manager): the mirror answers that too."""
+    with rig(tmp_path) as r:
+        r.bootstrap()
+        before = r.sandbox.request_count
+        everyone = r.client.open_tasks()
+        assert r.sandbox.request_count == before
+        assert sorted(t.id for t in everyone) == sorted(t.id for t in r.live.open_tasks())
