@@ -1,7 +1,7 @@
 """Overdue alerts: a manager hears about a task of theirs when it goes overdue, once.
 
 amoCRM has no "task became overdue" webhook (docs/amocrm.md#webhooks), so a cycle looks for
-what went overdue since the previous one (docs/architecture.md#alerts):
+what went overdue since the previous one (docs/architecture.md#overdue-alerts):
 
 * **Delta** (the mirror is complete and a cycle looked before): one local query of the mirror
   (``Mirror.went_late``) for the open tasks due before now that fell due since the last look
