@@ -1,10 +1,21 @@
 """Overdue alerts: a manager hears about a task of theirs when it goes overdue, once.
 
-amoCRM has no "task became overdue" webhook (docs/amocrm.md#webhooks), so every
-``[alerts] interval_minutes`` one ``open_tasks_due_before(now)`` scan runs: from the mirror once
-it is complete (no amoCRM request; docs/architecture.md#sync), before that from amoCRM, sorted by
-deadline, stopping at the first one not yet due; the overdue rule (``reports.is_overdue``) then
-picks the late ones.
+amoCRM has no "task became overdue" webhook (docs/amocrm.md#webhooks), so a cycle looks for
+what went overdue since the previous one (docs/architecture.md#overdue-alerts):
+
+* **Delta** (the mirror is complete and a cycle looked before): one local query of the mirror
+  (``Mirror.went_late``) for the open tasks due before now that fell due since the last look
+  (reaching ``reports.SURELY_LATE`` further back, for all-day deadlines) or that the sync wrote
+  since (created, reassigned, re-dated, reopened); the untouched backlog is not read. A manager
+  never looked at before has their overdue tasks read in full, once, to record them ``known``.
+  With the mirror the job runs every ``[sync] interval_seconds`` (``[alerts] interval_minutes``
+  at most), so an alert comes within one sync interval of the data.
+* **Full scan** (the first cycle, a live amoCRM client, a mirror still bootstrapping, and once a
+  day): every open task due before now, as ``open_tasks_due_before(now)`` answers it. Live, it
+  runs every ``[alerts] interval_minutes``. The daily one forgets settled rows (below) and
+  catches anything a delta missed.
+
+Either way the overdue rule (``reports.is_overdue``) picks the late ones.
 
 ``alerts_sent`` is keyed by (task id, deadline). A task alerts once per deadline: moving the
 deadline and missing it again alerts again, a second cycle or a restart does not. Choices:
@@ -17,7 +28,9 @@ deadline and missing it again alerts again, a second cycle or a restart does not
 * Several tasks of one manager that went overdue in one cycle share one message.
 * A task reassigned after its alert does not alert its new owner for the same deadline.
 * A settled row is deleted 30 days after it was found, once its task is no longer overdue at
-  that deadline (closed, re-dated, deleted); while the task stays overdue, the row stays.
+  that deadline (closed, re-dated, deleted); while the task stays overdue, the row stays. Only
+  full scans know that of every row (most settled rows are a backlog that stays overdue, tens of
+  thousands on a large account), and a 30-day horizon needs no more than the daily one.
 """
 
 from __future__ import annotations
@@ -28,6 +41,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from collections.abc import Sequence
 from collections.abc import Set
+from dataclasses import dataclass
 
 from telebot.types import InlineKeyboardMarkup
 
@@ -40,10 +54,13 @@ from leoweb_bot.bot.texts import Html
 from leoweb_bot.bot.texts import join
 from leoweb_bot.bot.texts import t
 from leoweb_bot.bot.views import task_line
+from leoweb_bot.reports import SURELY_LATE
 from leoweb_bot.reports import by_due
 from leoweb_bot.reports import is_overdue
 from leoweb_bot.reports import local
 from leoweb_bot.state import State
+from leoweb_bot.state.kv import get_value
+from leoweb_bot.state.kv import set_value
 from leoweb_bot.state.overdue import AlertStatus
 from leoweb_bot.state.overdue import Key
 from leoweb_bot.state.overdue import Overdue
@@ -52,6 +69,9 @@ from leoweb_bot.state.overdue import pending_managers
 from leoweb_bot.state.overdue import record_overdue
 from leoweb_bot.state.overdue import settle_alerts
 from leoweb_bot.state.overdue import take_pending
+from leoweb_bot.state.overdue import unseen_managers
+from leoweb_bot.sync.reader import MirroredClient
+from leoweb_bot.sync.reader import MirrorReader
 from leoweb_bot.telegram.client import TelegramError
 from leoweb_bot.values import quiet_hours
 
@@ -59,6 +79,12 @@ log = logging.getLogger(__name__)
 
 BATCH_LIMIT = 15  # tasks with ✅ buttons in one message; the rest are counted
 KEEP_SETTLED = 30 * 86400  # seconds a settled alert is kept once its task is no longer overdue
+FULL_SCAN_EVERY = 86400  # seconds between full scans when deltas are possible
+# The sync stamps the rows of a cycle with the moment it began and commits them after its reads,
+# so a row can land up to a cycle's length "in the past": a delta reaches this far back for them.
+IN_FLIGHT = 120
+LOOKED_AT = "alerts.looked_at"  # kv: the previous cycle's now, where the next delta starts
+SCANNED_AT = "alerts.scanned_at"  # kv: the last full scan's now
 
 
 # -- quiet hours ------------------------------------------------------------------------------
@@ -112,20 +138,82 @@ def chats_by_manager(managers: Mapping[int, int]) -> dict[int, list[int]]:
     return dict(chats)
 
 
+def longest_gap(app: App) -> int:
+    """``[alerts] interval_minutes`` in seconds: the longest gap between two cycles."""
+    return app.settings.alerts.interval_minutes * 60
+
+
+def cycle_seconds(app: App) -> int:
+    """How often the job runs: with the mirror a delta is one local query, so every sync
+    interval, the longest gap at most; live, every longest gap."""
+    if isinstance(app.client, MirroredClient):
+        return min(longest_gap(app), app.settings.sync.interval_seconds)
+    return longest_gap(app)
+
+
+@dataclass(frozen=True)
+class Look:
+    """What a cycle read: every open task due before now (a full scan), or with ``mirror`` set
+    only those that can have gone overdue since the previous look (a delta)."""
+
+    tasks: list[Task]
+    mirror: MirrorReader | None = None
+
+
+def ready_mirror(app: App) -> MirrorReader | None:
+    client = app.client
+    return client.reader if isinstance(client, MirroredClient) and client.reader.ready() else None
+
+
+def moment(state: State, key: str) -> int | None:
+    value = get_value(state, key)
+    return None if value is None else int(float(value))
+
+
+def look(app: App, managers: Set[int], now: int) -> Look | None:
+    """This cycle's read: a delta when the mirror is ready, a cycle looked before and the last
+    full scan is under a day old; otherwise a full scan. None while the mirror bootstraps and
+    the last (live) scan is younger than the longest gap."""
+    looked_at, scanned_at = moment(app.state, LOOKED_AT), moment(app.state, SCANNED_AT)
+    mirror = ready_mirror(app)
+    if mirror is None:
+        if isinstance(app.client, MirroredClient) and now - (looked_at or 0) < longest_gap(app):
+            return None  # until the mirror is complete, live scans keep their old pace
+    elif looked_at is not None and now - (scanned_at or 0) < FULL_SCAN_EVERY:
+        return Look(delta(app.state, mirror, managers, looked_at, now), mirror)
+    return Look(app.client.open_tasks_due_before(now))
+
+
+def delta(
+    state: State, mirror: MirrorReader, managers: Set[int], since: int, now: int
+) -> list[Task]:
+    """What can have gone overdue since ``since``, and the whole backlog of managers never
+    looked at (it is recorded ``known``, never sent)."""
+    tasks = mirror.went_late(since - SURELY_LATE, since - IN_FLIGHT, now)
+    for manager in sorted(unseen_managers(state, managers)):
+        tasks += mirror.open_tasks_due_before(now, manager)
+    return list({task.id: task for task in tasks}.values())
+
+
 def run_alerts(app: App, now: int) -> None:
-    """One cycle: scan, record what went overdue, and send unless it is quiet."""
+    """One cycle: read, record what went overdue, and send unless it is quiet."""
     chats = chats_by_manager(access_now(app).managers)
     if not chats:
         return
-    scanned = app.client.open_tasks_due_before(now)
+    seen = look(app, chats.keys(), now)
+    if seen is None:
+        return
     overdue = [
         task
-        for task in scanned
+        for task in seen.tasks
         if task.responsible_user_id in chats and is_overdue(task, now, app.tz)
     ]
     found = [Overdue(*key_of(task), task.responsible_user_id) for task in overdue]
     added = record_overdue(app.state, found, chats, now)
-    forget_settled(app.state, {key_of(task) for task in scanned}, now)
+    if seen.mirror is None:
+        forget_settled(app.state, {key_of(task) for task in seen.tasks}, now)
+        set_value(app.state, SCANNED_AT, str(now))
+    set_value(app.state, LOOKED_AT, str(now))
     quiet = is_quiet(now, app.tz, app.settings.alerts.quiet_hours)
     if added:
         log.info("overdue alerts: %d new%s", added, " (quiet hours: held)" if quiet else "")
@@ -133,14 +221,25 @@ def run_alerts(app: App, now: int) -> None:
         return
     current = {key_of(task): task for task in overdue}
     for amocrm_user_id in pending_managers(app.state):
-        send_pending(app, amocrm_user_id, chats.get(amocrm_user_id, []), current, now)
+        send_pending(app, amocrm_user_id, chats.get(amocrm_user_id, []), current, now, seen.mirror)
 
 
 def send_pending(
-    app: App, amocrm_user_id: int, chats: Sequence[int], current: Mapping[Key, Task], now: int
+    app: App,
+    amocrm_user_id: int,
+    chats: Sequence[int],
+    current: Mapping[Key, Task],
+    now: int,
+    mirror: MirrorReader | None = None,
 ) -> None:
-    """One message per chat of this manager with every pending task that is still overdue."""
+    """One message per chat of this manager with every pending task that is still overdue.
+
+    After a delta, a task held through the quiet hours may not be in ``current``: then this
+    manager's overdue tasks are read from the ``mirror`` to tell."""
     keys = take_pending(app.state, amocrm_user_id)
+    if mirror is not None and any(key not in current for key in keys):
+        late = mirror.open_tasks_due_before(now, amocrm_user_id)
+        current = {key_of(task): task for task in late if is_overdue(task, now, app.tz)}
     live = [key for key in keys if key in current and chats]
     settle_alerts(app.state, [key for key in keys if key not in live], AlertStatus.DROPPED, now)
     if not live:

@@ -178,7 +178,7 @@ def standard_jobs(app: App, *, watch_webhook: bool = False) -> list[Job]:
         Job("snapshots", 0, snapshots.record_snapshot),  # one cheap query until the day ends
     ]
     if settings.alerts.enabled:
-        jobs.append(Job("overdue_alerts", settings.alerts.interval_minutes * 60, alerts.run_alerts))
+        jobs.append(Job("overdue_alerts", alerts.cycle_seconds(app), alerts.run_alerts))
     if settings.amocrm.auth == "oauth":
         jobs.append(Job("token_keepalive", KEEPALIVE_SECONDS, keepalive.keep_tokens_alive))
     if watch_webhook:  # only `serve` has a webhook; in `poll` getWebhookInfo says nothing

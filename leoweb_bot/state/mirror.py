@@ -277,3 +277,15 @@ class Mirror:
         tasks = self.state.query(f"SELECT count(*) FROM mirror_tasks WHERE {OPEN}")[0][0]
         leads = self.state.query("SELECT count(*) FROM mirror_leads WHERE is_deleted = 0")[0][0]
         return {"tasks": tasks, "leads": leads}
+
+    def went_late(self, since_due: int, written_since: float, before: int) -> list[TaskRow]:
+        """Open tasks due before ``before`` that either fell due at or after ``since_due`` or
+        were written at or after ``written_since`` (created, reassigned, re-dated, reopened):
+        all that can have gone overdue since an earlier look, without the untouched backlog.
+        Soonest deadline first, then by id."""
+        rows = self.state.query(
+            f"SELECT {TASK_COLUMNS} FROM mirror_tasks WHERE {OPEN} AND complete_till < ?"
+            " AND (complete_till >= ? OR synced_at >= ?) ORDER BY complete_till, id",
+            (before, since_due, written_since),
+        )
+        return [TaskRow._make(row) for row in rows]

@@ -65,6 +65,12 @@ def record_overdue(
     return added
 
 
+def unseen_managers(db: Database, managers: Iterable[int]) -> set[int]:
+    """Which of these managers were never looked at: their backlog is still to be recorded."""
+    seen = {row[0] for row in db.query("SELECT amocrm_user_id FROM alert_managers")}
+    return set(managers) - seen
+
+
 def pending_managers(db: Database) -> list[int]:
     rows = db.query(
         "SELECT DISTINCT amocrm_user_id FROM alerts_sent WHERE status = ? ORDER BY 1",

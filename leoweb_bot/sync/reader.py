@@ -120,6 +120,10 @@ class MirrorReader:
         leads = map(lead_of, self.mirror.leads())
         return (x for x in leads if closed_since is None or (x.closed_at or 0) >= closed_since)
 
+    def went_late(self, since_due: int, written_since: float, before: int) -> list[Task]:
+        """What may have gone overdue since an earlier look (``Mirror.went_late``)."""
+        return [task_of(row) for row in self.mirror.went_late(since_due, written_since, before)]
+
 
 class MirroredClient:
     """The bot's amoCRM: the screens' reads from the mirror once it is ready, the rest live.
