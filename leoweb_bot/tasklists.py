@@ -143,6 +143,13 @@ def not_late_yet(
     return [t for t in found if not is_overdue(t, now, tz)]
 
 
+def fell_due_since(since: int, now: int, tz: Tz) -> int:
+    """The oldest deadline a task can have and still have turned overdue after ``since``:
+    ``since`` itself, or the minute 23:59 of a day that ended after it (all-day tasks)."""
+    minutes = last_minutes(late_before(since), now, tz)
+    return min([since, *(m for m in minutes if effective_due(m, tz) >= since)])
+
+
 def last_minutes(start: int, end: int, tz: Tz) -> list[int]:
     """The starts of the minutes 23:59 of the company days from ``start`` to ``end`` (both
     readings of a wall time the clocks pass twice)."""

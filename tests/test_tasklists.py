@@ -17,6 +17,7 @@ from leoweb_bot.reports import my_tasks
 from leoweb_bot.reports import overdue_by_manager
 from leoweb_bot.tasklists import ListSource
 from leoweb_bot.tasklists import TaskSource
+from leoweb_bot.tasklists import fell_due_since
 from leoweb_bot.tasklists import my_tasks_page
 from leoweb_bot.tasklists import overdue_page
 from leoweb_bot.tasklists import overdue_report
@@ -106,3 +107,20 @@ def test_a_page_past_the_end_shows_the_last_one() -> None:
     tasks = [task(i, NOW - 3 * 86400 - i, 1) for i in range(7)]
     shown = overdue_page(ListSource(tasks), 1, NOW, pytz.UTC, 99, SIZE)
     assert (shown.page, shown.pages, shown.total, len(shown.tasks)) == (2, 3, 7, 1)
+
+
+@given(accounts(), st.integers(1, 6 * 3600))
+def test_what_turned_late_since_a_look_fell_due_after_fell_due_since(
+    account: Account, gap: int
+) -> None:
+    tasks, tz, now, _ = account
+    since = now - gap
+    turned = [t for t in tasks if is_overdue(t, now, tz) and not is_overdue(t, since, tz)]
+    assert all((t.complete_till or 0) >= fell_due_since(since, now, tz) for t in turned)
+
+
+def test_fell_due_since_reaches_back_only_past_a_midnight() -> None:
+    tz = pytz.timezone("Asia/Almaty")
+    evening = all_day(1, tz)  # yesterday 23:59
+    assert fell_due_since(evening + 30, evening + 600, tz) == evening  # midnight came between
+    assert fell_due_since(evening + 3600, evening + 4000, tz) == evening + 3600

@@ -5,7 +5,8 @@ what went overdue since the previous one (docs/architecture.md#overdue-alerts):
 
 * **Delta** (the mirror is complete and a cycle looked before): one local query of the mirror
   (``Mirror.went_late``) for the open tasks due before now that fell due since the last look
-  (reaching ``reports.SURELY_LATE`` further back, for all-day deadlines) or that the sync wrote
+  (further back only for an all-day deadline whose day ended since: ``tasklists.fell_due_since``)
+  or that the sync wrote
   since (created, reassigned, re-dated, reopened); the untouched backlog is not read. A manager
   never looked at before has their overdue tasks read in full, once, to record them ``known``.
   With the mirror the job runs every ``[sync] interval_seconds`` (``[alerts] interval_minutes``
@@ -54,7 +55,6 @@ from leoweb_bot.bot.texts import Html
 from leoweb_bot.bot.texts import join
 from leoweb_bot.bot.texts import t
 from leoweb_bot.bot.views import task_line
-from leoweb_bot.reports import SURELY_LATE
 from leoweb_bot.reports import by_due
 from leoweb_bot.reports import is_overdue
 from leoweb_bot.reports import local
@@ -72,6 +72,7 @@ from leoweb_bot.state.overdue import take_pending
 from leoweb_bot.state.overdue import unseen_managers
 from leoweb_bot.sync.reader import MirroredClient
 from leoweb_bot.sync.reader import MirrorReader
+from leoweb_bot.tasklists import fell_due_since
 from leoweb_bot.telegram.client import TelegramError
 from leoweb_bot.values import quiet_hours
 
@@ -180,16 +181,19 @@ def look(app: App, managers: Set[int], now: int) -> Look | None:
         if isinstance(app.client, MirroredClient) and now - (looked_at or 0) < longest_gap(app):
             return None  # until the mirror is complete, live scans keep their old pace
     elif looked_at is not None and now - (scanned_at or 0) < FULL_SCAN_EVERY:
-        return Look(delta(app.state, mirror, managers, looked_at, now), mirror)
+        since = fell_due_since(looked_at, now, app.tz)
+        return Look(delta(app.state, mirror, managers, (since, looked_at), now), mirror)
     return Look(app.client.open_tasks_due_before(now))
 
 
 def delta(
-    state: State, mirror: MirrorReader, managers: Set[int], since: int, now: int
+    state: State, mirror: MirrorReader, managers: Set[int], since: tuple[int, int], now: int
 ) -> list[Task]:
-    """What can have gone overdue since ``since``, and the whole backlog of managers never
+    """What can have gone overdue since the last look: ``since`` is (the oldest deadline that
+    can have turned late since, the last look); and the whole backlog of managers never
     looked at (it is recorded ``known``, never sent)."""
-    tasks = mirror.went_late(since - SURELY_LATE, since - IN_FLIGHT, now)
+    due, looked_at = since
+    tasks = mirror.went_late(due, looked_at - IN_FLIGHT, now)
     for manager in sorted(unseen_managers(state, managers)):
         tasks += mirror.open_tasks_due_before(now, manager)
     return list({task.id: task for task in tasks}.values())

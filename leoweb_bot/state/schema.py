@@ -247,6 +247,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             until REAL NOT NULL
         )""",
     ),
+    (
+        # mirror.py: what the sync wrote lately (the overdue alerts' delta reads only that).
+        "CREATE INDEX mirror_tasks_written ON mirror_tasks (synced_at)"
+        " WHERE is_completed = 0 AND is_deleted = 0",
+    ),
 )
 
 
