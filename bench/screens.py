@@ -45,6 +45,11 @@ from typing import Any
 import requests
 from overdue_report import CountingLimiter
 
+from leoweb_bot.bot.codec import ManagerPage
+from leoweb_bot.bot.codec import Refresh
+from leoweb_bot.bot.codec import ReportSummary
+from leoweb_bot.bot.codec import decode
+from leoweb_bot.bot.codec import encode
 from leoweb_bot.sandbox import Sandbox
 from leoweb_bot.sandbox.catalog import FIRST_MANAGER_ID
 from leoweb_bot.state import State
@@ -206,16 +211,18 @@ class Session:
     def director_and_manager(self) -> None:
         total = "Всего просрочено"
         report = self.screen("/report (director)", DIRECTOR, message(DIRECTOR, "/report"), total)
-        manager = next(data for _, data in report.buttons if data.startswith("rm:"))
-        uid = manager.split(":")[1]
+        tapped = next(b for _, d in report.buttons if isinstance(b := decode(d), ManagerPage))
+        manager, second = encode(tapped), encode(ManagerPage(tapped.user, 1))
         page = self.screen(
             "tap a manager", DIRECTOR, press(DIRECTOR, report, manager), "— просрочено"
         )
-        page = self.screen("next page", DIRECTOR, press(DIRECTOR, page, f"rm:{uid}:1"), "Стр. 2 из")
-        back = self.screen("back to all", DIRECTOR, press(DIRECTOR, page, "rr"), total)
+        page = self.screen("next page", DIRECTOR, press(DIRECTOR, page, second), "Стр. 2 из")
+        summary = encode(ReportSummary())
+        back = self.screen("back to all", DIRECTOR, press(DIRECTOR, page, summary), total)
         self.screen("/report again", DIRECTOR, message(DIRECTOR, "/report"), total)
         self.screen("/mytasks (manager)", MANAGER, message(MANAGER, "/mytasks"), "Ваши задачи")
-        self.screen("🔄 refresh", DIRECTOR, press(DIRECTOR, back, "rr:r"), total)
+        refresh = encode(Refresh(ReportSummary()))
+        self.screen("🔄 refresh", DIRECTOR, press(DIRECTOR, back, refresh), total)
 
 
 def hold_lease(path: Path, stop: threading.Event) -> None:

@@ -302,16 +302,30 @@ class Funnel:
     pipelines: tuple[PipelineFunnel, ...]
 
 
+StageKey = tuple[int, int]  # (pipeline id, stage id)
+
+
+def stage_counts(leads: Iterable[Lead], since: int, now: int) -> dict[StageKey, tuple[int, int]]:
+    """Per stage: the leads open now or closed from ``since`` to ``now``, and their amount (the
+    mirror counts the same in SQL: ``state.mirror.Mirror.stage_counts``)."""
+    counts: dict[StageKey, tuple[int, int]] = {}
+    for lead in leads:
+        closed_in_time = lead.closed_at is not None and since <= lead.closed_at <= now
+        if lead.is_open or closed_in_time:
+            n, amount = counts.get((lead.pipeline_id, lead.status_id), (0, 0))
+            counts[(lead.pipeline_id, lead.status_id)] = (n + 1, amount + lead.price)
+    return counts
+
+
 def funnel(leads: Iterable[Lead], pipelines: Iterable[Pipeline], now: int, tz: Tz) -> Funnel:
     """Open leads per stage for each active pipeline, plus won and lost since the month began."""
-    since = month_start(now, tz)
-    counts: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
-    for lead in leads:
-        closed_this_month = lead.closed_at is not None and since <= lead.closed_at <= now
-        if lead.is_open or closed_this_month:
-            bucket = counts[(lead.pipeline_id, lead.status_id)]
-            bucket[0] += 1
-            bucket[1] += lead.price
+    return funnel_of(stage_counts(leads, month_start(now, tz), now), pipelines, now, tz)
+
+
+def funnel_of(
+    counts: Mapping[StageKey, tuple[int, int]], pipelines: Iterable[Pipeline], now: int, tz: Tz
+) -> Funnel:
+    """The funnel from :func:`stage_counts` of this month (``month_start``)."""
     result = []
     for pipeline in pipelines:
         if pipeline.is_archive:

@@ -15,6 +15,8 @@ from dataclasses import field
 from leoweb_bot.amocrm.client import AmoClient
 from leoweb_bot.config import Settings
 from leoweb_bot.state import State
+from leoweb_bot.sync.reader import MirroredClient
+from leoweb_bot.sync.reader import MirrorReader
 from leoweb_bot.telegram.client import Telegram
 
 
@@ -43,6 +45,14 @@ class App:
 
     def now(self) -> int:
         return int(self.clock())
+
+    def mirror(self) -> MirrorReader | None:
+        """The mirror, to count and page in SQL, once the screens read it; None while they read
+        amoCRM live (the bootstrap, the demo)."""
+        client = self.client
+        return (
+            client.reader if isinstance(client, MirroredClient) and client.reader.ready() else None
+        )
 
     def bot_username(self) -> str:
         """This bot's @username, asked from Telegram once (group commands are matched against it)."""

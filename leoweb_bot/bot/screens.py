@@ -58,10 +58,11 @@ from leoweb_bot.bot.views import task_text
 from leoweb_bot.reports import Funnel
 from leoweb_bot.reports import OverdueReport
 from leoweb_bot.reports import funnel
+from leoweb_bot.reports import funnel_of
+from leoweb_bot.reports import month_start
 from leoweb_bot.reports import sellers
 from leoweb_bot.reports import user_name
 from leoweb_bot.state.audit import record_audit
-from leoweb_bot.sync.reader import MirroredClient
 from leoweb_bot.tasklists import ListSource
 from leoweb_bot.tasklists import TaskSource
 from leoweb_bot.tasklists import my_tasks_page
@@ -125,9 +126,8 @@ def report_screen(app: App, person: Person) -> Screen:
 def task_source(app: App, fetch: Callable[[], list[Task]]) -> TaskSource:
     """The mirror, counted and paged in SQL, once the screens read it; else what ``fetch``
     reads from amoCRM for this screen."""
-    if isinstance(app.client, MirroredClient) and (mirror := app.client.task_source()):
-        return mirror
-    return ListSource(fetch())
+    mirror = app.mirror()
+    return mirror if mirror else ListSource(fetch())
 
 
 def own_tasks(
@@ -332,6 +332,9 @@ def this_month_funnel(app: App) -> Funnel:
     worth a few more pages.
     """
     now = app.now()
+    if mirror := app.mirror():
+        counts = mirror.stage_counts(month_start(now, app.tz), now)
+        return funnel_of(counts, mirror.pipelines(), now, app.tz)
     return funnel(app.client.iter_leads(), app.client.pipelines(), now, app.tz)
 
 

@@ -161,11 +161,6 @@ class Look:
     mirror: MirrorReader | None = None
 
 
-def ready_mirror(app: App) -> MirrorReader | None:
-    client = app.client
-    return client.reader if isinstance(client, MirroredClient) and client.reader.ready() else None
-
-
 def moment(state: State, key: str) -> int | None:
     value = get_value(state, key)
     return None if value is None else int(float(value))
@@ -176,7 +171,7 @@ def look(app: App, managers: Set[int], now: int) -> Look | None:
     full scan is under a day old; otherwise a full scan. None while the mirror bootstraps and
     the last (live) scan is younger than the longest gap."""
     looked_at, scanned_at = moment(app.state, LOOKED_AT), moment(app.state, SCANNED_AT)
-    mirror = ready_mirror(app)
+    mirror = app.mirror()
     if mirror is None:
         if isinstance(app.client, MirroredClient) and now - (looked_at or 0) < longest_gap(app):
             return None  # until the mirror is complete, live scans keep their old pace

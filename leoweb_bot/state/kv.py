@@ -3,7 +3,8 @@
 Owns the ``kv`` table: the amoCRM OAuth pair and its lock (tokens.py), a close waiting for its
 typed result (bot/closing.py), the last write probe (health.py), when the admins last heard of
 an outage (proactive/incidents.py), the Telegram webhook backlog last seen
-(proactive/keepalive.py). Each key belongs to the module that names it.
+(proactive/keepalive.py), the overdue alerts' last look and full scan (proactive/alerts.py).
+Each key belongs to the module that names it.
 """
 
 from __future__ import annotations

@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from leoweb_bot.amocrm.client import AmoClient
+from leoweb_bot.amocrm.models import LOST_STATUS
+from leoweb_bot.amocrm.models import WON_STATUS
 from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import Pipeline
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
 from leoweb_bot.config import SyncSettings
 from leoweb_bot.reports import Count
+from leoweb_bot.reports import StageKey
 from leoweb_bot.state.mirror import Mirror
 from leoweb_bot.state.progress import CYCLE
 from leoweb_bot.state.progress import FULL
@@ -120,6 +123,11 @@ class MirrorReader:
         leads = map(lead_of, self.mirror.leads())
         return (x for x in leads if closed_since is None or (x.closed_at or 0) >= closed_since)
 
+    def stage_counts(self, since: int, now: int) -> dict[StageKey, tuple[int, int]]:
+        """``reports.stage_counts`` of every lead kept, counted in SQL."""
+        rows = self.mirror.stage_counts((WON_STATUS, LOST_STATUS), since, now)
+        return {(pipeline, stage): (n, amount) for pipeline, stage, n, amount in rows}
+
     def went_late(self, since_due: int, written_since: float, before: int) -> list[Task]:
         """What may have gone overdue since an earlier look (``Mirror.went_late``)."""
         return [task_of(row) for row in self.mirror.went_late(since_due, written_since, before)]
@@ -164,10 +172,6 @@ class MirroredClient:
 
     def open_tasks(self, responsible_user_id: int | None = None) -> list[Task]:
         return self._reads().open_tasks(responsible_user_id)
-
-    def task_source(self) -> MirrorReader | None:
-        """The mirror, for counting and paging in SQL (``tasklists``); None while reads are live."""
-        return self.reader if self.reader.ready() else None
 
     def lead_tasks(self, lead_id: int) -> list[Task]:
         return self._reads().lead_tasks(lead_id)

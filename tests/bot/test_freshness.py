@@ -12,6 +12,7 @@ import pytest
 from leoweb_bot.bot.codec import ManagerPage
 from leoweb_bot.bot.codec import Refresh
 from leoweb_bot.bot.codec import ReportSummary
+from leoweb_bot.bot.codec import decode
 from leoweb_bot.bot.codec import encode
 from leoweb_bot.bot.context import App
 from leoweb_bot.state.progress import CYCLE
@@ -99,3 +100,28 @@ def test_refresh_syncs_before_drawing_paging_does_not(mirrored: Mirrored) -> Non
     assert refreshed.text.endswith("🕓 данные на 14:05")
     assert f"#{task_id}" not in refreshed.text
     assert r.mirrored() == r.truth()
+
+
+def test_screens_from_the_mirror_are_the_live_ones_and_cost_amocrm_nothing(
+    mirrored: Mirrored,
+) -> None:
+    """The same screens drawn from the mirror's SQL and from amoCRM live: equal but for the
+    freshness line, the second page and /funnel included."""
+    chat, r = mirrored.chat, mirrored.r
+    app = chat.app
+    live = BotChat(
+        App(app.settings, r.live, app.telegram, app.state, clock=r.clock), chat.fake, r.sandbox
+    )
+
+    def screens(bot: BotChat) -> list[str]:
+        report = final(bot.say(DIRECTOR, "/report"))
+        most = next(b for _, d in report.buttons if isinstance(b := decode(d), ManagerPage))
+        page = final(bot.press(DIRECTOR, encode(ManagerPage(most.user, 1)), report))
+        texts = [report.text, page.text, final(bot.say(MANAGER, "/mytasks")).text]
+        return [*texts, final(bot.say(DIRECTOR, "/funnel")).text]
+
+    before = r.sandbox.request_count
+    mirror = screens(chat)
+    assert r.sandbox.request_count == before
+    assert "Стр. 2 из" in mirror[1]
+    assert [text.removesuffix(f"\n\n{FRESH}") for text in mirror] == screens(live)

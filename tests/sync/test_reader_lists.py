@@ -1,5 +1,5 @@
-"""The mirror as a task source (counted and paged in SQL) answers exactly as the same tasks in a
-list do: the report, every page of a manager's overdue tasks, and /mytasks."""
+"""The mirror's SQL counts as the pure reports do over the same rows: the overdue report, every
+page of a manager's overdue tasks, /mytasks, and the funnel's stages."""
 
 from __future__ import annotations
 
@@ -10,18 +10,24 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from leoweb_bot.amocrm.models import LOST_STATUS
+from leoweb_bot.amocrm.models import WON_STATUS
+from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.config import SyncSettings
+from leoweb_bot.reports import stage_counts
 from leoweb_bot.state import State
 from leoweb_bot.state.mirror import Mirror
 from leoweb_bot.state.progress import Progress
 from leoweb_bot.sync.reader import MirrorReader
+from leoweb_bot.sync.rows import lead_row
 from leoweb_bot.sync.rows import task_row
 from leoweb_bot.tasklists import ListSource
 from leoweb_bot.tasklists import my_tasks_page
 from leoweb_bot.tasklists import overdue_page
 from leoweb_bot.tasklists import overdue_report
 from tests.sync.kit import rig
+from tests.test_tasklists import NOW
 from tests.test_tasklists import Account
 from tests.test_tasklists import accounts
 
@@ -58,3 +64,28 @@ def test_every_open_task_of_everyone_reads_from_the_mirror(tmp_path: Path) -> No
         everyone = r.client.open_tasks()
         assert r.sandbox.request_count == before
         assert sorted(t.id for t in everyone) == sorted(t.id for t in r.live.open_tasks())
+
+
+LEADS = st.lists(
+    st.tuples(
+        st.sampled_from([1, 2]),  # pipeline
+        st.sampled_from([10, 11, WON_STATUS, LOST_STATUS]),
+        st.integers(0, 10_000),  # price
+        st.one_of(st.none(), st.integers(NOW - 90 * 86400, NOW + 86400)),  # closed_at
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(LEADS, st.integers(NOW - 60 * 86400, NOW))
+def test_the_mirror_counts_the_funnel_as_the_report_does(rows: list, since: int) -> None:
+    leads = [
+        Lead(i, f"lead {i}", price, status, pipeline, 1, closed_at=closed, updated_at=NOW)
+        for i, (pipeline, status, price, closed) in enumerate(rows, 1)
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        state = State(Path(folder) / "state.sqlite3")
+        Mirror(state).put("leads", [lead_row(x) for x in leads], NOW)
+        reader = MirrorReader(Mirror(state), Progress(state), SyncSettings(), lambda: NOW)
+        assert reader.stage_counts(since, NOW) == stage_counts(leads, since, NOW)
