@@ -200,9 +200,14 @@ class MyTasks:
     today: tuple[Task, ...]
 
 
+def next_midnight(now: int, tz: Tz) -> int:
+    """Epoch seconds of the coming 00:00 company time: where "due today" ends."""
+    return local_midnight(local(now, tz).date() + datetime.timedelta(days=1), tz)
+
+
 def my_tasks(tasks: Iterable[Task], now: int, tz: Tz) -> MyTasks:
     """Split one manager's open tasks into overdue and still due today (company time)."""
-    tomorrow = local_midnight(local(now, tz).date() + datetime.timedelta(days=1), tz)
+    tomorrow = next_midnight(now, tz)
     overdue, today = [], []
     for task in tasks:
         if task.is_completed or task.complete_till is None:
@@ -249,25 +254,49 @@ def team_scorecard(
     time (amoCRM keeps no completion time). Every seller has a row, zeros included, and so does
     anyone else with a number; by name.
     """
-    today = local_midnight(local(now, tz).date(), tz)
     tasks = list(tasks)
     open_by_manager: dict[int, list[Task]] = defaultdict(list)
-    closed: dict[int, int] = defaultdict(int)
     for task in tasks:
         if not task.is_completed:
             open_by_manager[task.responsible_user_id].append(task)
-        elif (task.updated_at or 0) >= today:
-            closed[task.responsible_user_id] += 1
     idle: dict[int, int] = defaultdict(int)
     for lead in leads_without_task(tasks, leads):
         idle[lead.responsible_user_id] += 1
     mine = {uid: my_tasks(own, now, tz) for uid, own in open_by_manager.items()}
-    counted = {uid for uid, m in mine.items() if m.overdue or m.today} | set(closed) | set(idle)
-    rows = []
-    for uid in sellers(users) | counted:
-        own = mine.get(uid, MyTasks(overdue=(), today=()))
-        numbers = (len(own.overdue), len(own.today), closed[uid], idle[uid])
-        rows.append(ScoreRow(uid, user_name(users, uid), *numbers))
+    overdue = {uid: len(m.overdue) for uid, m in mine.items() if m.overdue}
+    due_today = {uid: len(m.today) for uid, m in mine.items() if m.today}
+    return scorecard(Scores(overdue, due_today, closed_today(tasks, now, tz), idle), users)
+
+
+def closed_today(tasks: Iterable[Task], now: int, tz: Tz) -> dict[int, int]:
+    """Per manager: tasks completed today in company time, by their ``updated_at`` (amoCRM keeps
+    no completion time)."""
+    today = local_midnight(local(now, tz).date(), tz)
+    closed: dict[int, int] = defaultdict(int)
+    for task in tasks:
+        if task.is_completed and (task.updated_at or 0) >= today:
+            closed[task.responsible_user_id] += 1
+    return dict(closed)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The scorecard's numbers per manager (a manager with none need not be there)."""
+
+    overdue: Mapping[int, int]
+    due_today: Mapping[int, int]
+    closed_today: Mapping[int, int]
+    idle_leads: Mapping[int, int]
+
+
+def scorecard(scores: Scores, users: Mapping[int, User]) -> tuple[ScoreRow, ...]:
+    """A row for every seller, zeros included, and for anyone else with a number; by name."""
+    columns = (scores.overdue, scores.due_today, scores.closed_today, scores.idle_leads)
+    counted = {uid for column in columns for uid, n in column.items() if n}
+    rows = [
+        ScoreRow(uid, user_name(users, uid), *(column.get(uid, 0) for column in columns))
+        for uid in sellers(users) | counted
+    ]
     return tuple(sorted(rows, key=lambda r: (r.name.casefold(), r.amocrm_user_id)))
 
 

@@ -36,7 +36,7 @@ from leoweb_bot.reports import effective_due
 from leoweb_bot.reports import is_overdue
 from leoweb_bot.reports import late_before
 from leoweb_bot.reports import local
-from leoweb_bot.reports import local_midnight
+from leoweb_bot.reports import next_midnight
 from leoweb_bot.reports import overdue_summary
 
 
@@ -210,7 +210,7 @@ def my_tasks_page(
 ) -> MyTaskCounts:
     """A manager's overdue tasks, then those due later today, page ``page`` (clamped)."""
     uid = responsible_user_id
-    tomorrow = local_midnight(local(now, tz).date() + datetime.timedelta(days=1), tz)
+    tomorrow = next_midnight(now, tz)
     waiting = not_late_yet(source, now, tz, uid)
     late = _late(source, uid, now, [t.id for t in waiting])
     later = source.counts(now, tomorrow, uid).get(uid, (0, 0))[0]
@@ -222,6 +222,14 @@ def my_tasks_page(
         ][:limit],
     )
     return MyTaskCounts(late.count, today.count, paged([late, today], page, size))
+
+
+def due_today(source: TaskSource, now: int, tz: Tz) -> dict[int, int]:
+    """Per manager: open tasks due later today, with all-day ones whose day is not over."""
+    counts = {uid: n for uid, (n, _) in source.counts(now, next_midnight(now, tz)).items()}
+    for task in not_late_yet(source, now, tz):
+        counts[task.responsible_user_id] = counts.get(task.responsible_user_id, 0) + 1
+    return counts
 
 
 def _late(source: TaskSource, uid: int, now: int, waiting: list[int]) -> Run:

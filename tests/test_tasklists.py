@@ -17,6 +17,7 @@ from leoweb_bot.reports import my_tasks
 from leoweb_bot.reports import overdue_by_manager
 from leoweb_bot.tasklists import ListSource
 from leoweb_bot.tasklists import TaskSource
+from leoweb_bot.tasklists import due_today
 from leoweb_bot.tasklists import fell_due_since
 from leoweb_bot.tasklists import my_tasks_page
 from leoweb_bot.tasklists import overdue_page
@@ -124,3 +125,14 @@ def test_fell_due_since_reaches_back_only_past_a_midnight() -> None:
     evening = all_day(1, tz)  # yesterday 23:59
     assert fell_due_since(evening + 30, evening + 600, tz) == evening  # midnight came between
     assert fell_due_since(evening + 3600, evening + 4000, tz) == evening + 3600
+
+
+@given(accounts())
+def test_due_today_counts_what_my_tasks_calls_today(account: Account) -> None:
+    tasks, tz, now, _ = account
+    expected = {}
+    for user in {t.responsible_user_id for t in tasks}:
+        today = my_tasks([t for t in tasks if t.responsible_user_id == user], now, tz).today
+        if today:
+            expected[user] = len(today)
+    assert due_today(ListSource(tasks), now, tz) == expected

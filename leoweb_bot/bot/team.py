@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from telebot.types import InlineKeyboardMarkup
 
+from leoweb_bot import tasklists
 from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import card_url
 from leoweb_bot.bot.codec import IdleLeads
@@ -23,6 +24,7 @@ from leoweb_bot.bot.codec import ManagerPage
 from leoweb_bot.bot.codec import TeamCard
 from leoweb_bot.bot.context import App
 from leoweb_bot.bot.formats import as_of
+from leoweb_bot.bot.freshness import with_freshness
 from leoweb_bot.bot.pictures import Picture
 from leoweb_bot.bot.pictures import send_picture
 from leoweb_bot.bot.request import Request
@@ -38,11 +40,16 @@ from leoweb_bot.bot.views import usage
 from leoweb_bot.charts import scorecard_data
 from leoweb_bot.charts import scorecard_table
 from leoweb_bot.reports import ScoreRow
+from leoweb_bot.reports import Scores
+from leoweb_bot.reports import closed_today
 from leoweb_bot.reports import leads_without_task
 from leoweb_bot.reports import local
 from leoweb_bot.reports import local_midnight
+from leoweb_bot.reports import next_midnight
+from leoweb_bot.reports import scorecard
 from leoweb_bot.reports import team_scorecard
 from leoweb_bot.reports import user_name
+from leoweb_bot.tasklists import due_today
 
 CHART = ("chart", "график")
 COLUMNS = ("overdue", "today", "closed", "idle")
@@ -69,17 +76,24 @@ def team(req: Request) -> None:
 
 
 def read_scorecard(app: App, *, leads: bool = True) -> tuple[ScoreRow, ...]:
-    """The scorecard now, from amoCRM: every open task and lead (without ``leads``, only the
-    tasks due by tonight and no leads, so the leads column is 0) and today's completed tasks."""
+    """The scorecard now: from the mirror's counts once the screens read it, else from amoCRM's
+    every open task and lead (without ``leads``, only the tasks due by tonight and no leads, so
+    the leads column is 0); today's completed tasks are always asked of amoCRM (the mirror
+    keeps open tasks)."""
     now, tz = app.now(), app.tz
-    today = local(now, tz).date()
+    closed = app.client.tasks_completed_since(local_midnight(local(now, tz).date(), tz))
+    users = app.client.users()
+    if mirror := app.mirror():
+        report = tasklists.overdue_report(mirror, users, now, tz)
+        overdue = {m.amocrm_user_id: m.overdue for m in report.managers}
+        idle = mirror.lone_counts() if leads else {}
+        scores = Scores(overdue, due_today(mirror, now, tz), closed_today(closed, now, tz), idle)
+        return scorecard(scores, users)
     if leads:
         open_tasks, found = app.client.open_tasks(), list(app.client.iter_leads())
     else:
-        tonight = local_midnight(today + datetime.timedelta(days=1), tz)
-        open_tasks, found = app.client.open_tasks_due_before(tonight), []
-    closed = app.client.tasks_completed_since(local_midnight(today, tz))
-    return team_scorecard([*open_tasks, *closed], found, app.client.users(), now, tz)
+        open_tasks, found = app.client.open_tasks_due_before(next_midnight(now, tz)), []
+    return team_scorecard([*open_tasks, *closed], found, users, now, tz)
 
 
 def team_screen(app: App, rows: Sequence[ScoreRow]) -> Screen:
@@ -93,7 +107,7 @@ def team_screen(app: App, rows: Sequence[ScoreRow]) -> Screen:
             buttons.append(button(label, IdleLeads(row.amocrm_user_id)))
         markup.row(*buttons)
     markup.row(button(t(app.lang, "btn_refresh"), TeamCard()))
-    return Screen(scorecard_text(app.lang, rows, app.now(), app.tz), markup)
+    return Screen(with_freshness(app, scorecard_text(app.lang, rows, app.now(), app.tz)), markup)
 
 
 def scorecard_text(lang: str, rows: Iterable[ScoreRow], now: int, tz: datetime.tzinfo) -> Html:
@@ -140,10 +154,11 @@ def columns_of(ch: str) -> int:
 def idle_screen(app: App, amocrm_user_id: int) -> Screen:
     """The manager's open leads with no open task, each linked to its card; 🔄 and ⬆."""
     now, lang = app.now(), app.lang
-    leads = [
-        x for x in leads_without_task(app.client.open_tasks(), app.client.iter_leads())
-        if x.responsible_user_id == amocrm_user_id
-    ]  # fmt: skip
+    if mirror := app.mirror():
+        leads = mirror.lone_leads(amocrm_user_id)
+    else:
+        everyone = leads_without_task(app.client.open_tasks(), app.client.iter_leads())
+        leads = [x for x in everyone if x.responsible_user_id == amocrm_user_id]
     name = user_name(app.client.users(), amocrm_user_id)
     stamp = as_of(lang, now, app.tz)
     if leads:
@@ -158,7 +173,7 @@ def idle_screen(app: App, amocrm_user_id: int) -> Screen:
         button(t(lang, "btn_refresh"), IdleLeads(amocrm_user_id)),
         button(t(lang, "btn_team"), TeamCard()),
     )
-    return Screen(join(lines), markup)
+    return Screen(with_freshness(app, join(lines)), markup)
 
 
 def idle_lines(app: App, leads: Sequence[Lead]) -> list[Html]:

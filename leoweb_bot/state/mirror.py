@@ -98,6 +98,16 @@ def _upsert_sql(table: str, fields: tuple[str, ...]) -> str:
 _UPSERT = {entity: _upsert_sql(table, row._fields) for entity, (table, row) in TABLES.items()}
 
 
+def _lone(closed: Collection[int]) -> tuple[str, tuple[int, ...]]:
+    """Leads kept, in a stage not in ``closed``, that no open task is attached to."""
+    marks = ", ".join("?" * len(closed))
+    return (
+        f"lead.is_deleted = 0 AND lead.status_id NOT IN ({marks}) AND NOT EXISTS (SELECT 1"
+        f" FROM mirror_tasks WHERE {OPEN} AND entity_type = 'leads' AND entity_id = lead.id)",
+        tuple(closed),
+    )
+
+
 class Mirror:
     """The mirror tables of one state database."""
 
@@ -277,6 +287,27 @@ class Mirror:
             " OR (closed_at >= ? AND closed_at <= ?)) GROUP BY pipeline_id, status_id",
             (*closed, since, until),
         )
+
+    def lone_leads(self, closed: Collection[int], responsible_user_id: int) -> list[LeadRow]:
+        """One manager's leads in a stage not in ``closed`` with no open task, by id
+        (reports.leads_without_task's rule)."""
+        where, params = _lone(closed)
+        rows = self.state.query(
+            f"SELECT {LEAD_COLUMNS} FROM mirror_leads AS lead WHERE {where}"
+            " AND responsible_user_id = ? ORDER BY id",
+            (*params, responsible_user_id),
+        )
+        return [LeadRow._make(row) for row in rows]
+
+    def lone_counts(self, closed: Collection[int]) -> dict[int, int]:
+        """Per manager: how many :meth:`lone_leads` they have."""
+        where, params = _lone(closed)
+        rows = self.state.query(
+            "SELECT responsible_user_id, count(*) FROM mirror_leads AS lead"
+            f" WHERE {where} GROUP BY responsible_user_id",
+            params,
+        )
+        return dict(rows)
 
     def task_ids(self, ids: Iterable[int]) -> set[int]:
         """Which of these task ids the mirror holds open."""

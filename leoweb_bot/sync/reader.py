@@ -128,6 +128,15 @@ class MirrorReader:
         rows = self.mirror.stage_counts((WON_STATUS, LOST_STATUS), since, now)
         return {(pipeline, stage): (n, amount) for pipeline, stage, n, amount in rows}
 
+    def lone_counts(self) -> dict[int, int]:
+        """Per manager: open leads without an open task (``reports.leads_without_task``)."""
+        return self.mirror.lone_counts((WON_STATUS, LOST_STATUS))
+
+    def lone_leads(self, responsible_user_id: int) -> list[Lead]:
+        """One manager's open leads without an open task, by id."""
+        rows = self.mirror.lone_leads((WON_STATUS, LOST_STATUS), responsible_user_id)
+        return [lead_of(row) for row in rows]
+
     def went_late(self, since_due: int, written_since: float, before: int) -> list[Task]:
         """What may have gone overdue since an earlier look (``Mirror.went_late``)."""
         return [task_of(row) for row in self.mirror.went_late(since_due, written_since, before)]

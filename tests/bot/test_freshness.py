@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from leoweb_bot.bot.codec import IdleLeads
 from leoweb_bot.bot.codec import ManagerPage
 from leoweb_bot.bot.codec import Refresh
 from leoweb_bot.bot.codec import ReportSummary
@@ -102,11 +103,11 @@ def test_refresh_syncs_before_drawing_paging_does_not(mirrored: Mirrored) -> Non
     assert r.mirrored() == r.truth()
 
 
-def test_screens_from_the_mirror_are_the_live_ones_and_cost_amocrm_nothing(
+def test_screens_from_the_mirror_are_the_live_ones_and_cost_amocrm_next_to_nothing(
     mirrored: Mirrored,
 ) -> None:
     """The same screens drawn from the mirror's SQL and from amoCRM live: equal but for the
-    freshness line, the second page and /funnel included."""
+    freshness line; the second page, /funnel, /team and its leads without a task included."""
     chat, r = mirrored.chat, mirrored.r
     app = chat.app
     live = BotChat(
@@ -118,10 +119,14 @@ def test_screens_from_the_mirror_are_the_live_ones_and_cost_amocrm_nothing(
         most = next(b for _, d in report.buttons if isinstance(b := decode(d), ManagerPage))
         page = final(bot.press(DIRECTOR, encode(ManagerPage(most.user, 1)), report))
         texts = [report.text, page.text, final(bot.say(MANAGER, "/mytasks")).text]
-        return [*texts, final(bot.say(DIRECTOR, "/funnel")).text]
+        team = final(bot.say(DIRECTOR, "/team"))
+        lone = next(d for _, d in team.buttons if isinstance(decode(d), IdleLeads))
+        idle = final(bot.press(DIRECTOR, lone, team))
+        return [*texts, final(bot.say(DIRECTOR, "/funnel")).text, team.text, idle.text]
 
     before = r.sandbox.request_count
     mirror = screens(chat)
-    assert r.sandbox.request_count == before
+    assert r.sandbox.request_count == before + 1  # /team asks who closed what today
     assert "Стр. 2 из" in mirror[1]
+    assert all(text.endswith(f"\n\n{FRESH}") for text in mirror)
     assert [text.removesuffix(f"\n\n{FRESH}") for text in mirror] == screens(live)

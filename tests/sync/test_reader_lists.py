@@ -4,6 +4,7 @@ page of a manager's overdue tasks, /mytasks, and the funnel's stages."""
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from hypothesis import given
@@ -15,6 +16,7 @@ from leoweb_bot.amocrm.models import WON_STATUS
 from leoweb_bot.amocrm.models import Lead
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.config import SyncSettings
+from leoweb_bot.reports import leads_without_task
 from leoweb_bot.reports import stage_counts
 from leoweb_bot.state import State
 from leoweb_bot.state.mirror import Mirror
@@ -23,6 +25,7 @@ from leoweb_bot.sync.reader import MirrorReader
 from leoweb_bot.sync.rows import lead_row
 from leoweb_bot.sync.rows import task_row
 from leoweb_bot.tasklists import ListSource
+from leoweb_bot.tasklists import due_today
 from leoweb_bot.tasklists import my_tasks_page
 from leoweb_bot.tasklists import overdue_page
 from leoweb_bot.tasklists import overdue_report
@@ -54,6 +57,7 @@ def test_the_mirror_counts_and_pages_as_the_list_does(account: Account, page: in
         assert my_tasks_page(mirror, user, now, tz, page, 3) == my_tasks_page(
             listed, user, now, tz, page, 3
         )
+        assert due_today(mirror, now, tz) == due_today(listed, now, tz)
 
 
 def test_every_open_task_of_everyone_reads_from_the_mirror(tmp_path: Path) -> None:
@@ -78,14 +82,28 @@ LEADS = st.lists(
 
 
 @settings(max_examples=40, deadline=None)
-@given(LEADS, st.integers(NOW - 60 * 86400, NOW))
-def test_the_mirror_counts_the_funnel_as_the_report_does(rows: list, since: int) -> None:
+@given(LEADS, st.integers(NOW - 60 * 86400, NOW), st.lists(st.integers(1, 30), max_size=15))
+def test_the_mirror_counts_the_funnel_and_lone_leads_as_the_reports_do(
+    rows: list, since: int, followed: list[int]
+) -> None:
     leads = [
-        Lead(i, f"lead {i}", price, status, pipeline, 1, closed_at=closed, updated_at=NOW)
+        Lead(i, f"lead {i}", price, status, pipeline, i % 3, closed_at=closed, updated_at=NOW)
         for i, (pipeline, status, price, closed) in enumerate(rows, 1)
+    ]
+    tasks = [  # open tasks on some leads (and a closed one on every lead: it follows nothing)
+        *(
+            Task(90 + n, "t", 1, NOW, False, "leads", lead, updated_at=NOW)
+            for n, lead in enumerate(followed)
+        ),
+        *(Task(900 + x.id, "t", 1, NOW, True, "leads", x.id, updated_at=NOW) for x in leads),
     ]
     with tempfile.TemporaryDirectory() as folder:
         state = State(Path(folder) / "state.sqlite3")
         Mirror(state).put("leads", [lead_row(x) for x in leads], NOW)
+        Mirror(state).put("tasks", [task_row(t) for t in tasks], NOW)
         reader = MirrorReader(Mirror(state), Progress(state), SyncSettings(), lambda: NOW)
         assert reader.stage_counts(since, NOW) == stage_counts(leads, since, NOW)
+        lone = leads_without_task(tasks, leads)
+        assert reader.lone_counts() == dict(Counter(x.responsible_user_id for x in lone))
+        for user in range(3):
+            assert reader.lone_leads(user) == [x for x in lone if x.responsible_user_id == user]
