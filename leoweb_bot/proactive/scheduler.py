@@ -81,6 +81,9 @@ class Scheduler:
         self._interval = interval
         self._owner = owner
         self._loop = Loop("scheduler", self._turn)
+        # Leases the state db refused to take back (a full disk): given back as soon as it can,
+        # or the job (the one telling admins the disk has room again) would wait for expiry.
+        self._unreleased: dict[str, tuple[Job, int]] = {}
 
     @property
     def state(self) -> State:
@@ -97,6 +100,8 @@ class Scheduler:
         # One "now" for the whole round: screens read app.now(), and a digest built at 09:00:05
         # must not say 09:00:07 halfway through.
         app = dataclasses.replace(self.app, clock=lambda: at)
+        for job, started in list(self._unreleased.values()):
+            self._release(job, started)
         ran = []
         for job in self.jobs:
             try:
@@ -114,8 +119,14 @@ class Scheduler:
             except Exception:  # one broken job must not stop the others or the thread
                 log.exception("job %s failed", job.name)
             finally:
-                release_job(self.state, job, self.owner, at)
+                self._release(job, at)
         return ran
+
+    def _release(self, job: Job, started: int) -> None:
+        if release_job(self.state, job, self.owner, started):
+            self._unreleased.pop(job.name, None)
+        else:
+            self._unreleased[job.name] = (job, started)
 
     def _run_job(self, job: Job, app: App, at: int) -> None:
         steps = job.run(app, at)
@@ -158,12 +169,15 @@ def renew_job(state: State, job: Job, owner: str, now: float) -> bool:
     return renew_job_lease(state, job.name, owner, now + job.lease)
 
 
-def release_job(state: State, job: Job, owner: str, started: float) -> None:
-    """Give the lease back; the next run is due ``every`` seconds after this one started."""
+def release_job(state: State, job: Job, owner: str, started: float) -> bool:
+    """Give the lease back; the next run is due ``every`` seconds after this one started.
+    False if the state db refused (the caller tries again)."""
     try:
         release_job_lease(state, job.name, owner, started)
     except StateError as exc:
-        log.error("scheduler: cannot release %s (its lease will expire): %s", job.name, exc)
+        log.error("scheduler: cannot release %s yet (will try again): %s", job.name, exc)
+        return False
+    return True
 
 
 def standard_jobs(app: App, *, watch_webhook: bool = False) -> list[Job]:

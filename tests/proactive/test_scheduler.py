@@ -103,6 +103,22 @@ def test_the_lease_of_a_dead_process_expires(r: Rig) -> None:
     assert counter.runs == [NOW + 301]
 
 
+def test_a_lease_the_db_refused_to_take_back_is_given_back_once_it_can(r: Rig) -> None:
+    """A full disk refuses the release; the job must not then wait for its lease to expire
+    (the state watch is what tells the admins the disk has room again)."""
+    counter = Counter()
+
+    def jam(app: App, now: int) -> None:
+        counter(app, now)
+        app.state.query("PRAGMA query_only = 1")  # every write of this connection now fails
+
+    scheduler = r.scheduler("host:1", [Job("jam", 60, jam)])
+    scheduler.tick(NOW)
+    scheduler.state.query("PRAGMA query_only = 0")  # room again
+    scheduler.tick(NOW + 60)
+    assert counter.runs == [NOW, NOW + 60]
+
+
 def test_a_clock_stepped_back_does_not_stall_a_job(r: Rig) -> None:
     counter = Counter()
     scheduler = r.scheduler("a", [Job("count", 3600, counter)])
