@@ -29,6 +29,7 @@ Tz = datetime.tzinfo
 # midnight (Antarctica/Casey moved 3 h in 2019; tests/test_reports.py checks every zone). Only
 # younger deadlines need the all-day check, a timezone conversion each.
 SURELY_LATE = 6 * 3600
+ALL_DAY_AT = datetime.time(23, 59)  # the wall time amoCRM gives an all-day deadline
 
 
 def local(ts: int, tz: Tz) -> datetime.datetime:
@@ -38,16 +39,22 @@ def local(ts: int, tz: Tz) -> datetime.datetime:
 
 def local_midnight(day: datetime.date, tz: Tz) -> int:
     """Epoch seconds of 00:00 company time on ``day``."""
-    naive = datetime.datetime.combine(day, datetime.time())
+    return wall_time(day, datetime.time(), tz)
+
+
+def wall_time(day: datetime.date, at: datetime.time, tz: Tz, *, dst: bool = False) -> int:
+    """Epoch seconds of the wall time ``at`` on ``day`` in company time; ``dst`` picks the
+    reading of a wall time the clocks pass twice (or skip)."""
+    naive = datetime.datetime.combine(day, at)
     localize = getattr(tz, "localize", None)  # pytz zones need localize(), not replace()
-    aware = localize(naive) if localize else naive.replace(tzinfo=tz)
+    aware = localize(naive, is_dst=dst) if localize else naive.replace(tzinfo=tz, fold=int(dst))
     return int(aware.timestamp())
 
 
 def is_all_day(due: int, tz: Tz) -> bool:
     """amoCRM stores "all day" tasks at 23:59 local time (docs/amocrm.md#all-day-tasks)."""
     moment = local(due, tz)
-    return moment.hour == 23 and moment.minute == 59
+    return (moment.hour, moment.minute) == (ALL_DAY_AT.hour, ALL_DAY_AT.minute)
 
 
 def effective_due(due: int, tz: Tz) -> int:
@@ -158,12 +165,9 @@ def late_before(now: int) -> int:
     return now - SURELY_LATE
 
 
-def count_overdue(
-    tasks: Iterable[Task], now: int, tz: Tz, counts: Mapping[int, Count] | None = None
-) -> dict[int, Count]:
-    """Per responsible manager, how many of ``tasks`` are overdue and the oldest deadline, added
-    to ``counts`` (those of other tasks, counted elsewhere)."""
-    found = dict(counts or {})
+def count_overdue(tasks: Iterable[Task], now: int, tz: Tz) -> dict[int, Count]:
+    """Per responsible manager, how many of ``tasks`` are overdue and the oldest deadline."""
+    found: dict[int, Count] = {}
     for task in tasks:
         if is_overdue(task, now, tz):
             due = task.complete_till or 0

@@ -28,6 +28,7 @@ from typing import Protocol
 
 from leoweb_bot.amocrm.models import Task
 from leoweb_bot.amocrm.models import User
+from leoweb_bot.reports import ALL_DAY_AT
 from leoweb_bot.reports import Count
 from leoweb_bot.reports import OverdueReport
 from leoweb_bot.reports import Tz
@@ -38,6 +39,7 @@ from leoweb_bot.reports import late_before
 from leoweb_bot.reports import local
 from leoweb_bot.reports import next_midnight
 from leoweb_bot.reports import overdue_summary
+from leoweb_bot.reports import wall_time
 
 
 class TaskSource(Protocol):
@@ -78,7 +80,7 @@ class TaskPage:
 
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.size))
+        return page_count(self.total, self.size)
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,11 @@ class MyTaskCounts:
     overdue: int
     today: int
     shown: TaskPage
+
+
+def page_count(total: int, size: int) -> int:
+    """Pages of ``size`` that ``total`` items fill; an empty list is one (empty) page."""
+    return max(1, math.ceil(total / size))
 
 
 class ListSource:
@@ -155,13 +162,7 @@ def last_minutes(start: int, end: int, tz: Tz) -> list[int]:
     readings of a wall time the clocks pass twice)."""
     first, last = local(start, tz).date(), local(end, tz).date()
     days = [first + datetime.timedelta(days=n) for n in range((last - first).days + 1)]
-    minutes = set()
-    for day in days:
-        naive = datetime.datetime.combine(day, datetime.time(23, 59))
-        localize = getattr(tz, "localize", None)  # pytz zones need localize(), not replace()
-        for dst in (True, False):
-            aware = localize(naive, is_dst=dst) if localize else naive.replace(tzinfo=tz, fold=dst)
-            minutes.add(int(aware.timestamp()))
+    minutes = {wall_time(day, ALL_DAY_AT, tz, dst=dst) for day in days for dst in (True, False)}
     return sorted(minutes)
 
 
@@ -214,14 +215,9 @@ def my_tasks_page(
     waiting = not_late_yet(source, now, tz, uid)
     late = _late(source, uid, now, [t.id for t in waiting])
     later = source.counts(now, tomorrow, uid).get(uid, (0, 0))[0]
-    today = Run(
-        len(waiting) + later,
-        lambda offset, limit: [
-            *waiting[offset : offset + limit],
-            *source.tasks(now, tomorrow, uid, offset=max(0, offset - len(waiting)), limit=limit),
-        ][:limit],
-    )
-    return MyTaskCounts(late.count, today.count, paged([late, today], page, size))
+    due_later = Run(later, lambda o, n: source.tasks(now, tomorrow, uid, offset=o, limit=n))
+    shown = paged([late, listed(waiting), due_later], page, size)
+    return MyTaskCounts(late.count, len(waiting) + later, shown)
 
 
 def due_today(source: TaskSource, now: int, tz: Tz) -> dict[int, int]:
@@ -240,7 +236,7 @@ def _late(source: TaskSource, uid: int, now: int, waiting: list[int]) -> Run:
 def paged(runs: Sequence[Run], page: int, size: int) -> TaskPage:
     """Page ``page`` (clamped) of the runs one after the other, reading only what it shows."""
     total = sum(run.count for run in runs)
-    page = min(max(page, 0), max(1, math.ceil(total / size)) - 1)
+    page = min(max(page, 0), page_count(total, size) - 1)
     offset, shown = page * size, []
     for run in runs:
         if offset < run.count and len(shown) < size:
